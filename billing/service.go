@@ -1,0 +1,56 @@
+package billing
+
+import (
+	"context"
+	"time"
+)
+
+// Service is the domain's entry point: every rule lives behind its methods, and it owns
+// the transactions. Handlers call one method per request.
+type Service struct {
+	store Store
+	now   func() time.Time
+	// PasswordCost is the bcrypt cost; tests lower it.
+	PasswordCost int
+	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
+	TrialCredits Credits
+}
+
+// NewService builds a Service over a store. now may be nil (time.Now).
+func NewService(s Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: s, now: now, PasswordCost: 11, TrialCredits: 50 * Credit}
+}
+
+// Now is the service clock, UTC.
+func (s *Service) Now() time.Time { return s.now().UTC() }
+
+// Store is what the domain needs from persistence. Reads outside a transaction are
+// snapshots; every change happens inside InTx.
+type Store interface {
+	// InTx runs fn in one transaction, committing when fn returns nil.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// UserByEmail returns ENotFound when no user has that (lower-cased) email.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// UserByID returns ENotFound for an unknown id.
+	UserByID(ctx context.Context, id string) (User, error)
+	// MembershipsOf lists the accounts a user belongs to, oldest first.
+	MembershipsOf(ctx context.Context, userID string) ([]Membership, error)
+	// AccountByID returns ENotFound for an unknown id.
+	AccountByID(ctx context.Context, id string) (Account, error)
+	// Counts returns platform-wide totals for the admin overview.
+	Counts(ctx context.Context) (PlatformCounts, error)
+}
+
+// Tx is the set of writes available inside a transaction.
+type Tx interface {
+	// CreateUser returns EConflict when the email is taken.
+	CreateUser(ctx context.Context, u User) error
+	// SetAdmin marks a user as platform admin and, when hash is non-empty, sets the password.
+	SetAdmin(ctx context.Context, userID string, passwordHash string) error
+	// CreateAccount returns EConflict when external_id is taken.
+	CreateAccount(ctx context.Context, a Account) error
+	AddMembership(ctx context.Context, m Membership) error
+}

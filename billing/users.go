@@ -1,0 +1,221 @@
+package billing
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// User logs in with email and password.
+type User struct {
+	ID           string    `db:"id"`
+	Email        string    `db:"email"`
+	Name         string    `db:"name"`
+	PasswordHash string    `db:"password_hash"`
+	IsAdmin      bool      `db:"is_admin"`
+	CreatedAt    time.Time `db:"created_at"`
+}
+
+// Roles of a membership.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// Membership joins a user to an account with a role.
+type Membership struct {
+	AccountID   string    `db:"account_id"`
+	AccountName string    `db:"account_name"`
+	UserID      string    `db:"user_id"`
+	Role        string    `db:"role"`
+	CreatedAt   time.Time `db:"created_at"`
+}
+
+// PlatformCounts are totals for the admin overview.
+type PlatformCounts struct {
+	Users    int `db:"users"`
+	Accounts int `db:"accounts"`
+}
+
+// SignUpInput is what the sign-up form sends.
+type SignUpInput struct {
+	Name     string
+	Email    string
+	Password string
+}
+
+// NormalizeEmail trims and lower-cases an email address.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func validateEmail(v *Validation, email string) {
+	switch {
+	case email == "":
+		v.Add("email", "Enter your email address.")
+	case len(email) > 254:
+		v.Add("email", "Email is too long.")
+	default:
+		a, err := mail.ParseAddress(email)
+		if err != nil || a.Address != email || !strings.Contains(email[strings.IndexByte(email, '@')+1:], ".") {
+			v.Add("email", "Enter a valid email address, like name@example.com.")
+		}
+	}
+}
+
+func validatePassword(v *Validation, pw string) {
+	switch {
+	case pw == "":
+		v.Add("password", "Choose a password.")
+	case utf8.RuneCountInString(pw) < 8:
+		v.Add("password", "Use at least 8 characters.")
+	case len(pw) > 72:
+		v.Add("password", "Use at most 72 bytes.")
+	}
+}
+
+// SignUp creates a user and their personal account (owner), and grants the trial credits.
+// Errors: invalid_request (fields name, email, password), conflict (email taken).
+func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Account, error) {
+	in.Email = NormalizeEmail(in.Email)
+	in.Name = strings.TrimSpace(in.Name)
+	var v Validation
+	if in.Name == "" {
+		v.Add("name", "Enter your name.")
+	} else if utf8.RuneCountInString(in.Name) > 100 {
+		v.Add("name", "Use at most 100 characters.")
+	}
+	validateEmail(&v, in.Email)
+	validatePassword(&v, in.Password)
+	if err := v.Err(); err != nil {
+		return User{}, Account{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), s.PasswordCost)
+	if err != nil {
+		return User{}, Account{}, err
+	}
+	now := s.Now()
+	u := User{ID: NewID("usr"), Email: in.Email, Name: in.Name, PasswordHash: string(hash), CreatedAt: now}
+	a := Account{ID: NewID("acc"), Name: in.Name, Status: StatusActive, PlanKey: "free", CreatedAt: now}
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			if ErrorCode(err) == EConflict {
+				return FieldError("email", "An account with this email already exists. Sign in instead.")
+			}
+			return err
+		}
+		if err := tx.CreateAccount(ctx, a); err != nil {
+			return err
+		}
+		if err := tx.AddMembership(ctx, Membership{AccountID: a.ID, UserID: u.ID, Role: RoleOwner, CreatedAt: now}); err != nil {
+			return err
+		}
+		return s.grantTrial(ctx, tx, a.ID)
+	})
+	if err != nil {
+		return User{}, Account{}, err
+	}
+	return u, a, nil
+}
+
+// dummyHash keeps sign-in timing the same whether or not the email exists.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not-a-real-password"), 11)
+
+// Authenticate checks an email and password.
+// Errors: unauthenticated (wrong email or password, same message for both).
+func (s *Service) Authenticate(ctx context.Context, email, password string) (User, error) {
+	email = NormalizeEmail(email)
+	wrong := &Error{Code: EUnauthenticated, Message: "Email or password is incorrect.", Fields: map[string]string{"password": "Email or password is incorrect."}}
+	if email == "" || password == "" {
+		var v Validation
+		if email == "" {
+			v.Add("email", "Enter your email address.")
+		}
+		if password == "" {
+			v.Add("password", "Enter your password.")
+		}
+		return User{}, v.Err()
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if ErrorCode(err) == ENotFound {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return User{}, wrong
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return User{}, wrong
+	}
+	return u, nil
+}
+
+// User returns a user by id. Errors: not_found.
+func (s *Service) User(ctx context.Context, id string) (User, error) { return s.store.UserByID(ctx, id) }
+
+// Memberships lists the accounts a user belongs to.
+func (s *Service) Memberships(ctx context.Context, userID string) ([]Membership, error) {
+	return s.store.MembershipsOf(ctx, userID)
+}
+
+// AccountForUser returns an account the user is a member of; any other id is not_found,
+// so a guessed id reveals nothing.
+func (s *Service) AccountForUser(ctx context.Context, userID, accountID string) (Account, Membership, error) {
+	ms, err := s.store.MembershipsOf(ctx, userID)
+	if err != nil {
+		return Account{}, Membership{}, err
+	}
+	for _, m := range ms {
+		if m.AccountID == accountID || accountID == "" {
+			a, err := s.store.AccountByID(ctx, m.AccountID)
+			return a, m, err
+		}
+	}
+	return Account{}, Membership{}, Errorf(ENotFound, "No such account.")
+}
+
+// PlatformCounts returns totals for the admin overview.
+func (s *Service) PlatformCounts(ctx context.Context) (PlatformCounts, error) {
+	return s.store.Counts(ctx)
+}
+
+// EnsureAdmin creates a platform admin with that email and password, or promotes the
+// existing user and resets their password. Errors: invalid_request.
+func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (User, error) {
+	email = NormalizeEmail(email)
+	var v Validation
+	validateEmail(&v, email)
+	validatePassword(&v, password)
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && ErrorCode(err) != ENotFound {
+		return User{}, err
+	}
+	if err == nil {
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), s.PasswordCost)
+		if err != nil {
+			return User{}, err
+		}
+		if err := s.store.InTx(ctx, func(tx Tx) error { return tx.SetAdmin(ctx, u.ID, string(hash)) }); err != nil {
+			return User{}, err
+		}
+		u.IsAdmin = true
+		return u, nil
+	}
+	name := email[:strings.IndexByte(email, '@')]
+	u, _, err = s.SignUp(ctx, SignUpInput{Name: name, Email: email, Password: password})
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.store.InTx(ctx, func(tx Tx) error { return tx.SetAdmin(ctx, u.ID, "") }); err != nil {
+		return User{}, err
+	}
+	u.IsAdmin = true
+	return u, nil
+}
+

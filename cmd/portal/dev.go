@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"creditline/store"
+	"creditline/store/pgcluster"
+	"github.com/jmoiron/sqlx"
+)
+
+const devDataDir = ".data"
+
+func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("dev", "local development: starts PostgreSQL under .data/ when DATABASE_URL is unset, migrates, seeds the demo and serves with test-mode payments", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	env := map[string]string{}
+	get := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
+	if getenv("DATABASE_URL") == "" {
+		url, err := devDatabase(ctx, stdout)
+		if err != nil {
+			return err
+		}
+		env["DATABASE_URL"] = url
+	}
+	if getenv("SESSION_SECRET") == "" {
+		s, err := devSecret()
+		if err != nil {
+			return err
+		}
+		env["SESSION_SECRET"] = s
+	}
+	cfg, err := loadConfig(get, true)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if _, err := store.Migrate(ctx, a.db); err != nil {
+		return err
+	}
+	logins, err := a.svc.SeedDemo(ctx)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	return a.serve(ctx, stdout, func(url string) {
+		fmt.Fprintf(stdout, "\nCreditline is running at %s\n", url)
+		if cfg.TestMode() {
+			fmt.Fprintln(stdout, "Payments: test mode (no Stripe keys set; no money moves)")
+		}
+		fmt.Fprintln(stdout, "Demo logins:")
+		for _, l := range logins {
+			fmt.Fprintf(stdout, "  %-9s %s / %s\n", l.Role, l.Email, l.Password)
+		}
+		fmt.Fprintln(stdout)
+	})
+}
+
+// devDatabase starts (or reuses) the cluster under .data/ and makes sure database creditline exists.
+func devDatabase(ctx context.Context, stdout io.Writer) (string, error) {
+	cl, err := pgcluster.Ensure(filepath.Join(devDataDir, "pg"), 54329)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(stdout, "PostgreSQL (local, %s) on 127.0.0.1:%d\n", filepath.Join(devDataDir, "pg"), cl.Port)
+	admin, err := sqlx.Open("postgres", cl.URL("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	var exists bool
+	if err := admin.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'creditline')`); err != nil {
+		return "", fmt.Errorf("local PostgreSQL: %w", err)
+	}
+	if !exists {
+		if _, err := admin.ExecContext(ctx, `CREATE DATABASE creditline`); err != nil {
+			return "", fmt.Errorf("create database: %w", err)
+		}
+	}
+	return cl.URL("creditline"), nil
+}
+
+// devSecret keeps one generated session secret under .data/ so sessions survive restarts.
+func devSecret() (string, error) {
+	p := filepath.Join(devDataDir, "session_secret")
+	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(b[:])
+	if err := os.MkdirAll(devDataDir, 0o755); err != nil {
+		return "", err
+	}
+	return s, os.WriteFile(p, []byte(s), 0o600)
+}

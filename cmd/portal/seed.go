@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"creditline/store"
+)
+
+func cmdSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("seed", "load data into the database named by DATABASE_URL", stderr)
+	demo := fs.Bool("demo", false, "the demo: users, price book, plans, packs (safe to run twice)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !*demo {
+		fs.Usage()
+		return fmt.Errorf("nothing to seed: pass --demo")
+	}
+	a, err := openTool(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	logins, err := a.svc.SeedDemo(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range logins {
+		fmt.Fprintf(stdout, "%s %s / %s\n", l.Role, l.Email, l.Password)
+	}
+	return nil
+}
+
+// openTool opens the app for a CLI command: DATABASE_URL required, schema current.
+func openTool(ctx context.Context, getenv func(string) string, stderr io.Writer) (*app, error) {
+	url := getenv("DATABASE_URL")
+	if url == "" {
+		return nil, fmt.Errorf("DATABASE_URL is required")
+	}
+	a, err := openApp(ctx, Config{DatabaseURL: url, Dev: true}, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := store.PendingMigrations(ctx, a.db); err != nil || n > 0 {
+		a.close()
+		if err != nil {
+			return nil, fmt.Errorf("schema missing: run 'portal migrate' first (%v)", err)
+		}
+		return nil, fmt.Errorf("%d migrations pending: run 'portal migrate' first", n)
+	}
+	return a, nil
+}
+
+func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprintln(stderr, "usage: portal admin create --email E --password P")
+		return fmt.Errorf("unknown admin command")
+	}
+	fs := newFlags("admin create", "create a platform admin, or promote an existing user (and reset their password)", stderr)
+	email := fs.String("email", "", "the admin's email")
+	password := fs.String("password", "", "the admin's password (at least 8 characters)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	a, err := openTool(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.svc.EnsureAdmin(ctx, *email, *password)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "platform admin: %s (%s)\n", u.Email, u.ID)
+	return nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"creditline/billing"
+	"creditline/handlers"
+	"creditline/store"
+	"creditline/web"
+	"github.com/jmoiron/sqlx"
+)
+
+// app is the wired program: database, store, domain service.
+type app struct {
+	cfg   Config
+	db    *sqlx.DB
+	store *store.Store
+	svc   *billing.Service
+	log   *slog.Logger
+}
+
+func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	st := store.New(db)
+	var h slog.Handler = slog.NewJSONHandler(stderr, nil)
+	if cfg.Dev {
+		h = slog.NewTextHandler(stderr, nil)
+	}
+	return &app{cfg: cfg, db: db, store: st, svc: billing.NewService(st, nil), log: slog.New(h)}, nil
+}
+
+func (a *app) close() { a.db.Close() }
+
+func (a *app) ready(ctx context.Context) error {
+	if err := a.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	n, err := store.PendingMigrations(ctx, a.db)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%d migrations pending: run 'portal migrate'", n)
+	}
+	return nil
+}
+
+// serve listens until ctx is cancelled, then lets in-flight requests finish.
+func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url string)) error {
+	h := handlers.New(handlers.Config{
+		Service:  a.svc,
+		Sessions: handlers.NewSessions([]byte(a.cfg.SessionSecret), !a.cfg.Dev),
+		Ready:    a.ready,
+		TestMode: a.cfg.TestMode(),
+	})
+	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: web.NewMetrics()})
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	url := "http://" + ln.Addr().String()
+	if host, port, _ := net.SplitHostPort(ln.Addr().String()); host == "::" || host == "0.0.0.0" {
+		url = "http://localhost:" + port
+	}
+	fmt.Fprintf(stdout, "listening on %s\n", url)
+	if onListen != nil {
+		onListen(url)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: waiting for in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), web.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "run the web server and the background workers (config from the environment)", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(getenv, false)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.ready(ctx); err != nil {
+		a.log.Warn("not ready", "reason", err)
+	}
+	return a.serve(ctx, stdout, nil)
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", "apply pending database migrations (safe to run twice)", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	url := getenv("DATABASE_URL")
+	if url == "" {
+		return fmt.Errorf("DATABASE_URL is required")
+	}
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := store.Migrate(ctx, db)
+	for _, n := range applied {
+		fmt.Fprintln(stdout, "applied", n)
+	}
+	if err == nil && len(applied) == 0 {
+		fmt.Fprintln(stdout, "schema is up to date")
+	}
+	return err
+}

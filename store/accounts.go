@@ -1,0 +1,21 @@
+package store
+
+import (
+	"context"
+
+	"creditline/billing"
+)
+
+const accountCols = `id, name, external_id, status, status_reason, plan_key, overdraft_limit, balance, reserved, created_at`
+
+func (s *Store) AccountByID(ctx context.Context, id string) (billing.Account, error) {
+	var a billing.Account
+	err := s.db.GetContext(ctx, &a, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id)
+	return a, mapErr("account by id", err)
+}
+
+func (t *tx) CreateAccount(ctx context.Context, a billing.Account) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO accounts (id, name, external_id, status, plan_key, overdraft_limit, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.Name, a.ExternalID, a.Status, a.PlanKey, a.OverdraftLimit, a.CreatedAt)
+	return mapErr("create account", err)
+}

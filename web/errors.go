@@ -1,0 +1,104 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"creditline/billing"
+	"creditline/views/pages"
+	"github.com/labstack/echo/v4"
+)
+
+// statusOf maps a domain error code to its HTTP status; the one place that does.
+func statusOf(code string) int {
+	switch code {
+	case billing.EInvalid:
+		return http.StatusBadRequest
+	case billing.EUnauthenticated:
+		return http.StatusUnauthorized
+	case billing.EInsufficient, billing.ESpendLimit:
+		return http.StatusPaymentRequired
+	case billing.EForbidden, billing.EAccountPaused, billing.EAccountSuspended, billing.ENotEntitled:
+		return http.StatusForbidden
+	case billing.ENotFound:
+		return http.StatusNotFound
+	case billing.EConflict, billing.EIdempotencyConflict:
+		return http.StatusConflict
+	case billing.EUnknownAction:
+		return http.StatusUnprocessableEntity
+	case billing.ERateLimited:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+// fromHTTPError turns Echo's own errors (no route, wrong method, body too large) into domain errors.
+func fromHTTPError(he *echo.HTTPError) *billing.Error {
+	switch he.Code {
+	case http.StatusNotFound:
+		return &billing.Error{Code: billing.ENotFound, Message: "Page not found."}
+	case http.StatusMethodNotAllowed:
+		return &billing.Error{Code: billing.ENotFound, Message: "Page not found."}
+	case http.StatusRequestEntityTooLarge:
+		return &billing.Error{Code: billing.EInvalid, Message: "The request body is larger than 1 MiB."}
+	case http.StatusBadRequest:
+		return &billing.Error{Code: billing.EInvalid, Message: "The request is malformed."}
+	}
+	return nil
+}
+
+// errorHandler renders every error once: JSON for the API, a fragment for htmx, a page otherwise.
+// Unexpected errors are logged with the request id and shown as "Something went wrong".
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+		var be *billing.Error
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &be):
+		case errors.As(err, &he):
+			be = fromHTTPError(he)
+		}
+		status := http.StatusInternalServerError
+		msg := "Something went wrong (ref: " + reqID + "). We have been told; please try again."
+		code := billing.EInternal
+		if be != nil {
+			status, msg, code = statusOf(be.Code), be.Message, be.Code
+		} else {
+			log.Error("unexpected error", "id", reqID, "method", c.Request().Method, "uri", c.Request().RequestURI, "err", err)
+		}
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") || strings.HasPrefix(c.Request().URL.Path, "/webhooks/") {
+			writeJSONError(c, status, code, msg, be)
+			return
+		}
+		title := http.StatusText(status)
+		if status == http.StatusNotFound {
+			title = "Page not found"
+		}
+		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+		c.Response().WriteHeader(status)
+		_ = pages.ErrorPage(pages.ErrorView{Status: status, Title: title, Message: msg, RequestID: reqID}).Render(c.Request().Context(), c.Response())
+	}
+}
+
+func writeJSONError(c echo.Context, status int, code, msg string, be *billing.Error) {
+	body := map[string]any{"code": code, "message": msg}
+	details := map[string]any{}
+	if be != nil {
+		for k, v := range be.Details {
+			details[k] = v
+		}
+		if len(be.Fields) > 0 {
+			details["fields"] = be.Fields
+		}
+	}
+	if len(details) > 0 {
+		body["details"] = details
+	}
+	_ = c.JSON(status, map[string]any{"error": body})
+}

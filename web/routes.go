@@ -1,0 +1,31 @@
+package web
+
+import (
+	"creditline/handlers"
+	"github.com/labstack/echo/v4"
+)
+
+// routes is the map of the whole HTTP surface: every route, one line each.
+func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
+	// Operations.
+	e.GET("/healthz", h.Healthz)
+	e.GET("/readyz", h.Readyz)
+	e.GET("/metrics", m.Handler)
+	e.GET("/static/*", serveStatic)
+
+	// Browser pages: session + CSRF on every form.
+	b := e.Group("", h.LoadSession, h.CSRF)
+	b.GET("/login", h.ShowLogin)
+	b.POST("/login", h.Login)
+	b.GET("/signup", h.ShowSignup)
+	b.POST("/signup", h.Signup)
+	b.POST("/logout", h.Logout)
+
+	// Customer pages: a signed-in user.
+	u := b.Group("", h.RequireUser)
+	u.GET("/", h.Overview)
+
+	// Admin console: platform admins only.
+	a := b.Group("/admin", h.RequireAdmin)
+	a.GET("", h.AdminOverview)
+}
