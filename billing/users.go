@@ -154,7 +154,9 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 }
 
 // User returns a user by id. Errors: not_found.
-func (s *Service) User(ctx context.Context, id string) (User, error) { return s.store.UserByID(ctx, id) }
+func (s *Service) User(ctx context.Context, id string) (User, error) {
+	return s.store.UserByID(ctx, id)
+}
 
 // Memberships lists the accounts a user belongs to.
 func (s *Service) Memberships(ctx context.Context, userID string) ([]Membership, error) {
@@ -218,4 +220,3 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (User
 	u.IsAdmin = true
 	return u, nil
 }
-

@@ -20,7 +20,7 @@ func TestLoginPageHasTheTwoFields(t *testing.T) {
 		t.Fatalf("status %d", p.Status)
 	}
 	for _, name := range []string{"email", "password", "_csrf"} {
-		if p.Doc.Find(`form[action="/login"] input[name="` + name + `"]`).Length() != 1 {
+		if p.Doc.Find(`form[action="/login"] input[name="`+name+`"]`).Length() != 1 {
 			t.Errorf("login form lacks input %q", name)
 		}
 	}
