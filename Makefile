@@ -21,7 +21,7 @@ vet:
 generate: templ css
 
 templ:
-	$(GO) tool templ generate
+	$(GO) tool templ generate -path views
 
 css:
 	$(TAILWIND) -c tailwind.config.js -i static/src/app.css -o static/app.css --minify

@@ -1,0 +1,154 @@
+// Package browsertest drives Debian's headless Chromium (chromedp) against a running server
+// and saves screenshots as test artifacts under $ARTIFACTS_DIR (default: artifacts/ at the
+// repository root).
+package browsertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Browser is one headless Chromium with its own profile.
+type Browser struct {
+	t    testing.TB
+	Ctx  context.Context
+	Base string
+}
+
+func chromiumPath() string {
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	return ""
+}
+
+// New starts Chromium at the given window width; it is closed when the test ends.
+// A machine without Chromium fails the test: browser flows are never skipped silently.
+func New(t testing.TB, base string, width, height int) *Browser {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		t.Fatal("Chromium not found: install it (Debian: apt-get install -y chromium) or set CHROMIUM=/path/to/chromium")
+	}
+	profile, err := os.MkdirTemp("", "creditline-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(width, height),
+		chromedp.UserDataDir(profile),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	tctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc(); _ = os.RemoveAll(profile) })
+	if err := chromedp.Run(tctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+		t.Fatalf("start Chromium (%s): %v", path, err)
+	}
+	return &Browser{t: t, Ctx: tctx, Base: base}
+}
+
+// Run runs actions and fails the test on error.
+func (b *Browser) Run(actions ...chromedp.Action) {
+	b.t.Helper()
+	if err := chromedp.Run(b.Ctx, actions...); err != nil {
+		var url string
+		_ = chromedp.Run(b.Ctx, chromedp.Location(&url))
+		b.Screenshot("failure-" + sanitize(b.t.Name()))
+		b.t.Fatalf("browser at %s: %v", url, err)
+	}
+}
+
+// Open navigates to a path of the server.
+func (b *Browser) Open(path string) { b.t.Helper(); b.Run(chromedp.Navigate(b.Base + path)) }
+
+// Text returns the text of the first element matching sel.
+func (b *Browser) Text(sel string) string {
+	b.t.Helper()
+	var s string
+	b.Run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Text(sel, &s, chromedp.ByQuery))
+	return strings.TrimSpace(s)
+}
+
+// Fill types into an input after clearing it.
+func (b *Browser) Fill(sel, value string) {
+	b.t.Helper()
+	b.Run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Clear(sel, chromedp.ByQuery), chromedp.SendKeys(sel, value, chromedp.ByQuery))
+}
+
+// Click clicks the first element matching sel.
+func (b *Browser) Click(sel string) {
+	b.t.Helper()
+	b.Run(chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Click(sel, chromedp.ByQuery))
+}
+
+// WaitVisible waits for sel to be visible.
+func (b *Browser) WaitVisible(sel string) { b.t.Helper(); b.Run(chromedp.WaitVisible(sel, chromedp.ByQuery)) }
+
+// Path returns the current URL's path.
+func (b *Browser) Path() string {
+	b.t.Helper()
+	var loc string
+	b.Run(chromedp.Location(&loc))
+	loc = strings.TrimPrefix(loc, b.Base)
+	if i := strings.IndexAny(loc, "?#"); i >= 0 {
+		loc = loc[:i]
+	}
+	return loc
+}
+
+// Screenshot saves a full-page PNG as artifacts/screenshots/<name>.png.
+func (b *Browser) Screenshot(name string) string {
+	var buf []byte
+	if err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(&buf, 100)); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	dir := filepath.Join(ArtifactsDir(), "screenshots")
+	_ = os.MkdirAll(dir, 0o755)
+	p := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(p, buf, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+	}
+	return p
+}
+
+// ArtifactsDir is $ARTIFACTS_DIR or artifacts/ at the module root.
+func ArtifactsDir() string {
+	if d := os.Getenv("ARTIFACTS_DIR"); d != "" {
+		return d
+	}
+	dir, _ := os.Getwd()
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "artifacts")
+		}
+	}
+	return filepath.Join(dir, "artifacts")
+}
+
+func sanitize(s string) string { return strings.NewReplacer("/", "_", " ", "_").Replace(s) }
