@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -51,11 +52,30 @@ type ComponentLine struct {
 	Credits  Credits  `json:"credits"`
 }
 
-// MultiplierLine is one factor applied to the subtotal: "plan pro ×0.9".
+// MultiplierLine is one factor applied to the subtotal: Name "plan", Label "pro",
+// Factor 0.9 reads "plan pro ×0.9". JSON carries that reading as "text".
 type MultiplierLine struct {
-	Name   string     `json:"name"`
+	Name   string     `json:"name"` // plan, feature, schedule or batch
+	Label  string     `json:"label,omitempty"`
 	Factor Multiplier `json:"factor"`
-	Text   string     `json:"text"`
+}
+
+// Text reads "plan pro ×0.9", "feature style=creative ×1.5", "batch ×0.8".
+func (m MultiplierLine) Text() string {
+	name := m.Name
+	if m.Label != "" {
+		name += " " + m.Label
+	}
+	return name + " ×" + m.Factor.String()
+}
+
+// MarshalJSON adds the "text" reading; decoding ignores it.
+func (m MultiplierLine) MarshalJSON() ([]byte, error) {
+	type plain MultiplierLine
+	return json.Marshal(struct {
+		plain
+		Text string `json:"text"`
+	}{plain(m), m.Text()})
 }
 
 // Price prices req with this book.
@@ -127,9 +147,9 @@ func (c *cComp) price(n uint64, total *exact, lines []ComponentLine) []Component
 			break
 		}
 		part := min(n, t.upTo) - prev
-		total.addProduct(part, t.price, c.den)
 		one := newExact()
 		one.addProduct(part, t.price, c.den)
+		total.add(&one)
 		cr, _ := one.round()
 		lines = append(lines, ComponentLine{Name: c.qty, Quantity: Quantity(part), UnitRate: t.text, Credits: Credits(cr)})
 		prev = t.upTo
@@ -141,11 +161,7 @@ func (c *cComp) price(n uint64, total *exact, lines []ComponentLine) []Component
 func (ix *index) multipliers(r *cRate, req *PriceRequest, total *exact) []MultiplierLine {
 	out := make([]MultiplierLine, 0, 4)
 	if m := req.PlanMultiplier.Or1(); m != MultiplierOne {
-		name := "plan"
-		if req.Plan != "" {
-			name = "plan " + req.Plan
-		}
-		out = append(out, multiplierLine(name, m))
+		out = append(out, MultiplierLine{Name: "plan", Label: req.Plan, Factor: m})
 	}
 	if r.feature.Factor != 0 {
 		out = append(out, r.feature)
@@ -189,7 +205,7 @@ func (b Breakdown) Lines() []string {
 	}
 	out = append(out, "subtotal "+b.Subtotal.String())
 	for _, m := range b.Multipliers {
-		out = append(out, m.Text)
+		out = append(out, m.Text())
 	}
 	return append(out, "total "+b.Total.String())
 }

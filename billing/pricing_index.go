@@ -93,7 +93,7 @@ func buildIndex(d *BookData) *index {
 		}
 	}
 	if m := d.BatchMultiplier.Or1(); m != MultiplierOne {
-		ix.batch = multiplierLine("batch", m)
+		ix.batch = MultiplierLine{Name: "batch", Factor: m}
 	}
 	return ix
 }
@@ -132,7 +132,7 @@ func (a *cAction) addRate(r Rate, d *BookData) {
 		cr.lines++
 	}
 	if m := r.Multiplier.Or1(); m != MultiplierOne {
-		cr.feature = multiplierLine("feature "+matchText(r.Match), m)
+		cr.feature = MultiplierLine{Name: "feature", Label: matchText(r.Match), Factor: m}
 	}
 	if cr.broken == "" {
 		for _, c := range r.Components {
@@ -162,7 +162,7 @@ func compileComponent(c Component) cComp {
 }
 
 func compileWindow(w Window) cWindow {
-	cw := cWindow{from: w.FromHour, to: w.ToHour, line: multiplierLine("schedule "+w.Name, w.Multiplier.Or1())}
+	cw := cWindow{from: w.FromHour, to: w.ToHour, line: MultiplierLine{Name: "schedule", Label: w.Name, Factor: w.Multiplier.Or1()}}
 	if len(w.Days) == 0 {
 		cw.days = 0x7f
 	}
@@ -172,10 +172,6 @@ func compileWindow(w Window) cWindow {
 		}
 	}
 	return cw
-}
-
-func multiplierLine(name string, m Multiplier) MultiplierLine {
-	return MultiplierLine{Name: name, Factor: m, Text: name + " ×" + m.String()}
 }
 
 func (a *cAction) kind(name string) (quantityKind, bool) {

@@ -35,6 +35,23 @@ func (e *exact) addProduct(q, num, den uint64) {
 	e.big.Add(e.big, t)
 }
 
+// add adds o.
+func (e *exact) add(o *exact) {
+	if e.big == nil && o.big == nil {
+		if n, d, ok := addFrac(e.n, e.d, o.n, o.d); ok {
+			e.n, e.d = n, d
+			return
+		}
+	}
+	if e.big == nil {
+		e.toBig()
+	}
+	if o.big == nil {
+		o.toBig()
+	}
+	e.big.Add(e.big, o.big)
+}
+
 // mul multiplies by num/den (den > 0).
 func (e *exact) mul(num, den uint64) {
 	if e.big == nil {
@@ -87,11 +104,21 @@ func (e *exact) toBig() {
 
 func u2big(v uint64) *big.Int { return new(big.Int).SetUint64(v) }
 
+// gcd is Stein's binary algorithm: shifts and subtractions, no division.
 func gcd(a, b uint64) uint64 {
-	for b != 0 {
-		a, b = b, a%b
+	if a == 0 || b == 0 {
+		return a | b
 	}
-	return a
+	shift := bits.TrailingZeros64(a | b)
+	a >>= bits.TrailingZeros64(a)
+	for b != 0 {
+		b >>= bits.TrailingZeros64(b)
+		if a > b {
+			a, b = b, a
+		}
+		b -= a
+	}
+	return a << shift
 }
 
 // mulFrac returns (an/ad)*(bn/bd) reduced, ok false on overflow.

@@ -150,7 +150,7 @@ func TestPriceMultipliers(t *testing.T) {
 			}
 			var got []string
 			for _, m := range q.Breakdown.Multipliers {
-				got = append(got, m.Text)
+				got = append(got, m.Text())
 			}
 			if strings.Join(got, "|") != strings.Join(c.factors, "|") {
 				t.Errorf("multipliers = %q, want %q", got, c.factors)
