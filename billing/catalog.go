@@ -128,3 +128,71 @@ func matchText(m map[string]string) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// CatalogAction is one action with its rates as people read them, for the
+// price list page and GET /api/v1/actions.
+type CatalogAction struct {
+	Key        string        `json:"key"`
+	Name       string        `json:"name"`
+	Quantities []string      `json:"quantities"`
+	Attributes []string      `json:"attributes"`
+	Rates      []CatalogRate `json:"rates"`
+}
+
+// CatalogRate lists a rate's prices as text ("2.25 per 1k tokens", "1 per call",
+// "minimum 0.5"). Multiplier is its feature multiplier, left unapplied.
+type CatalogRate struct {
+	ID         string            `json:"id"`
+	Match      map[string]string `json:"match,omitempty"`
+	Premium    bool              `json:"premium"`
+	Prices     []string          `json:"prices"`
+	Multiplier Multiplier        `json:"multiplier,omitempty"`
+}
+
+// Catalog lists every action and its rates with prices scaled by a plan
+// multiplier (zero means list price). Scaled unit prices are rounded half up
+// to 0.001 for display only; Price never rounds before the end.
+func (b *PriceBook) Catalog(plan Multiplier) []CatalogAction {
+	d := b.Data()
+	out := make([]CatalogAction, 0, len(d.Actions))
+	for _, a := range d.Actions {
+		ca := CatalogAction{Key: a.Key, Name: a.Name, Quantities: a.Quantities, Attributes: a.Attributes, Rates: []CatalogRate{}}
+		for _, r := range d.Rates {
+			if r.Action == a.Key {
+				ca.Rates = append(ca.Rates, catalogRate(r, plan.Or1()))
+			}
+		}
+		out = append(out, ca)
+	}
+	return out
+}
+
+func catalogRate(r Rate, plan Multiplier) CatalogRate {
+	cr := CatalogRate{ID: r.ID, Match: r.Match, Premium: r.Premium, Prices: []string{}}
+	if m := r.Multiplier.Or1(); m != MultiplierOne {
+		cr.Multiplier = m
+	}
+	if r.Flat > 0 {
+		cr.Prices = append(cr.Prices, scaled(r.Flat, plan).String()+" per call")
+	}
+	for _, c := range r.Components {
+		c.Price = scaled(c.Price, plan)
+		c.Tiers = slices.Clone(c.Tiers)
+		for i := range c.Tiers {
+			c.Tiers[i].Price = scaled(c.Tiers[i].Price, plan)
+		}
+		cr.Prices = append(cr.Prices, tierTexts(c)...)
+	}
+	if r.Minimum > 0 {
+		cr.Prices = append(cr.Prices, "minimum "+scaled(r.Minimum, plan).String())
+	}
+	return cr
+}
+
+// scaled is c × m rounded half up to a millicredit, for display.
+func scaled(c Credits, m Multiplier) Credits {
+	e := newExact()
+	e.addProduct(uint64(max(c, 0)), uint64(m), uint64(MultiplierOne))
+	v, _ := e.round()
+	return Credits(v)
+}

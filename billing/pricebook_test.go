@@ -312,3 +312,36 @@ func TestLiveBook(t *testing.T) {
 		t.Errorf("loading a version twice = %v", err)
 	}
 }
+
+// Readers price while a writer publishes; run with -race.
+func TestLiveBookConcurrent(t *testing.T) {
+	var live LiveBook
+	must(t, live.Load([]*PriceBook{SeedPriceBook()}))
+	req := PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1000"), At: wednesdayNoon}
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 500 {
+				if q, err := live.Price(req); err != nil || q.Credits != MustCredits("2.5") {
+					t.Errorf("price %s %v", q.Credits, err)
+					return
+				}
+			}
+		}()
+	}
+	prev := SeedPriceBook()
+	for i := range 20 {
+		d := NewDraftFrom(prev, wednesdayNoon)
+		pub, err := d.Publish(wednesdayNoon.Add(time.Duration(i+1)*time.Hour), wednesdayNoon)
+		must(t, err)
+		must(t, live.Add(pub))
+		prev = pub
+	}
+	for range 4 {
+		<-done
+	}
+	if len(live.Versions()) != 21 {
+		t.Errorf("versions = %d", len(live.Versions()))
+	}
+}

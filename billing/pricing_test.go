@@ -223,3 +223,31 @@ func TestBreakdownGraduated(t *testing.T) {
 		t.Errorf("breakdown:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestCatalog(t *testing.T) {
+	cat := SeedPriceBook().Catalog(MustMultiplier("0.9"))
+	if len(cat) != 7 || cat[0].Key != "chat.completion" || len(cat[0].Rates) != 2 {
+		t.Fatalf("catalog: %+v", cat)
+	}
+	got := map[string]string{}
+	for _, a := range cat {
+		for _, r := range a.Rates {
+			got[r.ID] = strings.Join(r.Prices, "; ")
+		}
+	}
+	want := map[string]string{
+		"chat-gpt-4o":     "2.25 per 1k tokens; 9 per 1k tokens",
+		"chat-small-open": "0.9 per call",
+		"file-process":    "0.9 per MB (first 10 MB); 0.63 per MB (over 10 MB)",
+		"embedding":       "0.018 per 1k tokens",
+		"text-creative":   "0.9 per 500 words",
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: %q, want %q", id, got[id], w)
+		}
+	}
+	if list := SeedPriceBook().Catalog(0); list[2].Rates[0].Prices[0] != "5 per image" {
+		t.Errorf("list price: %v", list[2].Rates[0])
+	}
+}
