@@ -1,5 +1,17 @@
 package billing
 
+// The pricing engine. Contract, in short:
+//   - Quantities are fixed-point thousandths (Quantity). Counts (tokens, images,
+//     steps, words) must be whole; megabytes, seconds and megapixels take up to
+//     3 decimals. Negative or fractional counts are invalid_request on the field.
+//   - A component charges quantity × price / block, pro rata; graduated tiers
+//     charge each slice at its own price. Minimum floors the base price.
+//   - Multipliers (plan, rate feature, schedule window, batch) are exact
+//     ten-thousandths applied in that order to the exact base; the result is
+//     rounded half up to 0.001 credit once, at the end. No float anywhere.
+//   - The schedule window is chosen by the UTC weekday and hour of At; windows
+//     never overlap and never cross midnight.
+
 import (
 	"encoding/json"
 	"strings"

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -210,6 +211,10 @@ func TestBreakdownReadable(t *testing.T) {
 		if !strings.Contains(string(js), frag) {
 			t.Errorf("quote JSON lacks %s:\n%s", frag, js)
 		}
+	}
+	var back Quote
+	if err := json.Unmarshal(js, &back); err != nil || !reflect.DeepEqual(back, q) {
+		t.Errorf("stored quote does not read back: %v\n%+v\n%+v", err, back, q)
 	}
 }
 
