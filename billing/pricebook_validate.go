@@ -1,0 +1,222 @@
+package billing
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+)
+
+var (
+	actionKeyRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
+	rateIDRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+)
+
+// maxBlock bounds a component's block size (a billion units).
+const maxBlock = 1_000_000_000
+
+// Validate checks the whole book. Errors: invalid_request whose Fields name each
+// problem: unknown or duplicate actions, quantities and attributes; rates naming an
+// unknown action, quantity or attribute; negative amounts; tiers that do not ascend;
+// two rates equally specific for some request; overlapping schedule windows.
+func (b *PriceBook) Validate() error {
+	d := &b.data
+	var v Validation
+	if d.Version < 1 {
+		v.Add("version", "must be 1 or more")
+	}
+	validateActions(&v, d.Actions)
+	seen := map[string]bool{}
+	for i, r := range d.Rates {
+		prefix := "rates." + r.ID
+		switch {
+		case !rateIDRE.MatchString(r.ID):
+			prefix = fmt.Sprintf("rates.#%d", i)
+			v.Add(prefix+".id", "must be lowercase letters, digits, '.', '-' or '_'")
+		case seen[r.ID]:
+			prefix = fmt.Sprintf("rates.#%d", i)
+			v.Add(prefix+".id", "%q is used by another rate", r.ID)
+		}
+		seen[r.ID] = true
+		validateRate(&v, prefix, r, d)
+	}
+	validateAmbiguity(&v, d.Rates)
+	validateSchedule(&v, d.Schedule)
+	if d.BatchMultiplier < 0 {
+		v.Add("batch_multiplier", "must not be negative")
+	}
+	return v.Err()
+}
+
+func validateActions(v *Validation, actions []Action) {
+	seen := map[string]bool{}
+	for i, a := range actions {
+		prefix := "actions." + a.Key
+		if !actionKeyRE.MatchString(a.Key) || seen[a.Key] {
+			prefix = fmt.Sprintf("actions.#%d", i)
+			v.Add(prefix+".key", "must be unique, lowercase words joined by dots (chat.completion)")
+		}
+		seen[a.Key] = true
+		if a.Name == "" {
+			v.Add(prefix+".name", "is required")
+		}
+		checkNames(v, prefix+".quantities", a.Quantities, KnownQuantities())
+		checkNames(v, prefix+".attributes", a.Attributes, knownAttributes)
+	}
+}
+
+func checkNames(v *Validation, field string, names, known []string) {
+	for i, n := range names {
+		switch {
+		case !slices.Contains(known, n):
+			v.Add(field, "%q is not one of: %s", n, orNone(known))
+		case slices.Index(names, n) != i:
+			v.Add(field, "%q is listed twice", n)
+		}
+	}
+}
+
+func findAction(d *BookData, key string) *Action {
+	for i := range d.Actions {
+		if d.Actions[i].Key == key {
+			return &d.Actions[i]
+		}
+	}
+	return nil
+}
+
+// validateRate checks one rate against its action; prefix names its fields.
+func validateRate(v *Validation, prefix string, r Rate, d *BookData) {
+	a := findAction(d, r.Action)
+	if a == nil {
+		v.Add(prefix+".action", "%q is not an action of this price book", r.Action)
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Match)) {
+		switch {
+		case !slices.Contains(a.Attributes, k):
+			v.Add(prefix+".match."+k, "%s does not use attribute %q (it uses: %s)", a.Key, k, orNone(a.Attributes))
+		case r.Match[k] == "":
+			v.Add(prefix+".match."+k, "must not be empty")
+		}
+	}
+	if r.Flat < 0 || r.Minimum < 0 || r.FlatCostMicroUSD < 0 {
+		v.Add(prefix, "flat, minimum and flat cost must not be negative")
+	}
+	if r.Multiplier < 0 {
+		v.Add(prefix+".multiplier", "must not be negative")
+	}
+	for i, c := range r.Components {
+		field := prefix + ".components." + c.Quantity
+		switch {
+		case !slices.Contains(a.Quantities, c.Quantity):
+			v.Add(field, "%s does not take quantity %q (it takes: %s)", a.Key, c.Quantity, orNone(a.Quantities))
+		case slices.IndexFunc(r.Components, func(x Component) bool { return x.Quantity == c.Quantity }) != i:
+			v.Add(field, "is priced twice")
+		}
+		validateComponent(v, field, c)
+	}
+}
+
+func validateComponent(v *Validation, field string, c Component) {
+	if c.Per < 1 || c.Per > maxBlock {
+		v.Add(field+".per", "must be a whole number of units from 1 to %d", maxBlock)
+	}
+	if c.Price < 0 || c.CostMicroUSD < 0 {
+		v.Add(field, "price and cost must not be negative")
+	}
+	if len(c.Tiers) > 0 && c.Price != 0 {
+		v.Add(field+".price", "must be empty when the component has tiers")
+	}
+	var prev Quantity
+	for i, t := range c.Tiers {
+		last := i == len(c.Tiers)-1
+		switch {
+		case t.Price < 0:
+			v.Add(field+".tiers", "prices must not be negative")
+		case last && t.UpTo != 0:
+			v.Add(field+".tiers", "the last tier must have no upper bound")
+		case !last && t.UpTo <= prev:
+			v.Add(field+".tiers", "upper bounds must ascend")
+		}
+		prev = t.UpTo
+	}
+}
+
+// validateAmbiguity refuses two rates of one action with the same number of
+// attributes that a single request can match, unless a more specific rate
+// covering both settles every such request.
+func validateAmbiguity(v *Validation, rates []Rate) {
+	for i, x := range rates {
+		for _, y := range rates[i+1:] {
+			if x.Action != y.Action || len(x.Match) != len(y.Match) {
+				continue
+			}
+			union, ok := unionMatch(x.Match, y.Match)
+			if !ok || settled(rates, x.Action, union, len(x.Match)) {
+				continue
+			}
+			req := matchText(union)
+			if req == "" {
+				req = "no attributes"
+			}
+			v.Add("rates."+y.ID, "is as specific as rate %s and a request with %s matches both", x.ID, req)
+		}
+	}
+}
+
+func unionMatch(a, b map[string]string) (map[string]string, bool) {
+	u := maps.Clone(a)
+	if u == nil {
+		u = map[string]string{}
+	}
+	for k, val := range b {
+		if have, ok := u[k]; ok && have != val {
+			return nil, false
+		}
+		u[k] = val
+	}
+	return u, true
+}
+
+func settled(rates []Rate, action string, union map[string]string, n int) bool {
+	for _, c := range rates {
+		if c.Action != action || len(c.Match) <= n {
+			continue
+		}
+		covered := true
+		for k, val := range c.Match {
+			if union[k] != val {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			return true
+		}
+	}
+	return false
+}
+
+func validateSchedule(v *Validation, s Schedule) {
+	for i, w := range s.Windows {
+		field := fmt.Sprintf("schedule.windows.#%d", i)
+		if w.Name == "" {
+			v.Add(field+".name", "is required")
+		}
+		checkNames(v, field+".days", w.Days, dayNames)
+		if w.FromHour < 0 || w.ToHour > 24 || w.FromHour >= w.ToHour {
+			v.Add(field+".hours", "need 0 <= from_hour < to_hour <= 24 (split a window that crosses midnight)")
+		}
+		if w.Multiplier <= 0 {
+			v.Add(field+".multiplier", "must be more than 0")
+		}
+		for j, o := range s.Windows[:i] {
+			if windowDays(w)&windowDays(o) != 0 && w.FromHour < o.ToHour && o.FromHour < w.ToHour {
+				v.Add(field, "overlaps window #%d (%s)", j, o.Name)
+			}
+		}
+	}
+}
+
+func windowDays(w Window) uint8 { return compileWindow(w).days }
