@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -23,11 +24,89 @@ type Account struct {
 	OverdraftLimit Credits   `db:"overdraft_limit"`
 	Balance        Credits   `db:"balance"`
 	Reserved       Credits   `db:"reserved"`
+	Debt           Credits   `db:"debt"`
 	CreatedAt      time.Time `db:"created_at"`
 }
 
 // Available is balance minus active holds.
 func (a Account) Available() Credits { return a.Balance - a.Reserved }
 
-// grantTrial is a no-op until the ledger exists.
-func (s *Service) grantTrial(ctx context.Context, tx Tx, accountID string) error { return nil }
+// CreateAccountInput creates a wallet for the operator's customer (API) or a team.
+type CreateAccountInput struct {
+	Name       string
+	ExternalID string
+	// Trial grants the one-time trial credits.
+	Trial bool
+	Actor string
+}
+
+// CreateAccount creates an active account on the Free plan.
+// Errors: invalid_request; conflict with Details["id"] the existing account when external_id is taken.
+func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput) (Account, error) {
+	in.Name = strings.TrimSpace(in.Name)
+	in.ExternalID = strings.TrimSpace(in.ExternalID)
+	var v Validation
+	if in.Name == "" {
+		v.Add("name", "Required.")
+	} else if len(in.Name) > 200 {
+		v.Add("name", "Use at most 200 characters.")
+	}
+	if len(in.ExternalID) > 200 {
+		v.Add("external_id", "Use at most 200 characters.")
+	}
+	if err := v.Err(); err != nil {
+		return Account{}, err
+	}
+	a := Account{ID: NewID("acc"), Name: in.Name, ExternalID: optional(in.ExternalID), Status: StatusActive, PlanKey: "free", CreatedAt: s.Now()}
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.CreateAccount(ctx, a); err != nil {
+			return err
+		}
+		if in.Trial {
+			return s.grantTrial(ctx, tx, a.ID)
+		}
+		return nil
+	})
+	if ErrorCode(err) == EConflict && in.ExternalID != "" {
+		if prev, err2 := s.store.AccountByExternalID(ctx, in.ExternalID); err2 == nil {
+			return Account{}, &Error{Code: EConflict, Message: "An account with this external_id already exists.", Details: map[string]any{"id": prev.ID}}
+		}
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	return s.store.AccountByID(ctx, a.ID)
+}
+
+// BalanceSummary is what an account holds now; expired and not-yet-effective credits never show.
+type BalanceSummary struct {
+	Account        Account
+	Balance        Credits
+	Reserved       Credits
+	Available      Credits
+	OverdraftLimit Credits
+	Grants         []Grant
+}
+
+// Balance reads an account's balance as of now. Errors: not_found.
+func (s *Service) Balance(ctx context.Context, accountID string) (BalanceSummary, error) {
+	now := s.Now()
+	a, unusable, err := s.store.BalanceOf(ctx, accountID, now)
+	if err != nil {
+		return BalanceSummary{}, err
+	}
+	gs, err := s.store.UsableGrants(ctx, accountID, now)
+	if err != nil {
+		return BalanceSummary{}, err
+	}
+	bal := a.Balance - unusable
+	return BalanceSummary{Account: a, Balance: bal, Reserved: a.Reserved, Available: bal - a.Reserved, OverdraftLimit: a.OverdraftLimit, Grants: gs}, nil
+}
+
+// SetOverdraftLimit lets an account go negative up to limit. Errors: invalid_request, not_found.
+func (s *Service) SetOverdraftLimit(ctx context.Context, accountID string, limit Credits) error {
+	if limit < 0 {
+		return FieldError("overdraft_limit", "Must not be negative.")
+	}
+	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetOverdraftLimit(ctx, accountID, limit) })
+}

@@ -40,8 +40,12 @@ type Store interface {
 	MembershipsOf(ctx context.Context, userID string) ([]Membership, error)
 	// AccountByID returns ENotFound for an unknown id.
 	AccountByID(ctx context.Context, id string) (Account, error)
+	// AccountByExternalID returns ENotFound for an unknown external id.
+	AccountByExternalID(ctx context.Context, externalID string) (Account, error)
 	// Counts returns platform-wide totals for the admin overview.
 	Counts(ctx context.Context) (PlatformCounts, error)
+	LedgerReader
+	JobStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -53,4 +57,7 @@ type Tx interface {
 	// CreateAccount returns EConflict when external_id is taken.
 	CreateAccount(ctx context.Context, a Account) error
 	AddMembership(ctx context.Context, m Membership) error
+	// SetOverdraftLimit returns ENotFound for an unknown account.
+	SetOverdraftLimit(ctx context.Context, accountID string, limit Credits) error
+	LedgerTx
 }

@@ -6,7 +6,7 @@ import (
 	"creditline/billing"
 )
 
-const accountCols = `id, name, external_id, status, status_reason, plan_key, overdraft_limit, balance, reserved, created_at`
+const accountCols = `id, name, external_id, status, status_reason, plan_key, overdraft_limit, balance, reserved, debt, created_at`
 
 func (s *Store) AccountByID(ctx context.Context, id string) (billing.Account, error) {
 	var a billing.Account
@@ -18,4 +18,21 @@ func (t *tx) CreateAccount(ctx context.Context, a billing.Account) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO accounts (id, name, external_id, status, plan_key, overdraft_limit, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.Name, a.ExternalID, a.Status, a.PlanKey, a.OverdraftLimit, a.CreatedAt)
 	return mapErr("create account", err)
+}
+
+func (s *Store) AccountByExternalID(ctx context.Context, externalID string) (billing.Account, error) {
+	var a billing.Account
+	err := s.db.GetContext(ctx, &a, `SELECT `+accountCols+` FROM accounts WHERE external_id = $1`, externalID)
+	return a, mapErr("account by external id", err)
+}
+
+func (t *tx) SetOverdraftLimit(ctx context.Context, accountID string, limit billing.Credits) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET overdraft_limit = $2 WHERE id = $1`, accountID, limit)
+	if err != nil {
+		return mapErr("set overdraft limit", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &billing.Error{Code: billing.ENotFound, Message: "No such account."}
+	}
+	return nil
 }

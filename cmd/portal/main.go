@@ -34,6 +34,7 @@ func commands() []command {
 		{"dev", "start a local PostgreSQL under .data/ if DATABASE_URL is unset, migrate, seed the demo, and serve", cmdDev},
 		{"migrate", "apply pending database migrations (safe to run twice)", cmdMigrate},
 		{"seed", "load data: --demo for the demo users, price book, plans and packs (safe to run twice)", cmdSeed},
+		{"verify", "check every ledger invariant; exit non-zero naming each account that breaks one", cmdVerify},
 		{"admin", "manage platform admins: admin create --email E --password P", cmdAdmin},
 	}
 }

@@ -133,3 +133,24 @@ func waitListening(t *testing.T, stdout *syncBuffer, done chan error) string {
 	t.Fatal("server did not start")
 	return ""
 }
+
+func TestVerifyCommand(t *testing.T) {
+	url := pgtest.URL(t)
+	e := env(map[string]string{"DATABASE_URL": url})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"verify"}, e, &out, io.Discard); err != nil || !strings.Contains(out.String(), "ledger ok") {
+		t.Fatalf("verify on a clean ledger: %v %s", err, out.String())
+	}
+	db, _ := store.Open(context.Background(), url)
+	defer db.Close()
+	acc := "acc_verifycommandtest"
+	if _, err := db.Exec(`INSERT INTO accounts (id, name, balance) VALUES ($1, 'broken', 1000)`, acc); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Exec(`UPDATE accounts SET balance = 0 WHERE id = $1`, acc)
+	out.Reset()
+	err := run(context.Background(), []string{"verify"}, e, &out, io.Discard)
+	if err == nil || !strings.Contains(out.String(), "account "+acc+": invariant 2") {
+		t.Fatalf("verify on a broken ledger: %v %s", err, out.String())
+	}
+}

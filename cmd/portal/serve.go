@@ -79,6 +79,10 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); a.svc.NewWorker(a.log).Run(wctx) }()
+	defer func() { stopWorker(); <-workerDone }()
 	select {
 	case err := <-errc:
 		return err

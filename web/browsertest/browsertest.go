@@ -107,7 +107,10 @@ func (b *Browser) Click(sel string) {
 }
 
 // WaitVisible waits for sel to be visible.
-func (b *Browser) WaitVisible(sel string) { b.t.Helper(); b.Run(chromedp.WaitVisible(sel, chromedp.ByQuery)) }
+func (b *Browser) WaitVisible(sel string) {
+	b.t.Helper()
+	b.Run(chromedp.WaitVisible(sel, chromedp.ByQuery))
+}
 
 // Path returns the current URL's path.
 func (b *Browser) Path() string {

@@ -1,0 +1,141 @@
+package billing
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// DebitInput is one idempotent charge.
+type DebitInput struct {
+	AccountID      string
+	Amount         Credits
+	IdempotencyKey string
+	// RequestHash identifies the request behind the key (the API hashes its body); when
+	// empty, the amount and reason stand for it.
+	RequestHash string
+	Actor       string
+	Reason      string
+}
+
+func (in *DebitInput) normalize() error {
+	var v Validation
+	if in.AccountID == "" {
+		v.Add("account", "Name the account.")
+	}
+	if in.Amount < 0 {
+		v.Add("credits", "Must not be negative.")
+	}
+	k := strings.TrimSpace(in.IdempotencyKey)
+	switch {
+	case k == "":
+		v.Add("idempotency_key", "Required: a unique key per charge, so a retry never charges twice.")
+	case len(k) > 255:
+		v.Add("idempotency_key", "Use at most 255 characters.")
+	}
+	in.IdempotencyKey = k
+	if in.RequestHash == "" {
+		h := sha256.Sum256([]byte(fmt.Sprintf("debit|%d|%s", in.Amount, in.Reason)))
+		in.RequestHash = hex.EncodeToString(h[:16])
+	}
+	in.Actor = actorOr(in.Actor)
+	return v.Err()
+}
+
+// DebitOutcome is the answer to one debit of a batch: the debit (new or replayed) or an error.
+type DebitOutcome struct {
+	Debit    Debit
+	Replayed bool
+	Err      error
+}
+
+// Debit charges one account. Errors: invalid_request, not_found (account),
+// insufficient_credits (details required, available), idempotency_conflict.
+func (s *Service) Debit(ctx context.Context, in DebitInput) (DebitOutcome, error) {
+	outs, err := s.DebitBatch(ctx, []DebitInput{in})
+	if err != nil {
+		return DebitOutcome{}, err
+	}
+	return outs[0], outs[0].Err
+}
+
+// DebitBatch applies many debits, over any accounts, in one transaction: accounts are locked
+// in id order, each debit is decided on its own (a refused one does not refuse the others),
+// and the rows are written with one statement per table. The error is for the transaction
+// as a whole; per-debit errors are in the outcomes.
+func (s *Service) DebitBatch(ctx context.Context, ins []DebitInput) ([]DebitOutcome, error) {
+	outs := make([]DebitOutcome, len(ins))
+	var ids []string
+	var keys []AccountKey
+	for i := range ins {
+		if err := ins[i].normalize(); err != nil {
+			outs[i].Err = err
+			continue
+		}
+		ids = append(ids, ins[i].AccountID)
+		keys = append(keys, AccountKey{ins[i].AccountID, ins[i].IdempotencyKey})
+	}
+	if len(ids) == 0 {
+		return outs, nil
+	}
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		b, err := loadBook(ctx, tx, s.Now(), ids)
+		if err != nil {
+			return err
+		}
+		prev, err := tx.DebitsByKeys(ctx, keys)
+		if err != nil {
+			return err
+		}
+		seen := make(map[AccountKey]*Debit, len(prev)+len(ins))
+		for i := range prev {
+			seen[AccountKey{prev[i].AccountID, prev[i].IdempotencyKey}] = &prev[i]
+		}
+		for i := range ins {
+			if outs[i].Err == nil {
+				outs[i] = b.debit(ins[i], seen)
+			}
+		}
+		return b.flush(ctx, tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
+
+// debit decides one debit against the locked state.
+func (b *book) debit(in DebitInput, seen map[AccountKey]*Debit) DebitOutcome {
+	k := AccountKey{in.AccountID, in.IdempotencyKey}
+	if d := seen[k]; d != nil {
+		if d.RequestHash != in.RequestHash {
+			return DebitOutcome{Err: Errorf(EIdempotencyConflict, "Idempotency key %q was already used with a different request.", in.IdempotencyKey)}
+		}
+		return DebitOutcome{Debit: *d, Replayed: true}
+	}
+	st, err := b.account(in.AccountID)
+	if err != nil {
+		return DebitOutcome{Err: err}
+	}
+	if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit {
+		return DebitOutcome{Err: insufficient(in.Amount, avail)}
+	}
+	d := Debit{ID: NewID("deb"), AccountID: in.AccountID, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
+		Amount: in.Amount, Requested: in.Amount, Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now}
+	d.Overdraft = b.draw(st, in.Amount, KindDebit, d.ID, in.Actor, in.Reason)
+	d.BalanceAfter, d.AvailableAfter = b.usableBalance(st), b.available(st)
+	b.w.debits = append(b.w.debits, d)
+	seen[k] = &b.w.debits[len(b.w.debits)-1]
+	if d.Amount == 0 {
+		st.dirty = true // a zero charge still records its key
+	}
+	return DebitOutcome{Debit: d}
+}
+
+func insufficient(required, available Credits) *Error {
+	return &Error{Code: EInsufficient,
+		Message: fmt.Sprintf("Not enough credits: this needs %s and %s are available.", required, max(available, 0)),
+		Details: map[string]any{"required": required.String(), "available": available.String()}}
+}

@@ -1,0 +1,302 @@
+package billing
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Job kinds of the ledger.
+const (
+	JobHoldExpire  = "hold.expire"
+	JobGrantExpire = "grant.expire"
+)
+
+// MaxHoldTTL bounds how long a reservation may stay open.
+const MaxHoldTTL = 7 * 24 * time.Hour
+
+// ReserveInput opens a hold.
+type ReserveInput struct {
+	AccountID      string
+	Amount         Credits
+	TTL            time.Duration
+	IdempotencyKey string
+	RequestHash    string
+	Actor          string
+	Reason         string
+}
+
+// HoldResult is a hold and whether it was an idempotent replay.
+type HoldResult struct {
+	Hold     Hold
+	Replayed bool
+}
+
+func (in *ReserveInput) normalize() error {
+	var v Validation
+	if in.Amount <= 0 {
+		v.Add("credits", "Must be more than 0.")
+	}
+	if in.TTL < time.Second || in.TTL > MaxHoldTTL {
+		v.Add("ttl_seconds", "Must be between 1 second and 7 days.")
+	}
+	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
+	if in.IdempotencyKey == "" {
+		v.Add("idempotency_key", "Required: a unique key per reservation.")
+	}
+	if in.RequestHash == "" {
+		h := sha256.Sum256([]byte(fmt.Sprintf("hold|%d|%d|%s", in.Amount, in.TTL, in.Reason)))
+		in.RequestHash = hex.EncodeToString(h[:16])
+	}
+	in.Actor = actorOr(in.Actor)
+	return v.Err()
+}
+
+// Reserve holds credits for a long job: available drops, balance does not.
+// Errors: invalid_request, not_found, insufficient_credits, idempotency_conflict.
+func (s *Service) Reserve(ctx context.Context, in ReserveInput) (HoldResult, error) {
+	if err := in.normalize(); err != nil {
+		return HoldResult{}, err
+	}
+	var res HoldResult
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		b, err := loadBook(ctx, tx, s.Now(), []string{in.AccountID})
+		if err != nil {
+			return err
+		}
+		st, err := b.account(in.AccountID)
+		if err != nil {
+			return err
+		}
+		prev, err := tx.HoldByKey(ctx, in.AccountID, in.IdempotencyKey)
+		switch {
+		case err == nil && prev.RequestHash == in.RequestHash:
+			res = HoldResult{Hold: prev, Replayed: true}
+			return nil
+		case err == nil:
+			return Errorf(EIdempotencyConflict, "Idempotency key %q was already used with a different request.", in.IdempotencyKey)
+		case ErrorCode(err) != ENotFound:
+			return err
+		}
+		if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit {
+			return insufficient(in.Amount, avail)
+		}
+		h := Hold{ID: NewID("hld"), AccountID: in.AccountID, Amount: in.Amount, Status: HoldActive,
+			ExpiresAt: b.now.Add(in.TTL), IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
+			Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now}
+		st.acc.Reserved += h.Amount
+		b.w.newHolds = append(b.w.newHolds, h)
+		b.entry(st, Entry{HoldID: &h.ID, Kind: KindHold, Amount: -h.Amount, Actor: in.Actor, Reason: in.Reason})
+		b.w.jobs = append(b.w.jobs, NewJob(JobHoldExpire, holdExpirePayload{HoldID: h.ID}, h.ExpiresAt, "hold-expire:"+h.ID))
+		res = HoldResult{Hold: h}
+		return b.flush(ctx, tx)
+	})
+	return res, err
+}
+
+// CommitInput charges the actual cost of a held job.
+type CommitInput struct {
+	HoldID string
+	// AccountID, when set, scopes the call: a hold of another account is not_found.
+	AccountID      string
+	Amount         Credits
+	IdempotencyKey string
+	RequestHash    string
+	Actor          string
+	Reason         string
+}
+
+// Commit releases the hold and charges the actual cost. A cost above the hold is charged up
+// to the hold plus what is available (and the overdraft limit); the debit then says Capped.
+// Errors: invalid_request (hold no longer active), not_found, idempotency_conflict.
+func (s *Service) Commit(ctx context.Context, in CommitInput) (DebitOutcome, error) {
+	din := DebitInput{AccountID: "-", Amount: in.Amount, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash, Actor: in.Actor, Reason: in.Reason}
+	if err := din.normalize(); err != nil {
+		return DebitOutcome{}, err
+	}
+	var out DebitOutcome
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		h, b, st, err := s.lockHold(ctx, tx, in.HoldID, in.AccountID)
+		if err != nil {
+			return err
+		}
+		if prev, err := tx.DebitByKeyTx(ctx, h.AccountID, din.IdempotencyKey); err == nil {
+			if prev.RequestHash != din.RequestHash || prev.HoldID == nil || *prev.HoldID != h.ID {
+				return Errorf(EIdempotencyConflict, "Idempotency key %q was already used with a different request.", din.IdempotencyKey)
+			}
+			out = DebitOutcome{Debit: prev, Replayed: true}
+			return nil
+		} else if ErrorCode(err) != ENotFound {
+			return err
+		}
+		if h.Status != HoldActive {
+			return FieldError("reservation", "This reservation is %s and can no longer be committed.", h.Status)
+		}
+		b.releaseHold(st, h, HoldCommitted, din.Actor, "released by commit")
+		charge := min(in.Amount, b.available(st)+st.acc.OverdraftLimit)
+		d := Debit{ID: NewID("deb"), AccountID: h.AccountID, IdempotencyKey: din.IdempotencyKey, RequestHash: din.RequestHash,
+			Amount: charge, Requested: in.Amount, HoldID: &h.ID, Actor: din.Actor, Reason: din.Reason, CreatedAt: b.now}
+		d.Overdraft = b.draw(st, charge, KindDebit, d.ID, din.Actor, din.Reason)
+		d.BalanceAfter, d.AvailableAfter = b.usableBalance(st), b.available(st)
+		h.DebitID = &d.ID
+		b.w.debits = append(b.w.debits, d)
+		out = DebitOutcome{Debit: d}
+		return b.flush(ctx, tx)
+	})
+	return out, err
+}
+
+// Release frees a hold without charging. Releasing a hold that is no longer active
+// changes nothing and returns it as it is. Errors: not_found.
+func (s *Service) Release(ctx context.Context, holdID, accountID, actor string) (Hold, error) {
+	var out Hold
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		h, b, st, err := s.lockHold(ctx, tx, holdID, accountID)
+		if err != nil {
+			return err
+		}
+		if h.Status == HoldActive {
+			b.releaseHold(st, h, HoldReleased, actorOr(actor), "released")
+		}
+		out = *h
+		return b.flush(ctx, tx)
+	})
+	return out, err
+}
+
+// ExpireHold releases one hold if it is active and past its TTL; otherwise it does nothing.
+func (s *Service) ExpireHold(ctx context.Context, holdID string) (bool, error) {
+	expired := false
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		h, b, st, err := s.lockHold(ctx, tx, holdID, "")
+		if err != nil {
+			return err
+		}
+		if h.Status != HoldActive || h.ExpiresAt.After(b.now) {
+			return nil
+		}
+		b.releaseHold(st, h, HoldExpired, "job", "reservation expired")
+		expired = true
+		return b.flush(ctx, tx)
+	})
+	return expired, err
+}
+
+// ExpireHolds is the safety-net sweep behind the per-hold expiry jobs.
+func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
+	ids, err := s.store.ExpiredHolds(ctx, s.Now(), 500)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		ok, err := s.ExpireHold(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// lockHold locks the hold's account, then reads the hold under that lock.
+func (s *Service) lockHold(ctx context.Context, tx Tx, holdID, scope string) (*Hold, *book, *acctState, error) {
+	notFound := Errorf(ENotFound, "No reservation %s.", holdID)
+	h0, err := tx.HoldByIDTx(ctx, holdID)
+	if ErrorCode(err) == ENotFound || (err == nil && scope != "" && h0.AccountID != scope) {
+		return nil, nil, nil, notFound
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := loadBook(ctx, tx, s.Now(), []string{h0.AccountID})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := b.account(h0.AccountID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if h := b.w.holdChanges[holdID]; h != nil { // loading the book just reduced it
+		return h, b, st, nil
+	}
+	h, err := tx.HoldByIDTx(ctx, holdID) // again, now under the account lock
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &h, b, st, nil
+}
+
+// releaseHold closes a hold with a release entry; reserved drops by its amount.
+func (b *book) releaseHold(st *acctState, h *Hold, status, actor, reason string) {
+	st.acc.Reserved -= h.Amount
+	h.Status = status
+	t := b.now
+	h.ClosedAt = &t
+	b.w.holdChanges[h.ID] = h
+	b.entry(st, Entry{HoldID: &h.ID, Kind: KindRelease, Amount: h.Amount, Actor: actor, Reason: reason})
+}
+
+type holdExpirePayload struct {
+	HoldID string `json:"hold_id"`
+}
+
+type grantExpirePayload struct {
+	AccountID string `json:"account_id"`
+}
+
+func (s *Service) handleHoldExpire(ctx context.Context, raw json.RawMessage) error {
+	var p holdExpirePayload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("hold.expire payload: %w", err)
+	}
+	_, err := s.ExpireHold(ctx, p.HoldID)
+	if ErrorCode(err) == ENotFound {
+		return nil
+	}
+	return err
+}
+
+func (s *Service) handleGrantExpire(ctx context.Context, raw json.RawMessage) error {
+	var p grantExpirePayload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("grant.expire payload: %w", err)
+	}
+	return s.sweepAccounts(ctx, []string{p.AccountID})
+}
+
+// sweepAccounts writes expire entries for every grant past its expiry on these accounts.
+func (s *Service) sweepAccounts(ctx context.Context, ids []string) error {
+	return s.store.InTx(ctx, func(tx Tx) error {
+		b, err := loadBook(ctx, tx, s.Now(), ids)
+		if err != nil {
+			return err
+		}
+		return b.flush(ctx, tx)
+	})
+}
+
+// ExpireGrants is the periodic sweep: breakage for every grant past its expiry.
+// It returns how many accounts it swept.
+func (s *Service) ExpireGrants(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		ids, err := s.store.ExpiredGrantAccounts(ctx, s.Now(), 200)
+		if err != nil || len(ids) == 0 {
+			return n, err
+		}
+		if err := s.sweepAccounts(ctx, ids); err != nil {
+			return n, err
+		}
+		n += len(ids)
+		if len(ids) < 200 {
+			return n, nil
+		}
+	}
+}

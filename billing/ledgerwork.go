@@ -1,0 +1,281 @@
+package billing
+
+import (
+	"context"
+	"sort"
+	"time"
+)
+
+// book is the in-memory state of the accounts locked by one transaction. Rules are applied
+// here, in Go; the writes it collects are flushed with one statement per table.
+type book struct {
+	now      time.Time
+	accounts map[string]*acctState
+	w        writes
+}
+
+type acctState struct {
+	acc    Account
+	grants []*Grant // every grant with remaining > 0, in consumption order
+	dirty  bool
+}
+
+type writes struct {
+	newGrants    []Grant
+	newHolds     []Hold
+	debits       []Debit
+	grantChanges map[string]*Grant
+	holdChanges  map[string]*Hold
+	entries      []Entry
+	jobs         []Job
+}
+
+// loadBook locks the accounts (id order) and their live grants, then sweeps expired grants so
+// that nothing decided in this transaction sees expired credits.
+func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, error) {
+	ids = uniqueSorted(ids)
+	accs, err := tx.LockAccounts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	b := &book{now: now, accounts: make(map[string]*acctState, len(accs)),
+		w: writes{grantChanges: map[string]*Grant{}, holdChanges: map[string]*Hold{}}}
+	for _, a := range accs {
+		b.accounts[a.ID] = &acctState{acc: a}
+	}
+	if len(accs) == 0 {
+		return b, nil
+	}
+	grants, err := tx.LiveGrants(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range grants {
+		if st := b.accounts[grants[i].AccountID]; st != nil {
+			g := grants[i]
+			st.grants = append(st.grants, &g)
+		}
+	}
+	for _, st := range b.accounts {
+		sortGrants(st.grants)
+		b.sweep(st)
+		if err := b.coverHolds(ctx, tx, st, "reserved credits expired"); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// coverHolds keeps available >= -overdraft_limit after credits left the account without
+// being spent (expiry, revoke): active holds are reduced, newest first, by the uncovered
+// amount, each with a release entry. A later commit is then capped accordingly.
+func (b *book) coverHolds(ctx context.Context, tx Tx, st *acctState, reason string) error {
+	deficit := -st.acc.OverdraftLimit - b.available(st)
+	if deficit <= 0 || st.acc.Reserved == 0 {
+		return nil
+	}
+	holds, err := tx.ActiveHolds(ctx, st.acc.ID)
+	if err != nil {
+		return err
+	}
+	for i := range holds {
+		if deficit <= 0 {
+			break
+		}
+		h := holds[i]
+		x := min(deficit, h.Amount)
+		deficit -= x
+		st.acc.Reserved -= x
+		if x == h.Amount {
+			h.Status = HoldReleased
+			t := b.now
+			h.ClosedAt = &t
+		} else {
+			h.Amount -= x
+		}
+		b.w.holdChanges[h.ID] = &h
+		b.entry(st, Entry{HoldID: &h.ID, Kind: KindRelease, Amount: x, Actor: "system", Reason: reason})
+	}
+	return nil
+}
+
+func uniqueSorted(ids []string) []string {
+	out := append([]string(nil), ids...)
+	sort.Strings(out)
+	n := 0
+	for i, id := range out {
+		if i == 0 || id != out[n-1] {
+			out[n] = id
+			n++
+		}
+	}
+	return out[:n]
+}
+
+func sortGrants(gs []*Grant) {
+	sort.SliceStable(gs, func(i, j int) bool { return gs[i].consumedBefore(gs[j]) })
+}
+
+func (b *book) account(id string) (*acctState, error) {
+	st := b.accounts[id]
+	if st == nil {
+		return nil, Errorf(ENotFound, "No account %s.", id)
+	}
+	return st, nil
+}
+
+// sweep writes an expire entry for each grant past its expiry (breakage).
+func (b *book) sweep(st *acctState) {
+	for _, g := range st.grants {
+		if g.Remaining > 0 && g.expiredAt(b.now) {
+			amt := g.Remaining
+			g.Remaining = 0
+			t := b.now
+			g.ExpiredAt = &t
+			b.touchGrant(g)
+			st.acc.Balance -= amt
+			b.entry(st, Entry{GrantID: &g.ID, Kind: KindExpire, Amount: -amt, Actor: "system", Reason: "grant expired"})
+		}
+	}
+}
+
+// pending is the part of the cached balance not usable yet (grants before their effective time).
+func (st *acctState) pending(now time.Time) Credits {
+	var p Credits
+	for _, g := range st.grants {
+		if g.Remaining > 0 && g.EffectiveAt.After(now) {
+			p += g.Remaining
+		}
+	}
+	return p
+}
+
+// usableBalance is what the account holds and may spend now (may be negative in overdraft).
+func (b *book) usableBalance(st *acctState) Credits { return st.acc.Balance - st.pending(b.now) }
+
+// available is usable balance minus active holds.
+func (b *book) available(st *acctState) Credits { return b.usableBalance(st) - st.acc.Reserved }
+
+func (b *book) touchGrant(g *Grant) { b.w.grantChanges[g.ID] = g }
+
+// entry appends a ledger line stamped with the account's balance after it.
+func (b *book) entry(st *acctState, e Entry) {
+	e.AccountID = st.acc.ID
+	e.BalanceAfter = st.acc.Balance
+	e.CreatedAt = b.now
+	st.dirty = true
+	b.w.entries = append(b.w.entries, e)
+}
+
+// draw takes amount from usable grants in consumption order and the rest as overdraft debt,
+// writing one entry per grant (the debit's allocations). The caller checked the limit.
+func (b *book) draw(st *acctState, amount Credits, kind string, debitID, actor, reason string) (overdraft Credits) {
+	left := amount
+	for _, g := range st.grants {
+		if left == 0 {
+			break
+		}
+		if !g.usable(b.now) {
+			continue
+		}
+		take := min(left, g.Remaining)
+		g.Remaining -= take
+		left -= take
+		st.acc.Balance -= take
+		b.touchGrant(g)
+		b.entry(st, Entry{GrantID: &g.ID, DebitID: optional(debitID), Kind: kind, Amount: -take, Actor: actor, Reason: reason})
+	}
+	if left > 0 {
+		st.acc.Debt += left
+		st.acc.Balance -= left
+		b.entry(st, Entry{DebitID: optional(debitID), Kind: kind, Amount: -left, Actor: actor, Reason: reason + " (overdraft)"})
+	}
+	return left
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// addGrant credits a new grant and repays any overdraft debt from it first.
+func (b *book) addGrant(st *acctState, g Grant) {
+	gp := &g
+	st.acc.Balance += g.Amount
+	b.entry(st, Entry{GrantID: &gp.ID, Kind: KindGrant, Amount: g.Amount, Actor: g.Actor, Reason: g.Reason})
+	if st.acc.Debt > 0 && g.usable(b.now) {
+		x := min(st.acc.Debt, g.Remaining)
+		gp.Remaining -= x
+		st.acc.Debt -= x
+		// Two lines: the grant gives x, the debt takes x; the balance does not move.
+		st.acc.Balance -= x
+		b.entry(st, Entry{GrantID: &gp.ID, Kind: KindAdjust, Amount: -x, Actor: g.Actor, Reason: "overdraft repaid"})
+		st.acc.Balance += x
+		b.entry(st, Entry{Kind: KindAdjust, Amount: x, Actor: g.Actor, Reason: "overdraft repaid"})
+	}
+	b.w.newGrants = append(b.w.newGrants, *gp)
+	st.grants = append(st.grants, gp)
+	sortGrants(st.grants)
+}
+
+// flush writes everything collected, one statement per table, in foreign-key order.
+func (b *book) flush(ctx context.Context, tx Tx) error {
+	w := &b.w
+	newGrant := map[string]bool{}
+	for _, g := range w.newGrants {
+		newGrant[g.ID] = true
+	}
+	// New grants are inserted with their final remaining.
+	for i := range w.newGrants {
+		if g := w.grantChanges[w.newGrants[i].ID]; g != nil {
+			w.newGrants[i].Remaining, w.newGrants[i].ExpiredAt = g.Remaining, g.ExpiredAt
+		}
+	}
+	if err := tx.InsertGrants(ctx, w.newGrants); err != nil {
+		return err
+	}
+	if err := tx.InsertHolds(ctx, w.newHolds); err != nil {
+		return err
+	}
+	if err := tx.InsertDebits(ctx, w.debits); err != nil {
+		return err
+	}
+	var gcs []GrantChange
+	for id, g := range w.grantChanges {
+		if !newGrant[id] {
+			gcs = append(gcs, GrantChange{ID: id, Remaining: g.Remaining, ExpiredAt: g.ExpiredAt})
+		}
+	}
+	sort.Slice(gcs, func(i, j int) bool { return gcs[i].ID < gcs[j].ID })
+	if err := tx.SetGrants(ctx, gcs); err != nil {
+		return err
+	}
+	var hcs []Hold
+	for _, h := range w.holdChanges {
+		hcs = append(hcs, *h)
+	}
+	if err := tx.SetHolds(ctx, hcs); err != nil {
+		return err
+	}
+	if err := tx.InsertEntries(ctx, w.entries); err != nil {
+		return err
+	}
+	var states []LedgerState
+	for _, st := range b.accounts {
+		if st.dirty {
+			states = append(states, LedgerState{AccountID: st.acc.ID, Balance: st.acc.Balance, Reserved: st.acc.Reserved, Debt: st.acc.Debt})
+		}
+	}
+	sort.Slice(states, func(i, j int) bool { return states[i].AccountID < states[j].AccountID })
+	if err := tx.SetLedgerStates(ctx, states); err != nil {
+		return err
+	}
+	for _, j := range w.jobs {
+		if err := tx.Enqueue(ctx, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"creditline/billing"
+)
+
+// BalanceOf returns the account and the part of its cached balance not usable at now.
+func (s *Store) BalanceOf(ctx context.Context, accountID string, now time.Time) (billing.Account, billing.Credits, error) {
+	var row struct {
+		billing.Account
+		Unusable billing.Credits `db:"unusable"`
+	}
+	err := s.db.GetContext(ctx, &row, `SELECT a.id, a.name, a.external_id, a.status, a.status_reason, a.plan_key,
+			a.overdraft_limit, a.balance, a.reserved, a.debt, a.created_at,
+			COALESCE((SELECT sum(g.remaining) FROM grants g WHERE g.account_id = a.id AND g.remaining > 0
+				AND (g.effective_at > $2 OR g.expires_at <= $2)), 0) AS unusable
+		FROM accounts a WHERE a.id = $1`, accountID, now)
+	return row.Account, row.Unusable, mapErr("balance", err)
+}
+
+func (s *Store) UsableGrants(ctx context.Context, accountID string, now time.Time) ([]billing.Grant, error) {
+	var out []billing.Grant
+	err := s.db.SelectContext(ctx, &out, `SELECT `+grantCols+` FROM grants
+		WHERE account_id = $1 AND remaining > 0 AND effective_at <= $2 AND (expires_at IS NULL OR expires_at > $2)
+		ORDER BY priority, expires_at NULLS LAST, created_at, id`, accountID, now)
+	return out, mapErr("usable grants", err)
+}
+
+// LedgerPage returns entries newest first, before the given id (0: from the newest).
+func (s *Store) LedgerPage(ctx context.Context, accountID string, beforeID int64, limit int) ([]billing.Entry, error) {
+	var out []billing.Entry
+	err := s.db.SelectContext(ctx, &out, `SELECT id, account_id, grant_id, debit_id, hold_id, kind, amount, balance_after,
+			actor, reason, created_at
+		FROM ledger_entries WHERE account_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, accountID, beforeID, limit)
+	return out, mapErr("ledger page", err)
+}
+
+func (s *Store) DebitByKey(ctx context.Context, accountID, key string) (billing.Debit, error) {
+	var d billing.Debit
+	err := s.db.GetContext(ctx, &d, `SELECT `+debitCols+` FROM debits WHERE account_id = $1 AND idempotency_key = $2`, accountID, key)
+	return d, mapErr("debit by key", err)
+}
+
+func (s *Store) HoldByID(ctx context.Context, id string) (billing.Hold, error) {
+	var h billing.Hold
+	err := s.db.GetContext(ctx, &h, `SELECT `+holdCols+` FROM holds WHERE id = $1`, id)
+	return h, mapErr("hold", err)
+}
+
+func (s *Store) ExpiredGrantAccounts(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, `SELECT DISTINCT account_id FROM grants
+		WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY account_id LIMIT $2`, now, limit)
+	return ids, mapErr("expired grant accounts", err)
+}
+
+func (s *Store) ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, `SELECT id FROM holds WHERE status = 'active' AND expires_at <= $1
+		ORDER BY expires_at LIMIT $2`, now, limit)
+	return ids, mapErr("expired holds", err)
+}
+
+// VerifyFacts reads everything verify checks in one repeatable-read snapshot.
+func (s *Store) VerifyFacts(ctx context.Context, now time.Time) (billing.VerifyFacts, error) {
+	var f billing.VerifyFacts
+	t, err := s.db.BeginTxx(ctx, &sqlTxReadOnlySnapshot)
+	if err != nil {
+		return f, mapErr("verify", err)
+	}
+	defer t.Rollback() //nolint:errcheck
+	if err := t.SelectContext(ctx, &f.Grants, `SELECT g.id, g.account_id, g.amount, g.remaining,
+			COALESCE(sum(e.amount) FILTER (WHERE e.kind IN ('debit', 'expire', 'revoke', 'adjust')), 0) AS entry_sum,
+			COALESCE(sum(e.amount) FILTER (WHERE e.kind = 'grant'), 0) AS granted
+		FROM grants g LEFT JOIN ledger_entries e ON e.grant_id = g.id
+		GROUP BY g.id ORDER BY g.account_id, g.id`); err != nil {
+		return f, mapErr("verify grants", err)
+	}
+	if err := t.SelectContext(ctx, &f.Accounts, `SELECT a.id, a.balance, a.reserved, a.debt, a.overdraft_limit,
+			COALESCE((SELECT sum(remaining) FROM grants WHERE account_id = a.id), 0) AS sum_remaining,
+			COALESCE((SELECT sum(remaining) FROM grants WHERE account_id = a.id AND effective_at > $1), 0) AS pending,
+			COALESCE((SELECT sum(amount) FROM holds WHERE account_id = a.id AND status = 'active'), 0) AS active_holds,
+			COALESCE((SELECT sum(amount) FROM ledger_entries WHERE account_id = a.id AND kind IN ('hold', 'release')), 0) AS hold_entries,
+			COALESCE((SELECT sum(amount) FROM ledger_entries WHERE account_id = a.id AND grant_id IS NULL
+				AND kind NOT IN ('hold', 'release')), 0) AS debt_entries,
+			(SELECT balance_after FROM ledger_entries WHERE account_id = a.id ORDER BY id DESC LIMIT 1) AS last_balance
+		FROM accounts a ORDER BY a.id`, now); err != nil {
+		return f, mapErr("verify accounts", err)
+	}
+	if err := t.SelectContext(ctx, &f.DebitMismatches, `SELECT d.id, d.account_id, d.amount,
+			-COALESCE((SELECT sum(amount) FROM ledger_entries e WHERE e.debit_id = d.id AND e.kind = 'debit'), 0) AS allocations
+		FROM debits d
+		WHERE d.amount <> -COALESCE((SELECT sum(amount) FROM ledger_entries e WHERE e.debit_id = d.id AND e.kind = 'debit'), 0)`); err != nil {
+		return f, mapErr("verify debits", err)
+	}
+	var dups []struct {
+		AccountID string `db:"account_id"`
+		Key       string `db:"idempotency_key"`
+	}
+	if err := t.SelectContext(ctx, &dups, `SELECT account_id, idempotency_key FROM debits
+		GROUP BY account_id, idempotency_key HAVING count(*) > 1`); err != nil {
+		return f, mapErr("verify keys", err)
+	}
+	for _, d := range dups {
+		f.DuplicateKeys = append(f.DuplicateKeys, billing.AccountKey{AccountID: d.AccountID, Key: d.Key})
+	}
+	return f, nil
+}
