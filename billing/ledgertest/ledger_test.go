@@ -343,6 +343,7 @@ func TestHoldsShrinkWhenTheirCreditsExpireOrAreRevoked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.clock.Advance(time.Millisecond)
 	young, err := e.svc.Reserve(ctx, billing.ReserveInput{AccountID: acc, Amount: c("25"), TTL: 3 * time.Hour, IdempotencyKey: key()})
 	if err != nil {
 		t.Fatal(err)

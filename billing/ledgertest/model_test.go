@@ -107,6 +107,9 @@ func TestModelBasedRandomOperations(t *testing.T) {
 		prio := map[string]int{"promo": 10, "subscription": 20, "purchase": 30}
 		var holdIDs []string
 		for step := 0; step < 60; step++ {
+			// Distinct creation times: "oldest first" and "newest hold first" are then well defined.
+			e.clock.Advance(time.Millisecond)
+			m.now = e.clock.Now()
 			amt := billing.Credits(r.IntN(40)+1) * 250 // 0.25 .. 10 credits
 			switch op := r.IntN(9); op {
 			case 0, 1: // grant
