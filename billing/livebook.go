@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// PriceBookStore keeps price book versions, one JSON document (BookData) each.
+// PriceBookStore reads price book versions, one JSON document (BookData) each.
 // There is at most one draft at a time; published versions are never updated.
 type PriceBookStore interface {
 	// PublishedPriceBooks returns every published version, in any order.
@@ -19,12 +19,23 @@ type PriceBookStore interface {
 	PriceBookVersion(ctx context.Context, version int) (*PriceBook, error)
 	// DraftPriceBook returns the open draft. Errors: not_found when there is none.
 	DraftPriceBook(ctx context.Context) (*PriceBook, error)
-	// SaveDraftPriceBook creates or replaces the draft. Errors: conflict when b is
-	// published, or its version is taken by a published book or by another draft.
-	SaveDraftPriceBook(ctx context.Context, b *PriceBook) error
+	// LatestPublishedVersion returns the highest published version, 0 when none.
+	LatestPublishedVersion(ctx context.Context) (int, error)
+}
+
+// PriceBookTx changes price book versions inside a transaction. by names the actor.
+type PriceBookTx interface {
+	// LockDraftPriceBook returns the open draft, locked until the transaction ends.
+	// Errors: not_found when there is none.
+	LockDraftPriceBook(ctx context.Context) (*PriceBook, error)
+	// SaveDraftPriceBook creates or replaces the draft; by is recorded when it is created.
+	// Errors: conflict when b is published, or its version is taken by a published
+	// book or by another draft.
+	SaveDraftPriceBook(ctx context.Context, b *PriceBook, by string) error
 	// PublishPriceBook stores a published book in place of the draft of the same
-	// version. Errors: conflict when b is a draft or that version is already published.
-	PublishPriceBook(ctx context.Context, b *PriceBook) error
+	// version (or as a new row), published by by at at.
+	// Errors: conflict when b is a draft or that version is already published.
+	PublishPriceBook(ctx context.Context, b *PriceBook, by string, at time.Time) error
 	// DeleteDraftPriceBook discards the draft. Errors: not_found when there is none.
 	DeleteDraftPriceBook(ctx context.Context) error
 }

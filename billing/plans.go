@@ -87,6 +87,7 @@ type Plan struct {
 	Multiplier       Multiplier   `json:"multiplier"` // applied to every action's price
 	Entitlements     Entitlements `json:"entitlements"`
 	Active           bool         `json:"active"`
+	SortOrder        int          `json:"sort_order"` // lists show lower first, then by key
 }
 
 // Pack is a one-off purchase of credits.
@@ -98,6 +99,7 @@ type Pack struct {
 	Prices       Prices  `json:"prices"`
 	ExpiryMonths *int    `json:"expiry_months"` // nil: never expires
 	Active       bool    `json:"active"`
+	SortOrder    int     `json:"sort_order"` // lists show lower first, then by key
 }
 
 var (

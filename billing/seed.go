@@ -16,6 +16,9 @@ var DemoLogins = []DemoLogin{
 
 // SeedDemo creates the demo users once; running it again changes nothing.
 func (s *Service) SeedDemo(ctx context.Context) ([]DemoLogin, error) {
+	if err := s.SeedCatalog(ctx); err != nil {
+		return nil, err
+	}
 	names := map[string]string{"demo@creditline.test": "Demo Customer", "nova@creditline.test": "Nova Labs"}
 	for _, l := range DemoLogins {
 		_, err := s.store.UserByEmail(ctx, l.Email)

@@ -10,6 +10,7 @@ import (
 type Service struct {
 	store Store
 	now   func() time.Time
+	live  LiveBook // published price books for the hot path (LoadLiveBook)
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
@@ -30,6 +31,8 @@ func (s *Service) Now() time.Time { return s.now().UTC() }
 // Store is what the domain needs from persistence. Reads outside a transaction are
 // snapshots; every change happens inside InTx.
 type Store interface {
+	PriceBookStore
+	PlanStore
 	// InTx runs fn in one transaction, committing when fn returns nil.
 	InTx(ctx context.Context, fn func(Tx) error) error
 	// UserByEmail returns ENotFound when no user has that (lower-cased) email.
@@ -50,6 +53,8 @@ type Store interface {
 
 // Tx is the set of writes available inside a transaction.
 type Tx interface {
+	PriceBookTx
+	PlanTx
 	// CreateUser returns EConflict when the email is taken.
 	CreateUser(ctx context.Context, u User) error
 	// SetAdmin marks a user as platform admin and, when hash is non-empty, sets the password.

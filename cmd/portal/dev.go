@@ -59,6 +59,9 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
+	if err := a.svc.LoadLiveBook(ctx); err != nil {
+		return err
+	}
 	return a.serve(ctx, stdout, func(url string) {
 		fmt.Fprintf(stdout, "\nCreditline is running at %s\n", url)
 		if cfg.TestMode() {

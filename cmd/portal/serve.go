@@ -115,7 +115,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer a.close()
 	if err := a.ready(ctx); err != nil {
-		a.log.Warn("not ready", "reason", err)
+		a.log.Warn("not ready; price book not loaded", "reason", err)
+	} else if err := a.svc.LoadLiveBook(ctx); err != nil {
+		return err
 	}
 	return a.serve(ctx, stdout, nil)
 }
