@@ -98,7 +98,10 @@ func (s *Service) DebitBatch(ctx context.Context, ins []DebitInput) ([]DebitOutc
 				outs[i] = b.debit(ins[i], seen)
 			}
 		}
-		return b.flush(ctx, tx)
+		if err := b.flush(ctx, tx); err != nil {
+			return err
+		}
+		return s.runDebitHooks(ctx, tx, b)
 	})
 	if err != nil {
 		return nil, err

@@ -145,7 +145,10 @@ func (s *Service) Commit(ctx context.Context, in CommitInput) (DebitOutcome, err
 		h.DebitID = &d.ID
 		b.w.debits = append(b.w.debits, d)
 		out = DebitOutcome{Debit: d}
-		return b.flush(ctx, tx)
+		if err := b.flush(ctx, tx); err != nil {
+			return err
+		}
+		return s.runDebitHooks(ctx, tx, b)
 	})
 	return out, err
 }

@@ -15,9 +15,10 @@ type book struct {
 }
 
 type acctState struct {
-	acc    Account
-	grants []*Grant // every grant with remaining > 0, in consumption order
-	dirty  bool
+	acc        Account
+	startAvail Credits  // available once loaded (after the expiry sweep)
+	grants     []*Grant // every grant with remaining > 0, in consumption order
+	dirty      bool
 }
 
 type writes struct {
@@ -62,6 +63,7 @@ func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, e
 		if err := b.coverHolds(ctx, tx, st, "reserved credits expired"); err != nil {
 			return nil, err
 		}
+		st.startAvail = b.available(st)
 	}
 	return b, nil
 }
@@ -218,6 +220,43 @@ func (b *book) addGrant(st *acctState, g Grant) {
 	b.w.newGrants = append(b.w.newGrants, *gp)
 	st.grants = append(st.grants, gp)
 	sortGrants(st.grants)
+}
+
+// AccountChange is an account's available credits before and after a transaction's debits.
+type AccountChange struct {
+	AccountID       string
+	Account         Account // cached state after the transaction
+	AvailableBefore Credits
+	AvailableAfter  Credits
+}
+
+// DebitHook runs inside a debit transaction once its rows are written (e.g. to enqueue an
+// auto-recharge job in the same transaction). An error rolls the whole transaction back.
+type DebitHook func(ctx context.Context, tx Tx, changes []AccountChange) error
+
+// OnDebit registers a hook run after every debit batch and commit.
+func (s *Service) OnDebit(h DebitHook) { s.debitHooks = append(s.debitHooks, h) }
+
+func (s *Service) runDebitHooks(ctx context.Context, tx Tx, b *book) error {
+	if len(s.debitHooks) == 0 {
+		return nil
+	}
+	var cs []AccountChange
+	for _, st := range b.accounts {
+		if st.dirty {
+			cs = append(cs, AccountChange{AccountID: st.acc.ID, Account: st.acc, AvailableBefore: st.startAvail, AvailableAfter: b.available(st)})
+		}
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].AccountID < cs[j].AccountID })
+	for _, h := range s.debitHooks {
+		if err := h(ctx, tx, cs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // flush writes everything collected, one statement per table, in foreign-key order.

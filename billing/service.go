@@ -11,6 +11,8 @@ type Service struct {
 	store Store
 	now   func() time.Time
 	live  LiveBook // published price books for the hot path (LoadLiveBook)
+	// debitHooks run inside every debit transaction (OnDebit).
+	debitHooks []DebitHook
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
