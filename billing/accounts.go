@@ -26,6 +26,45 @@ type Account struct {
 	Reserved       Credits   `db:"reserved"`
 	Debt           Credits   `db:"debt"`
 	CreatedAt      time.Time `db:"created_at"`
+	// Spend controls: a monthly limit (nil: none), hard refuses and soft warns.
+	SpendLimit     *Credits   `db:"spend_limit"`
+	SpendLimitMode string     `db:"spend_limit_mode"`
+	PeriodStart    *time.Time `db:"period_start"`
+	PeriodSpent    Credits    `db:"period_spent"`
+	// LowBalanceThreshold (nil: 10% of LastTopup) triggers the low_balance warning.
+	LowBalanceThreshold *Credits `db:"low_balance_threshold"`
+	LastTopup           Credits  `db:"last_topup"`
+}
+
+// Spend limit modes.
+const (
+	SpendHard = "hard"
+	SpendSoft = "soft"
+)
+
+// monthStart is the first instant of t's calendar month (UTC): the spend period.
+func monthStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// SpentThisPeriod is what the account spent in the period containing now.
+func (a Account) SpentThisPeriod(now time.Time) Credits {
+	if a.PeriodStart == nil || !a.PeriodStart.Equal(monthStart(now)) {
+		return 0
+	}
+	return a.PeriodSpent
+}
+
+// PeriodResetsAt is when the spend period containing now ends.
+func PeriodResetsAt(now time.Time) time.Time { return monthStart(now).AddDate(0, 1, 0) }
+
+// lowBalanceThreshold is the configured threshold or 10% of the last top-up.
+func (a Account) lowBalanceThreshold() Credits {
+	if a.LowBalanceThreshold != nil {
+		return *a.LowBalanceThreshold
+	}
+	return a.LastTopup / 10
 }
 
 // Available is balance minus active holds.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // DebitInput is one idempotent charge.
@@ -18,6 +19,10 @@ type DebitInput struct {
 	RequestHash string
 	Actor       string
 	Reason      string
+	// Enforce checks the account's status and spend limit under the lock (API usage).
+	Enforce bool
+	// Usage, when set, is recorded with the debit in the same transaction.
+	Usage *UsageEvent
 }
 
 func (in *DebitInput) normalize() error {
@@ -49,6 +54,10 @@ type DebitOutcome struct {
 	Debit    Debit
 	Replayed bool
 	Err      error
+	// Warnings: low_balance, spend_limit_soft_exceeded, overdraft_used, capped_at_reservation.
+	Warnings []string
+	// Usage is the recorded usage event (nil for a replay: read it by debit id).
+	Usage *UsageEvent
 }
 
 // Debit charges one account. Errors: invalid_request, not_found (account),
@@ -122,20 +131,83 @@ func (b *book) debit(in DebitInput, seen map[AccountKey]*Debit) DebitOutcome {
 	if err != nil {
 		return DebitOutcome{Err: err}
 	}
+	if in.Enforce {
+		if err := b.enforce(st, in.Amount); err != nil {
+			return DebitOutcome{Err: err}
+		}
+	}
 	if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit {
 		return DebitOutcome{Err: insufficient(in.Amount, avail)}
 	}
 	d := Debit{ID: NewID("deb"), AccountID: in.AccountID, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
 		Amount: in.Amount, Requested: in.Amount, Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now}
-	d.Overdraft = b.draw(st, in.Amount, KindDebit, d.ID, in.Actor, in.Reason)
-	d.BalanceAfter, d.AvailableAfter = b.usableBalance(st), b.available(st)
-	b.w.debits = append(b.w.debits, d)
+	out := b.charge(st, &d, in.Usage)
 	seen[k] = &b.w.debits[len(b.w.debits)-1]
-	if d.Amount == 0 {
-		st.dirty = true // a zero charge still records its key
-	}
-	return DebitOutcome{Debit: d}
+	return out
 }
+
+// charge draws a decided debit, counts it as spend, records its usage event and warnings.
+func (b *book) charge(st *acctState, d *Debit, u *UsageEvent) DebitOutcome {
+	d.Overdraft = b.draw(st, d.Amount, KindDebit, d.ID, d.Actor, d.Reason)
+	d.BalanceAfter, d.AvailableAfter = b.usableBalance(st), b.available(st)
+	b.spend(st, d.Amount)
+	st.dirty = true // a zero charge still records its key
+	b.w.debits = append(b.w.debits, *d)
+	out := DebitOutcome{Debit: *d, Warnings: b.warnings(st, d)}
+	if u != nil {
+		ev := *u
+		ev.ID, ev.AccountID, ev.DebitID, ev.Credits = NewID("use"), d.AccountID, d.ID, d.Amount
+		ev.IdempotencyKey, ev.HoldID, ev.Warnings, ev.CreatedAt = d.IdempotencyKey, d.HoldID, out.Warnings, b.now
+		b.w.usage = append(b.w.usage, ev)
+		out.Usage = &ev
+	}
+	return out
+}
+
+// enforce refuses usage on a paused or suspended account, or beyond a hard spend limit.
+func (b *book) enforce(st *acctState, amount Credits) error {
+	switch st.acc.Status {
+	case StatusPaused:
+		return Errorf(EAccountPaused, "This account is paused by its owner; usage is refused until it is resumed.")
+	case StatusSuspended:
+		return Errorf(EAccountSuspended, "This account is suspended; usage is refused. Contact support.")
+	}
+	a := st.acc
+	if a.SpendLimit != nil && a.SpendLimitMode == SpendHard && a.SpentThisPeriod(b.now)+amount > *a.SpendLimit {
+		return &Error{Code: ESpendLimit,
+			Message: fmt.Sprintf("This would pass the monthly spend limit of %s credits (%s spent).", *a.SpendLimit, a.SpentThisPeriod(b.now)),
+			Details: map[string]any{"limit": a.SpendLimit.String(), "spent": a.SpentThisPeriod(b.now).String(), "required": amount.String(),
+				"resets_at": PeriodResetsAt(b.now).Format(time.RFC3339)}}
+	}
+	return nil
+}
+
+// warnings are the facts about the account after a charge that the caller should know.
+func (b *book) warnings(st *acctState, d *Debit) []string {
+	w := []string{}
+	a := st.acc
+	if th := a.lowBalanceThreshold(); th > 0 && d.AvailableAfter < th {
+		w = append(w, WarnLowBalance)
+	}
+	if a.SpendLimit != nil && a.SpendLimitMode == SpendSoft && a.SpentThisPeriod(b.now) > *a.SpendLimit {
+		w = append(w, WarnSpendSoft)
+	}
+	if d.Overdraft > 0 || d.BalanceAfter < 0 {
+		w = append(w, WarnOverdraft)
+	}
+	if d.Capped() {
+		w = append(w, WarnCapped)
+	}
+	return w
+}
+
+// Warnings in usage responses.
+const (
+	WarnLowBalance = "low_balance"
+	WarnSpendSoft  = "spend_limit_soft_exceeded"
+	WarnOverdraft  = "overdraft_used"
+	WarnCapped     = "capped_at_reservation"
+)
 
 func insufficient(required, available Credits) *Error {
 	return &Error{Code: EInsufficient,

@@ -28,6 +28,13 @@ type ReserveInput struct {
 	RequestHash    string
 	Actor          string
 	Reason         string
+	// What the hold is for (API reservations); stored with it.
+	Action         string
+	AttributesJSON string
+	QuantitiesJSON string
+	APIKeyID       string
+	// MaxActive caps the account's active holds (the plan's max_active_holds); 0: no cap.
+	MaxActive int
 }
 
 // HoldResult is a hold and whether it was an idempotent replay.
@@ -82,12 +89,21 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (HoldResult, err
 		case ErrorCode(err) != ENotFound:
 			return err
 		}
+		if in.MaxActive > 0 {
+			if holds, err := tx.ActiveHolds(ctx, in.AccountID); err != nil {
+				return err
+			} else if len(holds) >= in.MaxActive {
+				return &Error{Code: ENotEntitled, Message: fmt.Sprintf("Your plan allows %d open reservations; commit or release one first.", in.MaxActive),
+					Details: map[string]any{"feature": "max_active_holds", "limit": in.MaxActive}}
+			}
+		}
 		if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit {
 			return insufficient(in.Amount, avail)
 		}
 		h := Hold{ID: NewID("hld"), AccountID: in.AccountID, Amount: in.Amount, Status: HoldActive,
 			ExpiresAt: b.now.Add(in.TTL), IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
-			Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now}
+			Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now,
+			Action: in.Action, AttributesJSON: in.AttributesJSON, QuantitiesJSON: in.QuantitiesJSON, APIKeyID: in.APIKeyID}
 		st.acc.Reserved += h.Amount
 		b.w.newHolds = append(b.w.newHolds, h)
 		b.entry(st, Entry{HoldID: &h.ID, Kind: KindHold, Amount: -h.Amount, Actor: in.Actor, Reason: in.Reason})
@@ -108,6 +124,8 @@ type CommitInput struct {
 	RequestHash    string
 	Actor          string
 	Reason         string
+	// Usage, when set, is recorded with the charge.
+	Usage *UsageEvent
 }
 
 // Commit releases the hold and charges the actual cost. A cost above the hold is charged up
@@ -140,11 +158,8 @@ func (s *Service) Commit(ctx context.Context, in CommitInput) (DebitOutcome, err
 		charge := min(in.Amount, b.available(st)+st.acc.OverdraftLimit)
 		d := Debit{ID: NewID("deb"), AccountID: h.AccountID, IdempotencyKey: din.IdempotencyKey, RequestHash: din.RequestHash,
 			Amount: charge, Requested: in.Amount, HoldID: &h.ID, Actor: din.Actor, Reason: din.Reason, CreatedAt: b.now}
-		d.Overdraft = b.draw(st, charge, KindDebit, d.ID, din.Actor, din.Reason)
-		d.BalanceAfter, d.AvailableAfter = b.usableBalance(st), b.available(st)
 		h.DebitID = &d.ID
-		b.w.debits = append(b.w.debits, d)
-		out = DebitOutcome{Debit: d}
+		out = b.charge(st, &d, in.Usage)
 		if err := b.flush(ctx, tx); err != nil {
 			return err
 		}

@@ -130,6 +130,11 @@ type Hold struct {
 	Reason         string     `db:"reason"`
 	CreatedAt      time.Time  `db:"created_at"`
 	ClosedAt       *time.Time `db:"closed_at"`
+	// What the hold is for, so a commit prices the actual quantities the same way.
+	Action         string `db:"action"`
+	AttributesJSON string `db:"attributes"`
+	QuantitiesJSON string `db:"quantities"`
+	APIKeyID       string `db:"api_key_id"`
 }
 
 // AccountKey names an idempotency key within an account.
@@ -140,10 +145,13 @@ type AccountKey struct {
 
 // LedgerState is an account's cached ledger columns.
 type LedgerState struct {
-	AccountID string  `db:"id"`
-	Balance   Credits `db:"balance"`
-	Reserved  Credits `db:"reserved"`
-	Debt      Credits `db:"debt"`
+	AccountID   string
+	Balance     Credits
+	Reserved    Credits
+	Debt        Credits
+	PeriodStart *time.Time
+	PeriodSpent Credits
+	LastTopup   Credits
 }
 
 // GrantChange is a new remaining (and possibly expiry stamp) for a grant.
@@ -175,6 +183,7 @@ type LedgerTx interface {
 	InsertGrants(ctx context.Context, gs []Grant) error
 	InsertHolds(ctx context.Context, hs []Hold) error
 	InsertDebits(ctx context.Context, ds []Debit) error
+	InsertUsage(ctx context.Context, us []UsageEvent) error
 	SetGrants(ctx context.Context, cs []GrantChange) error
 	SetHolds(ctx context.Context, hs []Hold) error
 	InsertEntries(ctx context.Context, es []Entry) error

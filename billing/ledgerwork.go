@@ -25,6 +25,7 @@ type writes struct {
 	newGrants    []Grant
 	newHolds     []Hold
 	debits       []Debit
+	usage        []UsageEvent
 	grantChanges map[string]*Grant
 	holdChanges  map[string]*Hold
 	entries      []Entry
@@ -195,6 +196,15 @@ func (b *book) draw(st *acctState, amount Credits, kind string, debitID, actor, 
 	return left
 }
 
+// spend adds a charge to the account's spend this calendar month.
+func (b *book) spend(st *acctState, amount Credits) {
+	start := monthStart(b.now)
+	if st.acc.PeriodStart == nil || !st.acc.PeriodStart.Equal(start) {
+		st.acc.PeriodStart, st.acc.PeriodSpent = &start, 0
+	}
+	st.acc.PeriodSpent += amount
+}
+
 func optional(s string) *string {
 	if s == "" {
 		return nil
@@ -206,6 +216,10 @@ func optional(s string) *string {
 func (b *book) addGrant(st *acctState, g Grant) {
 	gp := &g
 	st.acc.Balance += g.Amount
+	switch g.Source {
+	case "purchase", "auto_recharge", "subscription":
+		st.acc.LastTopup = g.Amount
+	}
 	b.entry(st, Entry{GrantID: &gp.ID, Kind: KindGrant, Amount: g.Amount, Actor: g.Actor, Reason: g.Reason})
 	if st.acc.Debt > 0 && g.usable(b.now) {
 		x := min(st.acc.Debt, g.Remaining)
@@ -281,6 +295,9 @@ func (b *book) flush(ctx context.Context, tx Tx) error {
 	if err := tx.InsertDebits(ctx, w.debits); err != nil {
 		return err
 	}
+	if err := tx.InsertUsage(ctx, w.usage); err != nil {
+		return err
+	}
 	var gcs []GrantChange
 	for id, g := range w.grantChanges {
 		if !newGrant[id] {
@@ -304,7 +321,9 @@ func (b *book) flush(ctx context.Context, tx Tx) error {
 	var states []LedgerState
 	for _, st := range b.accounts {
 		if st.dirty {
-			states = append(states, LedgerState{AccountID: st.acc.ID, Balance: st.acc.Balance, Reserved: st.acc.Reserved, Debt: st.acc.Debt})
+			a := st.acc
+			states = append(states, LedgerState{AccountID: a.ID, Balance: a.Balance, Reserved: a.Reserved, Debt: a.Debt,
+				PeriodStart: a.PeriodStart, PeriodSpent: a.PeriodSpent, LastTopup: a.LastTopup})
 		}
 	}
 	sort.Slice(states, func(i, j int) bool { return states[i].AccountID < states[j].AccountID })

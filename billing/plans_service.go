@@ -66,6 +66,7 @@ func (s *Service) SavePlan(ctx context.Context, p Plan) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	defer s.invalidatePlans()
 	return s.store.InTx(ctx, func(tx Tx) error { return tx.UpsertPlan(ctx, p) })
 }
 

@@ -13,6 +13,7 @@ type Service struct {
 	live  LiveBook // published price books for the hot path (LoadLiveBook)
 	// debitHooks run inside every debit transaction (OnDebit).
 	debitHooks []DebitHook
+	plans      planCache
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
@@ -51,6 +52,7 @@ type Store interface {
 	Counts(ctx context.Context) (PlatformCounts, error)
 	LedgerReader
 	JobStore
+	UsageStore
 }
 
 // Tx is the set of writes available inside a transaction.

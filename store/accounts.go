@@ -6,7 +6,8 @@ import (
 	"creditline/billing"
 )
 
-const accountCols = `id, name, external_id, status, status_reason, plan_key, overdraft_limit, balance, reserved, debt, created_at`
+const accountCols = `id, name, external_id, status, status_reason, plan_key, overdraft_limit, balance, reserved, debt, created_at,
+	spend_limit, spend_limit_mode, period_start, period_spent, low_balance_threshold, last_topup`
 
 func (s *Store) AccountByID(ctx context.Context, id string) (billing.Account, error) {
 	var a billing.Account

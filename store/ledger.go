@@ -11,7 +11,8 @@ import (
 const grantCols = `id, account_id, source, amount, remaining, priority, effective_at, expires_at, expired_at, paid_amount,
 	currency, stripe_checkout_session, stripe_payment_intent, stripe_invoice, idempotency_key, request_hash, actor, reason, created_at`
 
-const holdCols = `id, account_id, amount, status, expires_at, idempotency_key, request_hash, debit_id, actor, reason, created_at, closed_at`
+const holdCols = `id, account_id, amount, status, expires_at, idempotency_key, request_hash, debit_id, actor, reason, created_at, closed_at,
+	action, attributes, quantities, api_key_id`
 
 const debitCols = `id, account_id, idempotency_key, request_hash, amount, requested, overdraft, hold_id, balance_after,
 	available_after, actor, reason, created_at`
@@ -88,7 +89,8 @@ func (t *tx) InsertGrants(ctx context.Context, gs []billing.Grant) error {
 func (t *tx) InsertHolds(ctx context.Context, hs []billing.Hold) error {
 	for _, h := range hs {
 		_, err := t.tx.NamedExecContext(ctx, `INSERT INTO holds (`+holdCols+`) VALUES (:id, :account_id, :amount, :status,
-			:expires_at, :idempotency_key, :request_hash, :debit_id, :actor, :reason, :created_at, :closed_at)`, h)
+			:expires_at, :idempotency_key, :request_hash, :debit_id, :actor, :reason, :created_at, :closed_at,
+			:action, CAST(COALESCE(NULLIF(:attributes, ''), '{}') AS jsonb), CAST(COALESCE(NULLIF(:quantities, ''), '{}') AS jsonb), :api_key_id)`, h)
 		if err != nil {
 			return mapErr("insert hold", err)
 		}
@@ -183,13 +185,20 @@ func (t *tx) SetLedgerStates(ctx context.Context, ss []billing.LedgerState) erro
 	if len(ss) == 0 {
 		return nil
 	}
-	ids, bal, res, debt := make([]string, len(ss)), make([]int64, len(ss)), make([]int64, len(ss)), make([]int64, len(ss))
+	n := len(ss)
+	ids, start := make([]string, n), make([]string, n)
+	bal, res, debt, spent, topup := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, s := range ss {
-		ids[i], bal[i], res[i], debt[i] = s.AccountID, int64(s.Balance), int64(s.Reserved), int64(s.Debt)
+		ids[i], bal[i], res[i], debt[i], spent[i], topup[i] = s.AccountID, int64(s.Balance), int64(s.Reserved), int64(s.Debt), int64(s.PeriodSpent), int64(s.LastTopup)
+		if s.PeriodStart != nil {
+			start[i] = s.PeriodStart.UTC().Format(time.RFC3339Nano)
+		}
 	}
-	_, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET balance = u.bal, reserved = u.res, debt = u.debt
-		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(id, bal, res, debt) WHERE a.id = u.id`,
-		pq.Array(ids), pq.Array(bal), pq.Array(res), pq.Array(debt))
+	_, err := t.tx.ExecContext(ctx, `UPDATE accounts a SET balance = u.bal, reserved = u.res, debt = u.debt,
+			period_start = NULLIF(u.start, '')::timestamptz, period_spent = u.spent, last_topup = u.topup
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[])
+			AS u(id, bal, res, debt, start, spent, topup) WHERE a.id = u.id`,
+		pq.Array(ids), pq.Array(bal), pq.Array(res), pq.Array(debt), pq.Array(start), pq.Array(spent), pq.Array(topup))
 	return mapErr("set ledger states", err)
 }
 

@@ -13,11 +13,10 @@ func (s *Store) BalanceOf(ctx context.Context, accountID string, now time.Time) 
 		billing.Account
 		Unusable billing.Credits `db:"unusable"`
 	}
-	err := s.db.GetContext(ctx, &row, `SELECT a.id, a.name, a.external_id, a.status, a.status_reason, a.plan_key,
-			a.overdraft_limit, a.balance, a.reserved, a.debt, a.created_at,
+	err := s.db.GetContext(ctx, &row, `SELECT a.*,
 			COALESCE((SELECT sum(g.remaining) FROM grants g WHERE g.account_id = a.id AND g.remaining > 0
 				AND (g.effective_at > $2 OR g.expires_at <= $2)), 0) AS unusable
-		FROM accounts a WHERE a.id = $1`, accountID, now)
+		FROM (SELECT `+accountCols+` FROM accounts WHERE id = $1) a`, accountID, now)
 	return row.Account, row.Unusable, mapErr("balance", err)
 }
 

@@ -1,0 +1,54 @@
+package billing
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// planCache keeps plans in memory for the hot path; it reloads every planCacheTTL so other
+// instances' edits arrive, and at once after a local edit.
+type planCache struct {
+	mu     sync.RWMutex
+	plans  map[string]Plan
+	loaded time.Time
+}
+
+const planCacheTTL = 30 * time.Second
+
+// cachedPlan returns a plan by key from memory. Errors: not_found.
+func (s *Service) cachedPlan(ctx context.Context, key string) (Plan, error) {
+	c := &s.plans
+	c.mu.RLock()
+	p, ok := c.plans[key]
+	fresh := time.Since(c.loaded) < planCacheTTL
+	c.mu.RUnlock()
+	if ok && fresh {
+		return p, nil
+	}
+	all, err := s.store.ListPlans(ctx, true)
+	if err != nil {
+		if ok {
+			return p, nil // stale beats failing the request
+		}
+		return Plan{}, err
+	}
+	m := make(map[string]Plan, len(all))
+	for _, p := range all {
+		m[p.Key] = p
+	}
+	c.mu.Lock()
+	c.plans, c.loaded = m, time.Now()
+	c.mu.Unlock()
+	if p, ok := m[key]; ok {
+		return p, nil
+	}
+	return Plan{}, Errorf(ENotFound, "No plan %q.", key)
+}
+
+// invalidatePlans makes the next lookup reload.
+func (s *Service) invalidatePlans() {
+	s.plans.mu.Lock()
+	s.plans.loaded = time.Time{}
+	s.plans.mu.Unlock()
+}

@@ -1,0 +1,271 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// UsageEvent is one priced and charged AI action.
+type UsageEvent struct {
+	ID                 string              `db:"id"`
+	AccountID          string              `db:"account_id"`
+	DebitID            string              `db:"debit_id"`
+	Action             string              `db:"action"`
+	Model              string              `db:"model"`
+	Quantities         map[string]Quantity `db:"-"`
+	Attributes         map[string]string   `db:"-"`
+	Credits            Credits             `db:"credits"`
+	VendorCostMicroUSD int64               `db:"vendor_cost_micro_usd"`
+	PriceVersion       int                 `db:"price_version"`
+	Breakdown          Breakdown           `db:"-"`
+	IdempotencyKey     string              `db:"idempotency_key"`
+	APIKeyID           string              `db:"api_key_id"`
+	ClientIP           string              `db:"client_ip"`
+	Metadata           json.RawMessage     `db:"-"`
+	PromptHash         string              `db:"prompt_hash"`
+	Batch              bool                `db:"batch"`
+	HoldID             *string             `db:"hold_id"`
+	Warnings           []string            `db:"-"`
+	OccurredAt         time.Time           `db:"occurred_at"`
+	CreatedAt          time.Time           `db:"created_at"`
+}
+
+// UsageFilter selects a page of an account's usage, newest first (keyset on occurred_at, id).
+type UsageFilter struct {
+	AccountID string
+	Action    string
+	Model     string
+	From, To  *time.Time
+	// After is the cursor: the last event of the previous page.
+	AfterTime *time.Time
+	AfterID   string
+	Limit     int
+}
+
+// UsageStore reads usage events.
+type UsageStore interface {
+	// UsageByDebit returns ENotFound when the debit has no usage event.
+	UsageByDebit(ctx context.Context, debitID string) (UsageEvent, error)
+	UsagePage(ctx context.Context, f UsageFilter) ([]UsageEvent, error)
+	AccountsByIDs(ctx context.Context, ids []string) ([]Account, error)
+	// CountActiveHolds counts an account's active holds.
+	CountActiveHolds(ctx context.Context, accountID string) (int, error)
+}
+
+// UsageInput is one AI action to charge.
+type UsageInput struct {
+	AccountID      string
+	Action         string
+	Quantities     map[string]Quantity
+	Attributes     map[string]string
+	IdempotencyKey string
+	// RequestHash identifies the request body behind the key (same key, other body: conflict).
+	RequestHash string
+	OccurredAt  *time.Time
+	Metadata    json.RawMessage
+	APIKeyID    string
+	ClientIP    string
+	Batch       bool
+}
+
+// UsageResult is the answer for one action.
+type UsageResult struct {
+	Event     UsageEvent
+	Balance   Credits
+	Available Credits
+	Warnings  []string
+	Replayed  bool
+	Err       error
+}
+
+// Usage charges one action. Errors, in the order they are checked: not_found (account),
+// account_paused/account_suspended, unknown_action/invalid_request (price),
+// feature_not_entitled, spend_limit_reached, insufficient_credits, idempotency_conflict.
+func (s *Service) Usage(ctx context.Context, in UsageInput) (UsageResult, error) {
+	rs, err := s.UsageBatch(ctx, []UsageInput{in})
+	if err != nil {
+		return UsageResult{}, err
+	}
+	return rs[0], rs[0].Err
+}
+
+// UsageBatch prices every action and charges them in one transaction; each stands alone.
+func (s *Service) UsageBatch(ctx context.Context, ins []UsageInput) ([]UsageResult, error) {
+	out := make([]UsageResult, len(ins))
+	accs, err := s.accountsByID(ctx, ins)
+	if err != nil {
+		return nil, err
+	}
+	var debits []DebitInput
+	var index []int
+	for i, in := range ins {
+		d, err := s.prepareUsage(ctx, accs[in.AccountID], in)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		debits = append(debits, d)
+		index = append(index, i)
+	}
+	outs, err := s.DebitBatch(ctx, debits)
+	if err != nil {
+		return nil, err
+	}
+	for j, o := range outs {
+		i := index[j]
+		out[i] = UsageResult{Err: o.Err, Replayed: o.Replayed, Warnings: o.Warnings,
+			Balance: o.Debit.BalanceAfter, Available: o.Debit.AvailableAfter}
+		switch {
+		case o.Err != nil:
+		case o.Replayed:
+			ev, err := s.store.UsageByDebit(ctx, o.Debit.ID)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Event, out[i].Warnings = ev, ev.Warnings
+		default:
+			out[i].Event = *o.Usage
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) accountsByID(ctx context.Context, ins []UsageInput) (map[string]Account, error) {
+	ids := make([]string, 0, len(ins))
+	for _, in := range ins {
+		ids = append(ids, in.AccountID)
+	}
+	list, err := s.store.AccountsByIDs(ctx, uniqueSorted(ids))
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]Account, len(list))
+	for _, a := range list {
+		m[a.ID] = a
+	}
+	return m, nil
+}
+
+// prepareUsage checks what can be checked before the lock, prices, and builds the debit.
+func (s *Service) prepareUsage(ctx context.Context, acc Account, in UsageInput) (DebitInput, error) {
+	if acc.ID == "" {
+		return DebitInput{}, Errorf(ENotFound, "No account %s.", in.AccountID)
+	}
+	if strings.TrimSpace(in.IdempotencyKey) == "" {
+		return DebitInput{}, FieldError("idempotency_key", "Required: a unique key per event, so a retry never charges twice.")
+	}
+	now := s.Now()
+	at := now
+	if in.OccurredAt != nil {
+		if in.OccurredAt.After(now.Add(5*time.Minute)) || in.OccurredAt.Before(now.Add(-30*24*time.Hour)) {
+			return DebitInput{}, FieldError("occurred_at", "Must be within the last 30 days and not in the future.")
+		}
+		at = in.OccurredAt.UTC()
+	}
+	q, _, err := s.quote(ctx, acc, in.Action, in.Quantities, in.Attributes, in.Batch, at)
+	if err != nil {
+		return DebitInput{}, err
+	}
+	ev := &UsageEvent{Action: in.Action, Model: in.Attributes["model"], Quantities: in.Quantities, Attributes: in.Attributes,
+		VendorCostMicroUSD: q.VendorCostMicroUSD, PriceVersion: q.PriceVersion, Breakdown: q.Breakdown,
+		APIKeyID: in.APIKeyID, ClientIP: in.ClientIP, Metadata: in.Metadata, PromptHash: in.Attributes["prompt_hash"],
+		Batch: in.Batch, OccurredAt: at}
+	return DebitInput{AccountID: acc.ID, Amount: q.Credits, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
+		Actor: actorKey(in.APIKeyID), Reason: in.Action, Enforce: true, Usage: ev}, nil
+}
+
+func actorKey(keyID string) string {
+	if keyID == "" {
+		return "api"
+	}
+	return "key:" + keyID
+}
+
+// quote applies the checks that come before the balance, in the API's order: status, price,
+// entitlement. The prompt_hash attribute is evidence for abuse rules, never a price input.
+func (s *Service) quote(ctx context.Context, acc Account, action string, qs map[string]Quantity, attrs map[string]string, batch bool, at time.Time) (Quote, Plan, error) {
+	switch acc.Status {
+	case StatusPaused:
+		return Quote{}, Plan{}, Errorf(EAccountPaused, "This account is paused by its owner; usage is refused until it is resumed.")
+	case StatusSuspended:
+		return Quote{}, Plan{}, Errorf(EAccountSuspended, "This account is suspended; usage is refused. Contact support.")
+	}
+	plan, err := s.cachedPlan(ctx, acc.PlanKey)
+	if err != nil {
+		return Quote{}, Plan{}, err
+	}
+	priced := attrs
+	if _, ok := attrs["prompt_hash"]; ok {
+		priced = make(map[string]string, len(attrs))
+		for k, v := range attrs {
+			if k != "prompt_hash" {
+				priced[k] = v
+			}
+		}
+	}
+	q, err := s.live.Price(PriceRequest{Action: action, Quantities: qs, Attributes: priced, Plan: plan.Key,
+		PlanMultiplier: plan.Multiplier, Batch: batch, At: at})
+	if err != nil {
+		return Quote{}, Plan{}, err
+	}
+	if q.Premium && !plan.Entitlements.PremiumModels {
+		return Quote{}, Plan{}, notEntitled(FeaturePremiumModels, plan)
+	}
+	if batch && !plan.Entitlements.Batch {
+		return Quote{}, Plan{}, notEntitled(FeatureBatch, plan)
+	}
+	return q, plan, nil
+}
+
+func notEntitled(feature string, plan Plan) *Error {
+	return &Error{Code: ENotEntitled, Message: "The " + plan.Name + " plan does not include " + feature + "; upgrade to use it.",
+		Details: map[string]any{"feature": feature, "plan": plan.Key}}
+}
+
+// EstimateResult prices an action without charging it.
+type EstimateResult struct {
+	Quote          Quote
+	Allowed        bool
+	Reason         string
+	AvailableAfter Credits
+}
+
+// Estimate prices an action and says whether a debit would pass now; it never changes anything.
+// Errors: not_found, unknown_action, invalid_request (a refusal is Allowed=false with a Reason).
+func (s *Service) Estimate(ctx context.Context, accountID, action string, qs map[string]Quantity, attrs map[string]string, batch bool) (EstimateResult, error) {
+	bal, err := s.Balance(ctx, accountID)
+	if err != nil {
+		return EstimateResult{}, err
+	}
+	now := s.Now()
+	acc := bal.Account
+	q, _, err := s.quote(ctx, Account{Status: StatusActive, PlanKey: acc.PlanKey}, action, qs, attrs, batch, now)
+	if err != nil && ErrorCode(err) != ENotEntitled {
+		return EstimateResult{}, err
+	}
+	if ErrorCode(err) == ENotEntitled { // price anyway, say it is refused
+		plan, perr := s.cachedPlan(ctx, acc.PlanKey)
+		if perr != nil {
+			return EstimateResult{}, perr
+		}
+		q, _ = s.live.Price(PriceRequest{Action: action, Quantities: qs, Attributes: attrs, Plan: plan.Key, PlanMultiplier: plan.Multiplier, Batch: batch, At: now})
+	}
+	res := EstimateResult{Quote: q, Allowed: true, AvailableAfter: bal.Available - q.Credits}
+	refuse := func(code string) { res.Allowed, res.Reason = false, code }
+	b := &book{now: now}
+	switch {
+	case acc.Status == StatusPaused:
+		refuse(EAccountPaused)
+	case acc.Status == StatusSuspended:
+		refuse(EAccountSuspended)
+	case ErrorCode(err) == ENotEntitled:
+		refuse(ENotEntitled)
+	case b.enforce(&acctState{acc: acc}, q.Credits) != nil:
+		refuse(ESpendLimit)
+	case res.AvailableAfter < -acc.OverdraftLimit:
+		refuse(EInsufficient)
+	}
+	return res, nil
+}
