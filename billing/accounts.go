@@ -26,6 +26,8 @@ type Account struct {
 	Reserved       Credits   `db:"reserved"`
 	Debt           Credits   `db:"debt"`
 	CreatedAt      time.Time `db:"created_at"`
+	// Email is where billing mail goes (the operator may set it through the API).
+	Email string `db:"email"`
 	// Spend controls: a monthly limit (nil: none), hard refuses and soft warns.
 	SpendLimit     *Credits   `db:"spend_limit"`
 	SpendLimitMode string     `db:"spend_limit_mode"`
@@ -74,6 +76,7 @@ func (a Account) Available() Credits { return a.Balance - a.Reserved }
 type CreateAccountInput struct {
 	Name       string
 	ExternalID string
+	Email      string
 	// Trial grants the one-time trial credits.
 	Trial bool
 	Actor string
@@ -93,10 +96,14 @@ func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput) (Acc
 	if len(in.ExternalID) > 200 {
 		v.Add("external_id", "Use at most 200 characters.")
 	}
+	in.Email = NormalizeEmail(in.Email)
+	if in.Email != "" {
+		validateEmail(&v, in.Email)
+	}
 	if err := v.Err(); err != nil {
 		return Account{}, err
 	}
-	a := Account{ID: NewID("acc"), Name: in.Name, ExternalID: optional(in.ExternalID), Status: StatusActive, PlanKey: "free", CreatedAt: s.Now()}
+	a := Account{ID: NewID("acc"), Name: in.Name, ExternalID: optional(in.ExternalID), Email: in.Email, Status: StatusActive, PlanKey: "free", CreatedAt: s.Now()}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		if err := tx.CreateAccount(ctx, a); err != nil {
 			return err
@@ -148,4 +155,51 @@ func (s *Service) SetOverdraftLimit(ctx context.Context, accountID string, limit
 		return FieldError("overdraft_limit", "Must not be negative.")
 	}
 	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetOverdraftLimit(ctx, accountID, limit) })
+}
+
+// Ledger returns an account's entries, newest first, older than beforeID (0: from the newest).
+func (s *Service) Ledger(ctx context.Context, accountID string, beforeID int64, limit int) ([]Entry, error) {
+	return s.store.LedgerPage(ctx, accountID, beforeID, limit)
+}
+
+// SetAccountStatus pauses, suspends or reactivates an account; a suspension needs a reason.
+// Errors: invalid_request, not_found.
+func (s *Service) SetAccountStatus(ctx context.Context, accountID, status, reason string) error {
+	switch status {
+	case StatusActive, StatusPaused:
+	case StatusSuspended:
+		if strings.TrimSpace(reason) == "" {
+			return FieldError("reason", "Say why the account is suspended; the customer sees it.")
+		}
+	default:
+		return FieldError("status", "Must be active, paused or suspended.")
+	}
+	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetAccountStatus(ctx, accountID, status, strings.TrimSpace(reason)) })
+}
+
+// SetSpendLimit sets the monthly spend limit (nil removes it) and its mode.
+// Errors: invalid_request, not_found.
+func (s *Service) SetSpendLimit(ctx context.Context, accountID string, limit *Credits, mode string, lowBalance *Credits) error {
+	var v Validation
+	if limit != nil && *limit < 0 {
+		v.Add("spend_limit", "Must not be negative.")
+	}
+	if mode != SpendHard && mode != SpendSoft {
+		v.Add("spend_limit_mode", "Must be hard (refuse) or soft (warn).")
+	}
+	if lowBalance != nil && *lowBalance < 0 {
+		v.Add("low_balance_threshold", "Must not be negative.")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetSpendLimit(ctx, accountID, limit, mode, lowBalance) })
+}
+
+// SetPlan moves an account to a plan. Errors: not_found.
+func (s *Service) SetPlan(ctx context.Context, accountID, planKey string) error {
+	if _, err := s.cachedPlan(ctx, planKey); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetAccountPlan(ctx, accountID, planKey) })
 }

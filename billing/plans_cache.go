@@ -52,3 +52,12 @@ func (s *Service) invalidatePlans() {
 	s.plans.loaded = time.Time{}
 	s.plans.mu.Unlock()
 }
+
+// Entitlements returns the account's plan entitlements (cached). Errors: not_found.
+func (s *Service) Entitlements(ctx context.Context, a Account) (Entitlements, error) {
+	p, err := s.cachedPlan(ctx, a.PlanKey)
+	return p.Entitlements, err
+}
+
+// AccountPlan returns the account's plan (cached). Errors: not_found.
+func (s *Service) AccountPlan(ctx context.Context, a Account) (Plan, error) { return s.cachedPlan(ctx, a.PlanKey) }

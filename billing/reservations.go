@@ -115,3 +115,12 @@ func (s *Service) CommitAction(ctx context.Context, in CommitActionInput) (Usage
 	res.Event = *out.Usage
 	return res, nil
 }
+
+// Reservation reads a hold; scope ("" for none) limits it to one account. Errors: not_found.
+func (s *Service) Reservation(ctx context.Context, id, scope string) (Hold, error) {
+	h, err := s.store.HoldByID(ctx, id)
+	if err != nil || (scope != "" && h.AccountID != scope) {
+		return Hold{}, Errorf(ENotFound, "No reservation %s.", id)
+	}
+	return h, nil
+}

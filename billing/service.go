@@ -14,6 +14,7 @@ type Service struct {
 	// debitHooks run inside every debit transaction (OnDebit).
 	debitHooks []DebitHook
 	plans      planCache
+	keys       keyCache
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
@@ -53,6 +54,7 @@ type Store interface {
 	LedgerReader
 	JobStore
 	UsageStore
+	APIKeyStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -68,5 +70,9 @@ type Tx interface {
 	AddMembership(ctx context.Context, m Membership) error
 	// SetOverdraftLimit returns ENotFound for an unknown account.
 	SetOverdraftLimit(ctx context.Context, accountID string, limit Credits) error
+	// SetAccountStatus, SetSpendLimit and SetAccountPlan return ENotFound for an unknown account.
+	SetAccountStatus(ctx context.Context, accountID, status, reason string) error
+	SetSpendLimit(ctx context.Context, accountID string, limit *Credits, mode string, lowBalance *Credits) error
+	SetAccountPlan(ctx context.Context, accountID, planKey string) error
 	LedgerTx
 }

@@ -269,3 +269,11 @@ func (s *Service) Estimate(ctx context.Context, accountID, action string, qs map
 	}
 	return res, nil
 }
+
+// UsagePage lists an account's usage, newest first (keyset pagination).
+func (s *Service) UsagePage(ctx context.Context, f UsageFilter) ([]UsageEvent, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 50
+	}
+	return s.store.UsagePage(ctx, f)
+}

@@ -19,6 +19,7 @@ type Handlers struct {
 	testMode bool
 
 	loginIP, loginEmail, signupIP *billing.Limiter
+	apiLimits                     apiLimiters
 }
 
 // Config configures New.

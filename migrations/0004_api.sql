@@ -17,6 +17,7 @@ CREATE UNIQUE INDEX api_keys_hash_key ON api_keys (hash);
 CREATE INDEX api_keys_account_idx ON api_keys (account_id, created_at DESC);
 
 ALTER TABLE accounts
+    ADD COLUMN email                 text NOT NULL DEFAULT '',
     ADD COLUMN spend_limit           bigint CHECK (spend_limit >= 0),
     ADD COLUMN spend_limit_mode      text NOT NULL DEFAULT 'hard' CHECK (spend_limit_mode IN ('hard', 'soft')),
     ADD COLUMN period_start          timestamptz,

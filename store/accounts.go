@@ -7,7 +7,7 @@ import (
 )
 
 const accountCols = `id, name, external_id, status, status_reason, plan_key, overdraft_limit, balance, reserved, debt, created_at,
-	spend_limit, spend_limit_mode, period_start, period_spent, low_balance_threshold, last_topup`
+	email, spend_limit, spend_limit_mode, period_start, period_spent, low_balance_threshold, last_topup`
 
 func (s *Store) AccountByID(ctx context.Context, id string) (billing.Account, error) {
 	var a billing.Account
@@ -16,8 +16,8 @@ func (s *Store) AccountByID(ctx context.Context, id string) (billing.Account, er
 }
 
 func (t *tx) CreateAccount(ctx context.Context, a billing.Account) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO accounts (id, name, external_id, status, plan_key, overdraft_limit, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.Name, a.ExternalID, a.Status, a.PlanKey, a.OverdraftLimit, a.CreatedAt)
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO accounts (id, name, external_id, status, plan_key, overdraft_limit, created_at, email)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.ID, a.Name, a.ExternalID, a.Status, a.PlanKey, a.OverdraftLimit, a.CreatedAt, a.Email)
 	return mapErr("create account", err)
 }
 
@@ -36,4 +36,31 @@ func (t *tx) SetOverdraftLimit(ctx context.Context, accountID string, limit bill
 		return &billing.Error{Code: billing.ENotFound, Message: "No such account."}
 	}
 	return nil
+}
+
+// updated maps "no row" to not_found for single-account updates.
+func updated(op string, res interface{ RowsAffected() (int64, error) }, err error) error {
+	if err != nil {
+		return mapErr(op, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &billing.Error{Code: billing.ENotFound, Message: "No such account."}
+	}
+	return nil
+}
+
+func (t *tx) SetAccountStatus(ctx context.Context, accountID, status, reason string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET status = $2, status_reason = $3 WHERE id = $1`, accountID, status, reason)
+	return updated("set status", res, err)
+}
+
+func (t *tx) SetSpendLimit(ctx context.Context, accountID string, limit *billing.Credits, mode string, lowBalance *billing.Credits) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET spend_limit = $2, spend_limit_mode = $3, low_balance_threshold = $4 WHERE id = $1`,
+		accountID, limit, mode, lowBalance)
+	return updated("set spend limit", res, err)
+}
+
+func (t *tx) SetAccountPlan(ctx context.Context, accountID, planKey string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET plan_key = $2 WHERE id = $1`, accountID, planKey)
+	return updated("set plan", res, err)
 }

@@ -87,6 +87,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 }
 
 func writeJSONError(c echo.Context, status int, code, msg string, be *billing.Error) {
+	if be != nil && be.Code == billing.ERateLimited && c.Response().Header().Get("Retry-After") == "" {
+		c.Response().Header().Set("Retry-After", "60")
+	}
 	body := map[string]any{"code": code, "message": msg}
 	details := map[string]any{}
 	if be != nil {

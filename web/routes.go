@@ -13,6 +13,25 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	e.GET("/metrics", m.Handler)
 	e.GET("/static/*", serveStatic)
 
+	// JSON API v1: bearer keys; SPEC section 4. The OpenAPI document lists exactly these routes.
+	e.GET("/api/v1/openapi.json", h.APIOpenAPI)
+	api := e.Group("/api/v1", h.APIAuth)
+	api.POST("/accounts", h.APICreateAccount)
+	api.GET("/accounts/:id", h.APIGetAccount)
+	api.GET("/accounts/:id/balance", h.APIBalance)
+	api.POST("/accounts/:id/grants", h.APIGrant)
+	api.GET("/accounts/:id/ledger", h.APILedger)
+	api.POST("/accounts/:id/api-keys", h.APICreateAccountKey)
+	api.GET("/accounts/:id/entitlements", h.APIEntitlements)
+	api.GET("/accounts/:id/usage", h.APIListUsage)
+	api.GET("/actions", h.APIActions)
+	api.POST("/estimate", h.APIEstimate)
+	api.POST("/usage", h.APIUsage)
+	api.POST("/usage/batch", h.APIUsageBatch)
+	api.POST("/reservations", h.APIReserve)
+	api.POST("/reservations/:id/commit", h.APICommit)
+	api.POST("/reservations/:id/release", h.APIRelease)
+
 	// Browser pages: session + CSRF on every form.
 	b := e.Group("", h.LoadSession, h.CSRF)
 	b.GET("/login", h.ShowLogin)

@@ -35,6 +35,7 @@ func commands() []command {
 		{"migrate", "apply pending database migrations (safe to run twice)", cmdMigrate},
 		{"seed", "load data: --demo for the demo users, price book, plans and packs (safe to run twice)", cmdSeed},
 		{"verify", "check every ledger invariant; exit non-zero naming each account that breaks one", cmdVerify},
+		{"apikey", "API keys: apikey create --platform --name N (the key is printed on the last line)", cmdAPIKey},
 		{"admin", "manage platform admins: admin create --email E --password P", cmdAdmin},
 	}
 }

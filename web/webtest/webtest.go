@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"creditline/billing"
 	"creditline/handlers"
@@ -35,6 +36,18 @@ func Start(t testing.TB) *Env {
 	st := store.New(db)
 	svc := billing.NewService(st, nil)
 	svc.PasswordCost = 4 // bcrypt.MinCost: tests hash many passwords
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := svc.SeedCatalog(ctx); err != nil {
+		t.Fatalf("seed catalog: %v", err)
+	}
+	if err := svc.LoadLiveBook(ctx); err != nil {
+		t.Fatalf("load price book: %v", err)
+	}
+	w := svc.NewWorker(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.Poll = 50 * time.Millisecond
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 	h := handlers.New(handlers.Config{
 		Service:  svc,
 		Sessions: handlers.NewSessions([]byte("test-secret-test-secret-test-secret!"), false),

@@ -1,0 +1,123 @@
+package handlers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"creditline/billing"
+	"github.com/labstack/echo/v4"
+)
+
+func hashBytes(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:16])
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+type reservationJSON struct {
+	ID        string          `json:"id"`
+	Account   string          `json:"account"`
+	Action    string          `json:"action,omitempty"`
+	Credits   billing.Credits `json:"credits"`
+	Status    string          `json:"status"`
+	ExpiresAt time.Time       `json:"expires_at"`
+}
+
+func toReservationJSON(h billing.Hold) reservationJSON {
+	return reservationJSON{ID: h.ID, Account: h.AccountID, Action: h.Action, Credits: h.Amount, Status: h.Status, ExpiresAt: h.ExpiresAt}
+}
+
+// APIReserve: POST /api/v1/reservations — hold the estimated cost of a long job.
+func (h *Handlers) APIReserve(c echo.Context) error {
+	var req struct {
+		actionRequest
+		TTLSeconds     *int   `json:"ttl_seconds"`
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	hash, err := decode(c, &req)
+	if err != nil {
+		return err
+	}
+	var v billing.Validation
+	req.check(&v)
+	if req.TTLSeconds == nil {
+		v.Add("ttl_seconds", "Required: how long to hold the credits, 1 to 604800 seconds.")
+	}
+	if req.IdempotencyKey == "" {
+		v.Add("idempotency_key", "Required: a unique key per reservation.")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	a, err := h.account(c, req.Account)
+	if err != nil {
+		return err
+	}
+	res, _, err := h.svc.ReserveAction(c.Request().Context(), billing.ReserveActionInput{AccountID: a.ID, Action: req.Action,
+		Quantities: req.Quantities, Attributes: req.Attributes, TTL: time.Duration(*req.TTLSeconds) * time.Second,
+		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, APIKeyID: apiKey(c).ID})
+	if err != nil {
+		return err
+	}
+	return created(c, res.Replayed, toReservationJSON(res.Hold))
+}
+
+// scope is the account an account key is limited to ("" for platform keys).
+func scope(c echo.Context) string {
+	if k := apiKey(c); k.Kind == billing.KeyAccount && k.AccountID != nil {
+		return *k.AccountID
+	}
+	return ""
+}
+
+// reservationAccount checks the key may touch the reservation and counts the rate limit.
+func (h *Handlers) reservationAccount(c echo.Context) (billing.Hold, error) {
+	hold, err := h.svc.Reservation(c.Request().Context(), c.Param("id"), scope(c))
+	if err != nil {
+		return billing.Hold{}, err
+	}
+	_, err = h.account(c, hold.AccountID)
+	return hold, err
+}
+
+// APICommit: POST /api/v1/reservations/{id}/commit — charge the actual use.
+func (h *Handlers) APICommit(c echo.Context) error {
+	var req struct {
+		Quantities     map[string]billing.Quantity `json:"quantities"`
+		Attributes     map[string]string           `json:"attributes"`
+		IdempotencyKey string                      `json:"idempotency_key"`
+	}
+	hash, err := decode(c, &req)
+	if err != nil {
+		return err
+	}
+	if req.IdempotencyKey == "" {
+		return billing.FieldError("idempotency_key", "Required: a unique key per commit.")
+	}
+	if _, err := h.reservationAccount(c); err != nil {
+		return err
+	}
+	r, err := h.svc.CommitAction(c.Request().Context(), billing.CommitActionInput{HoldID: c.Param("id"), AccountID: scope(c),
+		Quantities: req.Quantities, Attributes: req.Attributes, IdempotencyKey: req.IdempotencyKey, RequestHash: hash,
+		APIKeyID: apiKey(c).ID, ClientIP: c.RealIP()})
+	if err != nil {
+		return err
+	}
+	return created(c, r.Replayed, toUsageJSON(r))
+}
+
+// APIRelease: POST /api/v1/reservations/{id}/release — free the credits without charging.
+func (h *Handlers) APIRelease(c echo.Context) error {
+	if _, err := h.reservationAccount(c); err != nil {
+		return err
+	}
+	hold, err := h.svc.Release(c.Request().Context(), c.Param("id"), scope(c), "key:"+apiKey(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toReservationJSON(hold))
+}
