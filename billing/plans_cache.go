@@ -60,4 +60,6 @@ func (s *Service) Entitlements(ctx context.Context, a Account) (Entitlements, er
 }
 
 // AccountPlan returns the account's plan (cached). Errors: not_found.
-func (s *Service) AccountPlan(ctx context.Context, a Account) (Plan, error) { return s.cachedPlan(ctx, a.PlanKey) }
+func (s *Service) AccountPlan(ctx context.Context, a Account) (Plan, error) {
+	return s.cachedPlan(ctx, a.PlanKey)
+}
