@@ -54,6 +54,8 @@ type VerifyFacts struct {
 	DuplicateKeys []AccountKey
 	// UsageWithoutOneDebit lists usage events that do not have exactly one debit.
 	UsageWithoutOneDebit []string
+	// RollupMismatches lists accounts whose daily rollups disagree with their events.
+	RollupMismatches []string
 }
 
 // Violation is one broken invariant.
@@ -117,7 +119,10 @@ func CheckInvariants(f VerifyFacts) []Violation {
 		add(k.AccountID, 4, "idempotency key %q charged more than once", k.Key)
 	}
 	for _, id := range f.UsageWithoutOneDebit {
-		add("?", 4, "usage event %s does not have exactly one debit", id)
+		add("?", 4, "usage event %s does not match exactly one debit", id)
+	}
+	for _, acc := range f.RollupMismatches {
+		add(acc, 4, "daily usage rollups disagree with the usage events")
 	}
 	return out
 }

@@ -59,3 +59,15 @@ CREATE INDEX usage_account_time_idx ON usage_events (account_id, occurred_at DES
 CREATE INDEX usage_account_action_idx ON usage_events (account_id, action, occurred_at DESC, id DESC);
 CREATE INDEX usage_account_model_idx ON usage_events (account_id, model, occurred_at DESC, id DESC);
 CREATE INDEX usage_prompt_hash_idx ON usage_events (account_id, prompt_hash) WHERE prompt_hash <> '';
+
+-- Daily rollups, written in the same statement as the events, so dashboards never scan events.
+CREATE TABLE usage_daily (
+    account_id            text NOT NULL REFERENCES accounts (id),
+    day                   date NOT NULL,
+    action                text NOT NULL,
+    model                 text NOT NULL DEFAULT '',
+    events                bigint NOT NULL DEFAULT 0,
+    credits               bigint NOT NULL DEFAULT 0,
+    vendor_cost_micro_usd bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, day, action, model)
+);

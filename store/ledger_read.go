@@ -103,6 +103,18 @@ func (s *Store) VerifyFacts(ctx context.Context, now time.Time) (billing.VerifyF
 		GROUP BY account_id, idempotency_key HAVING count(*) > 1`); err != nil {
 		return f, mapErr("verify keys", err)
 	}
+	if err := t.SelectContext(ctx, &f.UsageWithoutOneDebit, `SELECT u.id FROM usage_events u
+		LEFT JOIN debits d ON d.id = u.debit_id
+		WHERE d.id IS NULL OR d.amount <> u.credits OR d.account_id <> u.account_id`); err != nil {
+		return f, mapErr("verify usage", err)
+	}
+	if err := t.SelectContext(ctx, &f.RollupMismatches, `SELECT coalesce(e.account_id, r.account_id) FROM
+		(SELECT account_id, count(*) AS n, sum(credits) AS c FROM usage_events GROUP BY account_id) e
+		FULL JOIN (SELECT account_id, sum(events) AS n, sum(credits) AS c FROM usage_daily GROUP BY account_id) r
+		ON r.account_id = e.account_id
+		WHERE e.n IS DISTINCT FROM r.n OR e.c IS DISTINCT FROM r.c`); err != nil {
+		return f, mapErr("verify rollups", err)
+	}
 	for _, d := range dups {
 		f.DuplicateKeys = append(f.DuplicateKeys, billing.AccountKey{AccountID: d.AccountID, Key: d.Key})
 	}
