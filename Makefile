@@ -38,3 +38,8 @@ check-generated:
 
 fuzz:
 	$(GO) test ./billing -run '^$$' -fuzz FuzzCreditsRoundTrip -fuzztime 30s
+
+# Debit throughput: portal serve on a fresh database, load generator, pgbench baseline.
+# BENCH_FLAGS e.g. "-d 20s -rate 8000".
+bench:
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)

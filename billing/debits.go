@@ -75,6 +75,47 @@ func (s *Service) Debit(ctx context.Context, in DebitInput) (DebitOutcome, error
 // and the rows are written with one statement per table. The error is for the transaction
 // as a whole; per-debit errors are in the outcomes.
 func (s *Service) DebitBatch(ctx context.Context, ins []DebitInput) ([]DebitOutcome, error) {
+	if gc := s.gc.Load(); gc != nil {
+		return s.viaGroupCommit(ctx, gc, ins)
+	}
+	return s.debitBatchTx(ctx, ins)
+}
+
+// viaGroupCommit validates, then hands the debits to the batcher's shards.
+func (s *Service) viaGroupCommit(ctx context.Context, gc *GroupCommit, ins []DebitInput) ([]DebitOutcome, error) {
+	outs := make([]DebitOutcome, len(ins))
+	var valid []DebitInput
+	var at []int
+	for i := range ins {
+		if err := ins[i].normalize(); err != nil {
+			outs[i].Err = err
+			continue
+		}
+		valid, at = append(valid, ins[i]), append(at, i)
+	}
+	if len(valid) == 0 {
+		return outs, nil
+	}
+	if len(valid) == 1 {
+		out, err := gc.submit(ctx, valid[0])
+		if err != nil {
+			return nil, err
+		}
+		outs[at[0]] = out
+		return outs, nil
+	}
+	res, err := gc.submitMany(ctx, valid)
+	if err != nil {
+		return nil, err
+	}
+	for j, o := range res {
+		outs[at[j]] = o
+	}
+	return outs, nil
+}
+
+// debitBatchTx is DebitBatch in one transaction of its own.
+func (s *Service) debitBatchTx(ctx context.Context, ins []DebitInput) ([]DebitOutcome, error) {
 	outs := make([]DebitOutcome, len(ins))
 	var ids []string
 	var keys []AccountKey

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +16,8 @@ type Service struct {
 	debitHooks []DebitHook
 	plans      planCache
 	keys       keyCache
+	gc         atomic.Pointer[GroupCommit]
+	accounts   accountCache
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).

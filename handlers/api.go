@@ -71,7 +71,7 @@ func (h *Handlers) account(c echo.Context, ref string) (billing.Account, error) 
 	if strings.TrimSpace(ref) == "" {
 		return billing.Account{}, billing.FieldError("account", "Required: an account id (acc_...) or external:<your id>.")
 	}
-	a, err := h.svc.ResolveAccount(c.Request().Context(), ref)
+	a, err := h.svc.AccountSnapshot(c.Request().Context(), ref)
 	if err != nil {
 		return billing.Account{}, err
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net/http/pprof"
+	"os"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +79,12 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	if onListen != nil {
 		onListen(url)
 	}
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" { // debugging only: never expose publicly
+		go http.ListenAndServe(addr, pprofMux()) //nolint:errcheck
+	}
+	gctx, stopGC := context.WithCancel(context.WithoutCancel(ctx))
+	waitGC := a.svc.StartGroupCommit(gctx, billing.GroupCommitConfig{Shards: 4, MaxBatch: 512})
+	defer func() { stopGC(); waitGC() }() // after Shutdown: in-flight debits are answered first
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
@@ -144,4 +152,11 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintln(stdout, "schema is up to date")
 	}
 	return err
+}
+
+func pprofMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	return m
 }

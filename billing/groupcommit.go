@@ -1,0 +1,185 @@
+package billing
+
+import (
+	"context"
+	"hash/fnv"
+	"sync"
+	"time"
+)
+
+// GroupCommit coalesces concurrent single debits into shared transactions. Requests are
+// sharded by account, so every debit of one account goes through one queue: a hot account
+// then gets one transaction for everything that queued while the previous one committed,
+// instead of one lock hand-off (and WAL flush) per debit. A request is answered only after
+// its transaction commits, so nothing acknowledged can be lost.
+type GroupCommit struct {
+	svc      *Service
+	shards   []chan *pendingDebit
+	maxBatch int
+	window   time.Duration
+	wg       sync.WaitGroup
+}
+
+type pendingDebit struct {
+	ctx  context.Context
+	in   DebitInput
+	done chan DebitOutcome
+}
+
+// GroupCommitConfig tunes the batcher.
+type GroupCommitConfig struct {
+	// Shards is how many transactions may run at once (accounts are spread over them).
+	Shards int
+	// MaxBatch bounds the debits of one transaction.
+	MaxBatch int
+	// Window is how long a small batch waits for company; 0 takes what is queued.
+	Window time.Duration
+}
+
+// StartGroupCommit routes single debits through the batcher until ctx ends; it returns a
+// function that waits for the workers to finish the batches in hand.
+func (s *Service) StartGroupCommit(ctx context.Context, cfg GroupCommitConfig) (wait func()) {
+	if cfg.Shards <= 0 {
+		cfg.Shards = 4
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 512
+	}
+	gc := &GroupCommit{svc: s, maxBatch: cfg.MaxBatch, window: cfg.Window}
+	for i := 0; i < cfg.Shards; i++ {
+		ch := make(chan *pendingDebit, cfg.MaxBatch*4)
+		gc.shards = append(gc.shards, ch)
+		gc.wg.Add(1)
+		go gc.run(ctx, ch)
+	}
+	s.gc.Store(gc)
+	return func() { s.gc.Store(nil); gc.wg.Wait() }
+}
+
+func shardOf(accountID string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(accountID))
+	return int(h.Sum32() % uint32(n))
+}
+
+// submit queues one debit and waits for its answer (or for the caller to give up: a debit
+// already taken into a transaction still commits, and a retry with its key replays it).
+func (gc *GroupCommit) submit(ctx context.Context, in DebitInput) (DebitOutcome, error) {
+	p := &pendingDebit{ctx: ctx, in: in, done: make(chan DebitOutcome, 1)}
+	select {
+	case gc.shards[shardOf(in.AccountID, len(gc.shards))] <- p:
+	case <-ctx.Done():
+		return DebitOutcome{}, ctx.Err()
+	}
+	select {
+	case out := <-p.done:
+		return out, nil
+	case <-ctx.Done():
+		return DebitOutcome{}, ctx.Err()
+	}
+}
+
+// submitMany queues debits over their shards and waits for every answer; debits of one
+// shard share transactions with whatever else is queued there.
+func (gc *GroupCommit) submitMany(ctx context.Context, ins []DebitInput) ([]DebitOutcome, error) {
+	ps := make([]*pendingDebit, len(ins))
+	for i, in := range ins {
+		ps[i] = &pendingDebit{ctx: ctx, in: in, done: make(chan DebitOutcome, 1)}
+		select {
+		case gc.shards[shardOf(in.AccountID, len(gc.shards))] <- ps[i]:
+		case <-ctx.Done():
+			for _, p := range ps[:i] { // what is queued is answered; wait so none is left behind
+				<-p.done
+			}
+			return nil, ctx.Err()
+		}
+	}
+	outs := make([]DebitOutcome, len(ins))
+	for i, p := range ps {
+		outs[i] = <-p.done
+	}
+	return outs, nil
+}
+
+func (gc *GroupCommit) run(ctx context.Context, ch chan *pendingDebit) {
+	defer gc.wg.Done()
+	for {
+		var first *pendingDebit
+		select {
+		case first = <-ch:
+		case <-ctx.Done():
+			gc.drain(ch)
+			return
+		}
+		gc.commit(gc.collect(first, ch))
+	}
+}
+
+// collect takes what is queued behind first, up to maxBatch, waiting up to window for more.
+func (gc *GroupCommit) collect(first *pendingDebit, ch chan *pendingDebit) []*pendingDebit {
+	batch := []*pendingDebit{first}
+	var deadline <-chan time.Time
+	if gc.window > 0 {
+		t := time.NewTimer(gc.window)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for len(batch) < gc.maxBatch {
+		select {
+		case p := <-ch:
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		if deadline == nil {
+			break
+		}
+		select {
+		case p := <-ch:
+			batch = append(batch, p)
+			continue
+		case <-deadline:
+		}
+		break
+	}
+	return batch
+}
+
+// commit runs one transaction for the batch and answers every request in it.
+func (gc *GroupCommit) commit(batch []*pendingDebit) {
+	live := batch[:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.done <- DebitOutcome{Err: err} // gave up before it was taken: nothing charged
+			continue
+		}
+		live = append(live, p)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ins := make([]DebitInput, len(live))
+	for i, p := range live {
+		ins[i] = p.in
+	}
+	outs, err := gc.svc.debitBatchTx(context.Background(), ins)
+	for i, p := range live {
+		if err != nil {
+			p.done <- DebitOutcome{Err: err}
+			continue
+		}
+		p.done <- outs[i]
+	}
+}
+
+// drain answers whatever is still queued at shutdown by committing it.
+func (gc *GroupCommit) drain(ch chan *pendingDebit) {
+	for {
+		select {
+		case p := <-ch:
+			gc.commit(gc.collect(p, ch))
+		default:
+			return
+		}
+	}
+}
