@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"net/http/pprof"
-	"os"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"os"
 	"time"
 
 	"creditline/billing"
