@@ -16,18 +16,24 @@ const holdCols = `id, account_id, amount, status, expires_at, idempotency_key, r
 const debitCols = `id, account_id, idempotency_key, request_hash, amount, requested, overdraft, hold_id, balance_after,
 	available_after, actor, reason, created_at`
 
+var (
+	lockAccountsSQL = `SELECT ` + accountCols + ` FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`
+	liveGrantsSQL   = `SELECT ` + grantCols + ` FROM grants WHERE account_id = ANY($1) AND remaining > 0
+		ORDER BY account_id, priority, expires_at NULLS LAST, created_at, id`
+	debitsByKeysSQL = `SELECT ` + debitCols + ` FROM debits
+		WHERE (account_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+)
+
 // LockAccounts takes row locks in id order, so concurrent batches never deadlock.
 func (t *tx) LockAccounts(ctx context.Context, ids []string) ([]billing.Account, error) {
 	var out []billing.Account
-	err := t.tx.SelectContext(ctx, &out, `SELECT `+accountCols+` FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, pq.Array(ids))
+	err := t.hot(lockAccountsSQL).Select(ctx, &out, pq.Array(ids))
 	return out, mapErr("lock accounts", err)
 }
 
 func (t *tx) LiveGrants(ctx context.Context, accountIDs []string) ([]billing.Grant, error) {
 	var out []billing.Grant
-	err := t.tx.SelectContext(ctx, &out, `SELECT `+grantCols+` FROM grants
-		WHERE account_id = ANY($1) AND remaining > 0
-		ORDER BY account_id, priority, expires_at NULLS LAST, created_at, id`, pq.Array(accountIDs))
+	err := t.hot(liveGrantsSQL).Select(ctx, &out, pq.Array(accountIDs))
 	return out, mapErr("live grants", err)
 }
 
@@ -38,8 +44,7 @@ func (t *tx) DebitsByKeys(ctx context.Context, keys []billing.AccountKey) ([]bil
 		accs[i], ks[i] = k.AccountID, k.Key
 	}
 	var out []billing.Debit
-	err := t.tx.SelectContext(ctx, &out, `SELECT `+debitCols+` FROM debits
-		WHERE (account_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, pq.Array(accs), pq.Array(ks))
+	err := t.hot(debitsByKeysSQL).Select(ctx, &out, pq.Array(accs), pq.Array(ks))
 	return out, mapErr("debits by keys", err)
 }
 

@@ -58,8 +58,7 @@ func (t *tx) WriteLedger(ctx context.Context, w billing.LedgerWrites) error {
 	args = append(args, grantArrays(w.Grants)...)
 	args = append(args, entryArrays(w.Entries)...)
 	args = append(args, stateArrays(w.States)...)
-	_, err = t.tx.ExecContext(ctx, writeLedgerSQL, args...)
-	return mapErr("write ledger", err)
+	return mapErr("write ledger", t.hot(writeLedgerSQL).Exec(ctx, args...))
 }
 
 func debitArrays(ds []billing.Debit) []any {
