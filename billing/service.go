@@ -13,6 +13,7 @@ type Service struct {
 	live  LiveBook // published price books for the hot path (LoadLiveBook)
 	// debitHooks run inside every debit transaction (OnDebit).
 	debitHooks []DebitHook
+	payments   Payments // UsePayments
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
@@ -51,6 +52,7 @@ type Store interface {
 	Counts(ctx context.Context) (PlatformCounts, error)
 	LedgerReader
 	JobStore
+	PaymentsStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -67,4 +69,5 @@ type Tx interface {
 	// SetOverdraftLimit returns ENotFound for an unknown account.
 	SetOverdraftLimit(ctx context.Context, accountID string, limit Credits) error
 	LedgerTx
+	PaymentsTx
 }
