@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 
@@ -30,8 +31,8 @@ func (h *Handlers) StripeWebhook(c echo.Context) error {
 	}
 	res, err := h.svc.ProcessPaymentEvent(c.Request().Context(), ev)
 	if err != nil {
-		c.Logger().Error("webhook ", ev.ID, " ", ev.Type, ": ", err)
-		return c.JSON(http.StatusInternalServerError, map[string]any{"error": map[string]string{"code": "internal", "message": "Processing failed; retry later."}})
+		// Not a *billing.Error any more: the error handler logs it and answers 500, so Stripe retries.
+		return fmt.Errorf("webhook %s (%s): %v", ev.ID, ev.Type, err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"received": true, "id": ev.ID, "outcome": res.Outcome, "replayed": res.Replayed})
 }
