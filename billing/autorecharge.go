@@ -121,6 +121,35 @@ func (s *Service) SaveAutoRecharge(ctx context.Context, userID string, f AutoRec
 	if err != nil {
 		return AutoRechargeSettings{}, err
 	}
+	in, err := s.checkAutoRecharge(ctx, acc.ID, f)
+	if err != nil {
+		return AutoRechargeSettings{}, err
+	}
+	var out AutoRechargeSettings
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		cur, err := tx.AutoRechargeSettingsForUpdate(ctx, acc.ID)
+		if err != nil && ErrorCode(err) != ENotFound {
+			return err
+		}
+		if f.Enabled && !cur.Enabled {
+			cur.ConsecutiveDeclines, cur.DisabledReason = 0, ""
+		}
+		cur.AccountID, cur.Enabled, cur.Threshold, cur.PackKey = acc.ID, f.Enabled, in.Threshold, in.PackKey
+		cur.MonthlyCapCount, cur.MonthlyCapAmount, cur.Currency, cur.UpdatedAt = in.MonthlyCapCount, in.MonthlyCapAmount, "usd", s.Now()
+		out = cur
+		if err := tx.SaveAutoRechargeSettings(ctx, cur); err != nil {
+			return err
+		}
+		if f.Enabled && acc.Available() < in.Threshold {
+			return tx.Enqueue(ctx, rechargeJob(acc.ID, s.Now()))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// checkAutoRecharge parses the form; switching on needs a saved card.
+func (s *Service) checkAutoRecharge(ctx context.Context, accountID string, f AutoRechargeForm) (AutoRechargeSettings, error) {
 	var v Validation
 	thr, err := ParseCredits(strings.TrimSpace(f.Threshold))
 	switch {
@@ -149,34 +178,11 @@ func (s *Service) SaveAutoRecharge(ctx context.Context, userID string, f AutoRec
 		v.Add("cap_amount", "Use at most $1,000,000.")
 	}
 	if f.Enabled {
-		if c, err := s.store.CustomerOf(ctx, acc.ID); err != nil || c.PaymentMethod == "" {
+		if c, err := s.store.CustomerOf(ctx, accountID); err != nil || c.PaymentMethod == "" {
 			v.Add("enabled", "Buy a pack first: its checkout saves the card that auto-recharge charges.")
 		}
 	}
-	if err := v.Err(); err != nil {
-		return AutoRechargeSettings{}, err
-	}
-	var out AutoRechargeSettings
-	err = s.store.InTx(ctx, func(tx Tx) error {
-		cur, err := tx.AutoRechargeSettingsForUpdate(ctx, acc.ID)
-		if err != nil && ErrorCode(err) != ENotFound {
-			return err
-		}
-		if f.Enabled && !cur.Enabled {
-			cur.ConsecutiveDeclines, cur.DisabledReason = 0, ""
-		}
-		cur.AccountID, cur.Enabled, cur.Threshold, cur.PackKey = acc.ID, f.Enabled, thr, pack.Key
-		cur.MonthlyCapCount, cur.MonthlyCapAmount, cur.Currency, cur.UpdatedAt = count, capAmt, "usd", s.Now()
-		out = cur
-		if err := tx.SaveAutoRechargeSettings(ctx, cur); err != nil {
-			return err
-		}
-		if f.Enabled && acc.Available() < thr {
-			return tx.Enqueue(ctx, rechargeJob(acc.ID, s.Now()))
-		}
-		return nil
-	})
-	return out, err
+	return AutoRechargeSettings{Threshold: thr, PackKey: pack.Key, MonthlyCapCount: count, MonthlyCapAmount: capAmt}, v.Err()
 }
 
 type rechargePayload struct {

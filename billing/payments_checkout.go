@@ -31,42 +31,11 @@ func (s *Service) StartCheckout(ctx context.Context, userID, kind, key string) (
 		return CheckoutStart{}, err
 	}
 	in := CheckoutInput{AccountID: acc.ID, Kind: kind, Key: key, Currency: "usd", SuccessURL: checkoutSuccessURL, CancelURL: checkoutCancelURL}
-	switch kind {
-	case KindPack:
-		pack, err := s.Pack(ctx, key)
-		if err != nil {
-			return CheckoutStart{}, err
+	if redirect, err := s.checkoutItem(ctx, p, acc, &in); err != nil || redirect != nil {
+		if redirect == nil {
+			redirect = &CheckoutStart{}
 		}
-		if !pack.Active {
-			return CheckoutStart{}, Errorf(EInvalid, "The %s pack is no longer sold.", pack.Name)
-		}
-		in.Name = fmt.Sprintf("%s pack: %s credits", pack.Name, pack.GrantCredits().Display())
-		in.Amount = pack.Prices["usd"]
-	case KindPlan:
-		plan, err := s.Plan(ctx, key)
-		if err != nil {
-			return CheckoutStart{}, err
-		}
-		if !plan.Active || plan.PriceMonthly["usd"] <= 0 {
-			return CheckoutStart{}, Errorf(EInvalid, "The %s plan cannot be bought.", plan.Name)
-		}
-		sub, err := s.store.CurrentSubscription(ctx, acc.ID)
-		if err != nil && ErrorCode(err) != ENotFound {
-			return CheckoutStart{}, err
-		}
-		if err == nil && sub.Live() {
-			if sub.PlanKey == key {
-				return CheckoutStart{}, Errorf(EInvalid, "You are already on the %s plan.", plan.Name)
-			}
-			if !p.TestMode() {
-				// A live subscription changes plan in the customer portal, so Stripe prorates it.
-				return s.portalForChange(ctx, p, acc.ID, sub.ID)
-			}
-		}
-		in.Name = fmt.Sprintf("%s plan: %s credits a month", plan.Name, plan.CreditsPerPeriod.Display())
-		in.Amount = plan.PriceMonthly["usd"]
-	default:
-		return CheckoutStart{}, Errorf(EInvalid, "Choose a pack or a plan.")
+		return *redirect, err
 	}
 	cust, err := s.ensureCustomer(ctx, p, acc, userID)
 	if err != nil {
@@ -83,6 +52,50 @@ func (s *Service) StartCheckout(ctx context.Context, userID, kind, key string) (
 		return CheckoutStart{}, err
 	}
 	return CheckoutStart{URL: sess.URL, SessionID: sess.ID}, nil
+}
+
+// checkoutItem fills in the item's name and price; for a plan change on a live Stripe
+// subscription it returns the portal to go to instead.
+func (s *Service) checkoutItem(ctx context.Context, p Payments, acc Account, in *CheckoutInput) (*CheckoutStart, error) {
+	switch in.Kind {
+	case KindPack:
+		pack, err := s.Pack(ctx, in.Key)
+		if err != nil {
+			return nil, err
+		}
+		if !pack.Active {
+			return nil, Errorf(EInvalid, "The %s pack is no longer sold.", pack.Name)
+		}
+		in.Name = fmt.Sprintf("%s pack: %s credits", pack.Name, pack.GrantCredits().Display())
+		in.Amount = pack.Prices["usd"]
+	case KindPlan:
+		plan, err := s.Plan(ctx, in.Key)
+		if err != nil {
+			return nil, err
+		}
+		if !plan.Active || plan.PriceMonthly["usd"] <= 0 {
+			return nil, Errorf(EInvalid, "The %s plan cannot be bought.", plan.Name)
+		}
+		sub, err := s.store.CurrentSubscription(ctx, acc.ID)
+		if err != nil && ErrorCode(err) != ENotFound {
+			return nil, err
+		}
+		if err == nil && sub.Live() {
+			if sub.PlanKey == in.Key {
+				return nil, Errorf(EInvalid, "You are already on the %s plan.", plan.Name)
+			}
+			if !p.TestMode() {
+				// A live subscription changes plan in the customer portal, so Stripe prorates it.
+				start, err := s.portalForChange(ctx, p, acc.ID, sub.ID)
+				return &start, err
+			}
+		}
+		in.Name = fmt.Sprintf("%s plan: %s credits a month", plan.Name, plan.CreditsPerPeriod.Display())
+		in.Amount = plan.PriceMonthly["usd"]
+	default:
+		return nil, Errorf(EInvalid, "Choose a pack or a plan.")
+	}
+	return nil, nil
 }
 
 func (s *Service) portalForChange(ctx context.Context, p Payments, accountID, subID string) (CheckoutStart, error) {
