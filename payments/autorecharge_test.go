@@ -148,7 +148,11 @@ func TestMonthlyCapHoldsUnderABurst(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 5; i++ {
-				e.debit(acc, "30")
+				// Once the cap is reached the account runs dry: refusals are expected.
+				_, err := e.svc.Debit(context.Background(), billing.DebitInput{AccountID: acc, Amount: c("30"), IdempotencyKey: fmt.Sprint("b-", seq.Add(1))})
+				if err != nil && billing.ErrorCode(err) != billing.EInsufficient {
+					t.Error(err)
+				}
 				e.runJobs()
 			}
 		}()

@@ -26,7 +26,7 @@ func text(p *webtest.Page, sel string) string {
 func TestBillingPageShowsPacksPlansAndLabelledForms(t *testing.T) {
 	env := billingEnv(t)
 	c := env.Client(t)
-	c.SignUp("Bea", "bea@example.com", "long-enough-pw")
+	c.SignUp("Bea", "bea-billing@example.com", "long-enough-pw")
 	p := c.Get("/billing")
 	if p.Status != http.StatusOK {
 		t.Fatalf("status %d", p.Status)
@@ -57,7 +57,7 @@ func TestBillingPageShowsPacksPlansAndLabelledForms(t *testing.T) {
 func TestBuyPackInTestModeAddsCreditsOnce(t *testing.T) {
 	env := billingEnv(t)
 	c := env.Client(t)
-	c.SignUp("Cal", "cal@example.com", "long-enough-pw")
+	c.SignUp("Cal", "cal-billing@example.com", "long-enough-pw")
 	p := c.Submit("/billing", "/billing/checkout", url.Values{"kind": {"pack"}, "key": {"growth"}})
 	loc := p.Header.Get("Location")
 	if p.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/checkout/test/cs_test_") {
@@ -68,7 +68,7 @@ func TestBuyPackInTestModeAddsCreditsOnce(t *testing.T) {
 		t.Fatalf("checkout page:\n%s", page.Body)
 	}
 	other := env.Client(t)
-	other.SignUp("Eve", "eve@example.com", "long-enough-pw")
+	other.SignUp("Eve", "eve-billing@example.com", "long-enough-pw")
 	if p := other.Get(loc); p.Status != http.StatusNotFound {
 		t.Fatalf("another user sees the session: %d", p.Status)
 	}
@@ -99,7 +99,7 @@ func TestBuyPackInTestModeAddsCreditsOnce(t *testing.T) {
 func TestSubscribeRenewAndCancelInTestMode(t *testing.T) {
 	env := billingEnv(t)
 	c := env.Client(t)
-	c.SignUp("Dee", "dee@example.com", "long-enough-pw")
+	c.SignUp("Dee", "dee-billing@example.com", "long-enough-pw")
 	p := c.Submit("/billing", "/billing/checkout", url.Values{"kind": {"plan"}, "key": {"pro"}})
 	loc := p.Header.Get("Location")
 	c.Submit(loc, loc, url.Values{})
@@ -123,7 +123,7 @@ func TestSubscribeRenewAndCancelInTestMode(t *testing.T) {
 func TestAutoRechargeFormKeepsInputAndShowsErrors(t *testing.T) {
 	env := billingEnv(t)
 	c := env.Client(t)
-	c.SignUp("Flo", "flo@example.com", "long-enough-pw")
+	c.SignUp("Flo", "flo-billing@example.com", "long-enough-pw")
 	p := c.Submit("/billing", "/billing/auto-recharge", url.Values{"enabled": {"on"}, "threshold": {"ten"}, "pack": {"growth"},
 		"cap_count": {"3"}, "cap_amount": {"20"}})
 	if p.Status != http.StatusUnprocessableEntity {
