@@ -62,6 +62,8 @@ func (t *TestMode) ChargeOffSession(_ context.Context, in billing.ChargeInput) (
 	}
 	res := billing.ChargeResult{PaymentIntentID: "pi_test_" + in.RechargeID, Status: outcome, Settled: true}
 	switch outcome {
+	case billing.ChargeProcessing:
+		res.Settled = false // as with Stripe: the outcome arrives later as a webhook
 	case billing.ChargeDeclined:
 		res.DeclineMessage = "Your card was declined (test mode)."
 	case billing.ChargeRequiresAction:
