@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,5 +113,29 @@ func TestUnhandledEventIsStoredAndIgnored(t *testing.T) {
 	out := e.send(e.u("evt_u"), "customer.created", time.Now(), map[string]any{"id": "cus_x", "object": "customer"})
 	if out["outcome"] != "ignored: customer.created is not handled" {
 		t.Fatalf("%v", out)
+	}
+}
+
+// The same event delivered concurrently (Stripe retries overlap) grants once.
+func TestConcurrentDeliveriesGrantOnce(t *testing.T) {
+	e := newEnv(t)
+	uid, acc := e.user()
+	cus := e.customer(uid)
+	before := e.available(acc.ID)
+	body := event(e.u("evt_race"), "checkout.session.completed", time.Now(), packSession(e.u("cs_race"), acc.ID, cus, "paid"))
+	var wg sync.WaitGroup
+	codes := make([]int, 8)
+	for i := range codes {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes[i], _ = e.sendAt(body, time.Now(), secret) }()
+	}
+	wg.Wait()
+	for _, code := range codes {
+		if code != http.StatusOK {
+			t.Fatalf("codes %v", codes)
+		}
+	}
+	if got := e.available(acc.ID) - before; got != c("500") {
+		t.Fatalf("granted %s, want 500 once", got)
 	}
 }
