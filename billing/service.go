@@ -18,6 +18,7 @@ type Service struct {
 	keys       keyCache
 	gc         atomic.Pointer[GroupCommit]
 	accounts   accountCache
+	payments   Payments // UsePayments
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
@@ -58,6 +59,7 @@ type Store interface {
 	JobStore
 	UsageStore
 	APIKeyStore
+	PaymentsStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -78,4 +80,5 @@ type Tx interface {
 	SetSpendLimit(ctx context.Context, accountID string, limit *Credits, mode string, lowBalance *Credits) error
 	SetAccountPlan(ctx context.Context, accountID, planKey string) error
 	LedgerTx
+	PaymentsTx
 }

@@ -14,6 +14,7 @@ import (
 
 	"creditline/billing"
 	"creditline/handlers"
+	"creditline/payments"
 	"creditline/store"
 	"creditline/web"
 	"github.com/jmoiron/sqlx"
@@ -38,7 +39,25 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 	if cfg.Dev {
 		h = slog.NewTextHandler(stderr, nil)
 	}
-	return &app{cfg: cfg, db: db, store: st, svc: billing.NewService(st, nil), log: slog.New(h)}, nil
+	svc := billing.NewService(st, nil)
+	svc.UsePayments(newPayments(cfg))
+	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h)}, nil
+}
+
+// newPayments is Stripe when a key is configured, else the test-mode stand-in.
+func newPayments(cfg Config) billing.Payments {
+	if cfg.TestMode() {
+		return payments.NewTestMode()
+	}
+	return payments.NewStripe(payments.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, BaseURL: cfg.BaseURL})
+}
+
+// webhooks verifies Stripe webhooks when a signing secret is configured.
+func webhooks(cfg Config) handlers.WebhookParser {
+	if cfg.StripeWebhookSecret == "" {
+		return nil
+	}
+	return payments.Webhooks{Secret: cfg.StripeWebhookSecret}
 }
 
 func (a *app) close() { a.db.Close() }
@@ -64,6 +83,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		Sessions: handlers.NewSessions([]byte(a.cfg.SessionSecret), !a.cfg.Dev),
 		Ready:    a.ready,
 		TestMode: a.cfg.TestMode(),
+		Webhooks: webhooks(a.cfg),
 	})
 	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: web.NewMetrics()})
 	ln, err := net.Listen("tcp", a.cfg.Addr)
