@@ -54,6 +54,8 @@ func (in *ReserveInput) normalize() error {
 	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
 	if in.IdempotencyKey == "" {
 		v.Add("idempotency_key", "Required: a unique key per reservation.")
+	} else if len(in.IdempotencyKey) > 255 {
+		v.Add("idempotency_key", "Use at most 255 characters.")
 	}
 	if in.RequestHash == "" {
 		h := sha256.Sum256([]byte(fmt.Sprintf("hold|%d|%d|%s", in.Amount, in.TTL, in.Reason)))
@@ -94,7 +96,7 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (HoldResult, err
 				return err
 			} else if len(holds) >= in.MaxActive {
 				return &Error{Code: ENotEntitled, Message: fmt.Sprintf("Your plan allows %d open reservations; commit or release one first.", in.MaxActive),
-					Details: map[string]any{"feature": "max_active_holds", "limit": in.MaxActive}}
+					Details: map[string]any{"feature": "max_active_holds", "max_active_holds": in.MaxActive}}
 			}
 		}
 		if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit {

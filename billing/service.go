@@ -33,8 +33,9 @@ func NewService(s Store, now func() time.Time) *Service {
 	return &Service{store: s, now: now, PasswordCost: 11, TrialCredits: 50 * Credit}
 }
 
-// Now is the service clock, UTC.
-func (s *Service) Now() time.Time { return s.now().UTC() }
+// Now is the service clock, UTC, at PostgreSQL's microsecond precision (so a replayed
+// response read back from the database equals the first one).
+func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // Store is what the domain needs from persistence. Reads outside a transaction are
 // snapshots; every change happens inside InTx.
