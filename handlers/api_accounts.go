@@ -4,8 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"creditline/billing"
