@@ -22,8 +22,15 @@ type GroupCommit struct {
 
 type pendingDebit struct {
 	ctx  context.Context
-	in   DebitInput
-	done chan DebitOutcome
+	op   ledgerOp
+	done chan opResult
+}
+
+func (p *pendingDebit) account() string {
+	if p.op.debit != nil {
+		return p.op.debit.AccountID
+	}
+	return p.op.reserve.AccountID
 }
 
 // GroupCommitConfig tunes the batcher.
@@ -65,17 +72,22 @@ func shardOf(accountID string, n int) int {
 // submit queues one debit and waits for its answer (or for the caller to give up: a debit
 // already taken into a transaction still commits, and a retry with its key replays it).
 func (gc *GroupCommit) submit(ctx context.Context, in DebitInput) (DebitOutcome, error) {
-	p := &pendingDebit{ctx: ctx, in: in, done: make(chan DebitOutcome, 1)}
+	r, err := gc.submitOp(ctx, ledgerOp{debit: &in})
+	return r.debit, err
+}
+
+func (gc *GroupCommit) submitOp(ctx context.Context, op ledgerOp) (opResult, error) {
+	p := &pendingDebit{ctx: ctx, op: op, done: make(chan opResult, 1)}
 	select {
-	case gc.shards[shardOf(in.AccountID, len(gc.shards))] <- p:
+	case gc.shards[shardOf(p.account(), len(gc.shards))] <- p:
 	case <-ctx.Done():
-		return DebitOutcome{}, ctx.Err()
+		return opResult{}, ctx.Err()
 	}
 	select {
 	case out := <-p.done:
 		return out, nil
 	case <-ctx.Done():
-		return DebitOutcome{}, ctx.Err()
+		return opResult{}, ctx.Err()
 	}
 }
 
@@ -83,10 +95,10 @@ func (gc *GroupCommit) submit(ctx context.Context, in DebitInput) (DebitOutcome,
 // shard share transactions with whatever else is queued there.
 func (gc *GroupCommit) submitMany(ctx context.Context, ins []DebitInput) ([]DebitOutcome, error) {
 	ps := make([]*pendingDebit, len(ins))
-	for i, in := range ins {
-		ps[i] = &pendingDebit{ctx: ctx, in: in, done: make(chan DebitOutcome, 1)}
+	for i := range ins {
+		ps[i] = &pendingDebit{ctx: ctx, op: ledgerOp{debit: &ins[i]}, done: make(chan opResult, 1)}
 		select {
-		case gc.shards[shardOf(in.AccountID, len(gc.shards))] <- ps[i]:
+		case gc.shards[shardOf(ins[i].AccountID, len(gc.shards))] <- ps[i]:
 		case <-ctx.Done():
 			for _, p := range ps[:i] { // what is queued is answered; wait so none is left behind
 				<-p.done
@@ -96,7 +108,8 @@ func (gc *GroupCommit) submitMany(ctx context.Context, ins []DebitInput) ([]Debi
 	}
 	outs := make([]DebitOutcome, len(ins))
 	for i, p := range ps {
-		outs[i] = <-p.done
+		r := <-p.done
+		outs[i] = r.debit
 	}
 	return outs, nil
 }
@@ -150,7 +163,7 @@ func (gc *GroupCommit) commit(batch []*pendingDebit) {
 	live := batch[:0]
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
-			p.done <- DebitOutcome{Err: err} // gave up before it was taken: nothing charged
+			p.done <- opResult{debit: DebitOutcome{Err: err}, holdErr: err} // gave up before it was taken: nothing charged
 			continue
 		}
 		live = append(live, p)
@@ -158,17 +171,19 @@ func (gc *GroupCommit) commit(batch []*pendingDebit) {
 	if len(live) == 0 {
 		return
 	}
-	ins := make([]DebitInput, len(live))
+	ops := make([]ledgerOp, len(live))
 	for i, p := range live {
-		ins[i] = p.in
+		ops[i] = p.op
 	}
-	outs, err := gc.svc.debitBatchTx(context.Background(), ins)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := gc.svc.applyOps(ctx, ops)
 	for i, p := range live {
 		if err != nil {
-			p.done <- DebitOutcome{Err: err}
+			p.done <- opResult{debit: DebitOutcome{Err: err}, holdErr: err}
 			continue
 		}
-		p.done <- outs[i]
+		p.done <- res[i]
 	}
 }
 

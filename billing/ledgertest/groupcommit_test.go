@@ -130,3 +130,55 @@ func TestGroupCommitCancelledRequest(t *testing.T) {
 		t.Fatalf("balance %s, want 80 (20 charges of 1)", b.Balance)
 	}
 }
+
+// Reservations share transactions with debits: concurrent holds never overbook, and one key
+// sent many times holds once.
+func TestGroupCommitReservations(t *testing.T) {
+	e := newEnv(t)
+	startGC(t, e, 2, 5*time.Millisecond)
+	ctx := context.Background()
+	acc := e.account()
+	e.grant(acc, "105") // ten holds of 10 and the hold of 1 fit in any order; an eleventh 10 never
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	held, refused := 0, 0
+	ids := map[string]bool{}
+	for i := 0; i < 30; i++ {
+		wg.Add(2)
+		go func(i int) {
+			defer wg.Done()
+			_, err := e.svc.Reserve(ctx, billing.ReserveInput{AccountID: acc, Amount: c("10"), TTL: time.Hour, IdempotencyKey: fmt.Sprintf("h%d", i)})
+			mu.Lock()
+			defer mu.Unlock()
+			switch billing.ErrorCode(err) {
+			case "":
+				held++
+			case billing.EInsufficient:
+				refused++
+			default:
+				t.Errorf("reserve: %v", err)
+			}
+		}(i)
+		go func() {
+			defer wg.Done()
+			r, err := e.svc.Reserve(ctx, billing.ReserveInput{AccountID: acc, Amount: c("1"), TTL: time.Hour, IdempotencyKey: "same"})
+			if err != nil {
+				t.Errorf("same key: %v", err)
+				return
+			}
+			mu.Lock()
+			ids[r.Hold.ID] = true
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(ids) != 1 {
+		t.Fatalf("one key made %d holds", len(ids))
+	}
+	if held != 10 || refused != 20 {
+		t.Fatalf("held %d, refused %d; want 10 holds of 10 beside the hold of 1 on 105", held, refused)
+	}
+	if b := e.balance(acc); b.Reserved != c("101") || b.Available != c("4") {
+		t.Fatalf("reserved %s available %s", b.Reserved, b.Available)
+	}
+}
