@@ -175,10 +175,9 @@ type GrantChange struct {
 // writes it with one statement, so a batch over many accounts costs a fixed number of round trips.
 type LedgerTx interface {
 	// LockAccounts locks the accounts in id order (never deadlocks against another batch) and
-	// returns those that exist.
-	LockAccounts(ctx context.Context, ids []string) ([]Account, error)
-	// LiveGrants returns, locked, every grant with remaining > 0 of those accounts.
-	LiveGrants(ctx context.Context, accountIDs []string) ([]Grant, error)
+	// returns those that exist with every grant of theirs that has credits left (in one
+	// round trip: grants change only under their account's lock).
+	LockAccounts(ctx context.Context, ids []string) ([]Account, []Grant, error)
 	DebitsByKeys(ctx context.Context, keys []AccountKey) ([]Debit, error)
 	GrantByKey(ctx context.Context, accountID, key string) (Grant, error)
 	// HoldByIDTx reads a hold inside the transaction; ENotFound for an unknown one.

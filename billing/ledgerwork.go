@@ -36,7 +36,7 @@ type writes struct {
 // that nothing decided in this transaction sees expired credits.
 func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, error) {
 	ids = uniqueSorted(ids)
-	accs, err := tx.LockAccounts(ctx, ids)
+	accs, grants, err := tx.LockAccounts(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +47,6 @@ func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, e
 	}
 	if len(accs) == 0 {
 		return b, nil
-	}
-	grants, err := tx.LiveGrants(ctx, ids)
-	if err != nil {
-		return nil, err
 	}
 	for i := range grants {
 		if st := b.accounts[grants[i].AccountID]; st != nil {

@@ -18,23 +18,29 @@ const debitCols = `id, account_id, idempotency_key, request_hash, amount, reques
 
 var (
 	lockAccountsSQL = `SELECT ` + accountCols + ` FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`
-	liveGrantsSQL   = `SELECT ` + grantCols + ` FROM grants WHERE account_id = ANY($1) AND remaining > 0
+	// Read in a statement of its own, after the locks: under READ COMMITTED a statement sees
+	// the data as of its start, so grants joined to the locking query could predate the lock.
+	liveGrantsSQL = `SELECT ` + grantCols + ` FROM grants WHERE account_id = ANY($1) AND remaining > 0
 		ORDER BY account_id, priority, expires_at NULLS LAST, created_at, id`
 	debitsByKeysSQL = `SELECT ` + debitCols + ` FROM debits
 		WHERE (account_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
 )
 
-// LockAccounts takes row locks in id order, so concurrent batches never deadlock.
-func (t *tx) LockAccounts(ctx context.Context, ids []string) ([]billing.Account, error) {
-	var out []billing.Account
-	err := t.hot(lockAccountsSQL).Select(ctx, &out, pq.Array(ids))
-	return out, mapErr("lock accounts", err)
-}
-
-func (t *tx) LiveGrants(ctx context.Context, accountIDs []string) ([]billing.Grant, error) {
-	var out []billing.Grant
-	err := t.hot(liveGrantsSQL).Select(ctx, &out, pq.Array(accountIDs))
-	return out, mapErr("live grants", err)
+// LockAccounts takes row locks in id order, so concurrent batches never deadlock, then reads
+// the accounts' live grants (a second statement, so it sees what committed before the locks).
+func (t *tx) LockAccounts(ctx context.Context, ids []string) ([]billing.Account, []billing.Grant, error) {
+	var accs []billing.Account
+	if err := t.hot(lockAccountsSQL).Select(ctx, &accs, pq.Array(ids)); err != nil {
+		return nil, nil, mapErr("lock accounts", err)
+	}
+	if len(accs) == 0 {
+		return nil, nil, nil
+	}
+	var grants []billing.Grant
+	if err := t.hot(liveGrantsSQL).Select(ctx, &grants, pq.Array(ids)); err != nil {
+		return nil, nil, mapErr("live grants", err)
+	}
+	return accs, grants, nil
 }
 
 func (t *tx) DebitsByKeys(ctx context.Context, keys []billing.AccountKey) ([]billing.Debit, error) {
