@@ -27,6 +27,7 @@ type app struct {
 	store *store.Store
 	svc   *billing.Service
 	log   *slog.Logger
+	logs  *logBuffer
 }
 
 func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
@@ -35,13 +36,14 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	st := store.New(db)
-	var h slog.Handler = slog.NewJSONHandler(stderr, nil)
+	logs := newLogBuffer(stderr, 100*time.Millisecond)
+	var h slog.Handler = slog.NewJSONHandler(logs, nil)
 	if cfg.Dev {
-		h = slog.NewTextHandler(stderr, nil)
+		h = slog.NewTextHandler(logs, nil)
 	}
 	svc := billing.NewService(st, nil)
 	svc.UsePayments(newPayments(cfg))
-	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h)}, nil
+	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h), logs: logs}, nil
 }
 
 // newPayments is Stripe when a key is configured, else the test-mode stand-in.
@@ -60,7 +62,7 @@ func webhooks(cfg Config) handlers.WebhookParser {
 	return payments.Webhooks{Secret: cfg.StripeWebhookSecret}
 }
 
-func (a *app) close() { a.db.Close() }
+func (a *app) close() { a.logs.Close(); a.db.Close() }
 
 func (a *app) ready(ctx context.Context) error {
 	if err := a.db.PingContext(ctx); err != nil {
