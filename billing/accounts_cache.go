@@ -20,11 +20,11 @@ type cachedAccount struct {
 }
 
 const (
-	accountCacheTTL = time.Second
+	accountCacheTTL = 10 * time.Second // plan changes made on another instance reach pricing within this
 	accountCacheMax = 200_000
 )
 
-// AccountSnapshot resolves an id or external:<id> to an account at most a second old.
+// AccountSnapshot resolves an id or external:<id> to an account at most accountCacheTTL old.
 // Errors: not_found.
 func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, error) {
 	c := &s.accounts

@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,6 +14,7 @@ import (
 // instead of one lock hand-off (and WAL flush) per debit. A request is answered only after
 // its transaction commits, so nothing acknowledged can be lost.
 type GroupCommit struct {
+	stats    GroupCommitStats
 	svc      *Service
 	shards   []chan *pendingDebit
 	maxBatch int
@@ -21,6 +23,7 @@ type GroupCommit struct {
 }
 
 type pendingDebit struct {
+	at   time.Time
 	ctx  context.Context
 	op   ledgerOp
 	done chan opResult
@@ -31,6 +34,22 @@ func (p *pendingDebit) account() string {
 		return p.op.debit.AccountID
 	}
 	return p.op.reserve.AccountID
+}
+
+// GroupCommitStats count the batcher's work since it started (for /metrics).
+type GroupCommitStats struct {
+	Transactions atomic.Int64
+	Ops          atomic.Int64
+	TxNanos      atomic.Int64 // time spent in transactions
+	WaitNanos    atomic.Int64 // time ops spent queued before their transaction began
+}
+
+// GroupCommitStats returns the running batcher's counters, or nil when it is off.
+func (s *Service) GroupCommitStats() *GroupCommitStats {
+	if gc := s.gc.Load(); gc != nil {
+		return &gc.stats
+	}
+	return nil
 }
 
 // GroupCommitConfig tunes the batcher.
@@ -77,7 +96,7 @@ func (gc *GroupCommit) submit(ctx context.Context, in DebitInput) (DebitOutcome,
 }
 
 func (gc *GroupCommit) submitOp(ctx context.Context, op ledgerOp) (opResult, error) {
-	p := &pendingDebit{ctx: ctx, op: op, done: make(chan opResult, 1)}
+	p := &pendingDebit{at: time.Now(), ctx: ctx, op: op, done: make(chan opResult, 1)}
 	select {
 	case gc.shards[shardOf(p.account(), len(gc.shards))] <- p:
 	case <-ctx.Done():
@@ -96,7 +115,7 @@ func (gc *GroupCommit) submitOp(ctx context.Context, op ledgerOp) (opResult, err
 func (gc *GroupCommit) submitMany(ctx context.Context, ins []DebitInput) ([]DebitOutcome, error) {
 	ps := make([]*pendingDebit, len(ins))
 	for i := range ins {
-		ps[i] = &pendingDebit{ctx: ctx, op: ledgerOp{debit: &ins[i]}, done: make(chan opResult, 1)}
+		ps[i] = &pendingDebit{at: time.Now(), ctx: ctx, op: ledgerOp{debit: &ins[i]}, done: make(chan opResult, 1)}
 		select {
 		case gc.shards[shardOf(ins[i].AccountID, len(gc.shards))] <- ps[i]:
 		case <-ctx.Done():
@@ -177,7 +196,14 @@ func (gc *GroupCommit) commit(batch []*pendingDebit) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	start := time.Now()
+	for _, p := range live {
+		gc.stats.WaitNanos.Add(int64(start.Sub(p.at)))
+	}
 	res, err := gc.svc.applyOps(ctx, ops)
+	gc.stats.Transactions.Add(1)
+	gc.stats.Ops.Add(int64(len(ops)))
+	gc.stats.TxNanos.Add(int64(time.Since(start)))
 	for i, p := range live {
 		if err != nil {
 			p.done <- opResult{debit: DebitOutcome{Err: err}, holdErr: err}

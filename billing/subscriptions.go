@@ -65,6 +65,7 @@ func (s *Service) syncPlan(ctx context.Context, tx Tx, accountID string) error {
 	if len(live) > 0 {
 		plan = live[0].PlanKey
 	}
+	s.forgetAccount(accountID) // this instance prices with the new plan at once; others within the cache TTL
 	return tx.SetAccountPlan(ctx, accountID, plan)
 }
 

@@ -84,17 +84,23 @@ func run(ctx context.Context, o options) error {
 	}
 	defer srv.stop()
 	lg := &loadgen{base: srv.base, key: fix.key, accounts: fix.accounts}
+	measure := func(f func() result) {
+		before := readGC(srv.base)
+		r := f()
+		r.batcher = batcherNote(before, readGC(srv.base))
+		results = append(results, r)
+	}
 	if o.wants("spread") {
-		results = append(results, lg.closedLoop(ctx, "api spread", o.clients, o.duration, false))
+		measure(func() result { return lg.closedLoop(ctx, "api spread", o.clients, o.duration, false) })
 	}
 	if o.wants("hot") {
-		results = append(results, lg.closedLoop(ctx, "api hot account", o.clients, o.duration, true))
+		measure(func() result { return lg.closedLoop(ctx, "api hot account", o.clients, o.duration, true) })
 	}
 	if o.wants("batch") {
-		results = append(results, lg.batches(ctx, "api batch", o.batchCli, o.batchSize, o.duration))
+		measure(func() result { return lg.batches(ctx, "api batch", o.batchCli, o.batchSize, o.duration) })
 	}
 	if o.rate > 0 && o.wants("rate") {
-		results = append(results, lg.fixedRate(ctx, fmt.Sprintf("api spread @%d/s", o.rate), o.rate, o.duration))
+		measure(func() result { return lg.fixedRate(ctx, fmt.Sprintf("api spread @%d/s", o.rate), o.rate, o.duration) })
 	}
 	report(results)
 	if err := srv.verify(ctx); err != nil {

@@ -15,6 +15,7 @@ type result struct {
 	errors   int64
 	dropped  int64
 	baseline bool
+	batcher  string
 }
 
 func report(rs []result) {
@@ -29,7 +30,7 @@ func report(rs []result) {
 	}
 	fmt.Println()
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\tclients\tdebits/s\tp50 ms\tp99 ms\terrors\tdropped\tvs baseline\t")
+	fmt.Fprintln(w, "scenario\tclients\tdebits/s\tp50 ms\tp99 ms\terrors\tdropped\tvs baseline\tbatcher\t")
 	for _, r := range rs {
 		ratio := ""
 		base := spreadBase
@@ -43,7 +44,7 @@ func report(rs []result) {
 		if r.baseline {
 			p50, p99 = fmt.Sprintf("(avg %.2f)", r.avgMs), "-"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%.0f\t%s\t%s\t%d\t%d\t%s\t\n", r.name, r.clients, r.perSec, p50, p99, r.errors, r.dropped, ratio)
+		fmt.Fprintf(w, "%s\t%d\t%.0f\t%s\t%s\t%d\t%d\t%s\t%s\t\n", r.name, r.clients, r.perSec, p50, p99, r.errors, r.dropped, ratio, r.batcher)
 	}
 	w.Flush()
 }

@@ -87,7 +87,9 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		TestMode: a.cfg.TestMode(),
 		Webhooks: webhooks(a.cfg),
 	})
-	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: web.NewMetrics()})
+	metrics := web.NewMetrics()
+	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
+	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: metrics})
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
