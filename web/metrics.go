@@ -50,9 +50,13 @@ func (m *Metrics) WatchGroupCommit(stats func() *billing.GroupCommitStats) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_group_commit_ops_total", Help: "Debits and holds decided by the batcher."},
 			get(func(s *billing.GroupCommitStats) int64 { return s.Ops.Load() })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_group_commit_tx_seconds_total", Help: "Seconds spent in batcher transactions."},
-			func() float64 { return get(func(s *billing.GroupCommitStats) int64 { return s.TxNanos.Load() })() / 1e9 }),
+			func() float64 {
+				return get(func(s *billing.GroupCommitStats) int64 { return s.TxNanos.Load() })() / 1e9
+			}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_group_commit_wait_seconds_total", Help: "Seconds debits and holds spent queued for a transaction."},
-			func() float64 { return get(func(s *billing.GroupCommitStats) int64 { return s.WaitNanos.Load() })() / 1e9 }),
+			func() float64 {
+				return get(func(s *billing.GroupCommitStats) int64 { return s.WaitNanos.Load() })() / 1e9
+			}),
 	)
 }
 
