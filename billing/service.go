@@ -55,6 +55,7 @@ type Store interface {
 	JobStore
 	UsageStore
 	APIKeyStore
+	DashboardStore
 }
 
 // Tx is the set of writes available inside a transaction.
