@@ -62,6 +62,8 @@ type Overview struct {
 	Chart           UsageChart
 	Recent          []UsageEvent
 	Low             LowBalance
+	// Names maps action keys to display names.
+	Names map[string]string
 }
 
 // MostUsed is the account's most frequent action over the chart window, and how many more
@@ -126,7 +128,7 @@ func (s *Service) Overview(ctx context.Context, acc Account) (Overview, error) {
 	names := s.ActionNames(now)
 	o := Overview{Now: now, Account: acc, Plan: plan, Balance: bal, Recent: recent,
 		SpentThisPeriod: acc.SpentThisPeriod(now), SpendLimit: acc.SpendLimit, SpendLimitMode: acc.SpendLimitMode,
-		PeriodResetsAt: PeriodResetsAt(now)}
+		PeriodResetsAt: PeriodResetsAt(now), Names: names}
 	o.ExpiringSoon, o.NextExpiry = expiringWithin(bal.Grants, now, ExpiringDays)
 	o.MostUsed = mostUsed(rows, names, bal.Available)
 	o.RunOut = projectRunOut(rows, bal.Available, now)
@@ -420,4 +422,69 @@ func (s *Service) UsageEvent(ctx context.Context, accountID, id string) (UsageEv
 		return UsageEvent{}, Errorf(ENotFound, "No usage event %s.", id)
 	}
 	return ev, err
+}
+
+// UsageListing is one page of the usage history with what the page shows around it.
+type UsageListing struct {
+	Events []UsageEvent
+	// More says older events match the filter: the next page starts after the last event.
+	More bool
+	// Summary counts every event the filter selects (SummaryOK false: bounds not whole days).
+	Summary   UsageSummary
+	SummaryOK bool
+	// Models the account has used and the actions' display names, for the filters.
+	Models []string
+	Names  map[string]string
+}
+
+// UsageListing reads one keyset page of f (newest first); with facets, also the filter's
+// totals from the rollups and the choices for the filter form.
+func (s *Service) UsageListing(ctx context.Context, f UsageFilter, facets bool) (UsageListing, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 50
+	}
+	limit := f.Limit
+	f.Limit++
+	evs, err := s.store.UsagePage(ctx, f)
+	if err != nil {
+		return UsageListing{}, err
+	}
+	l := UsageListing{Events: evs, Names: s.ActionNames(s.Now())}
+	if len(evs) > limit {
+		l.Events, l.More = evs[:limit], true
+	}
+	if !facets {
+		return l, nil
+	}
+	if l.Summary, l.SummaryOK, err = s.UsageTotals(ctx, f); err != nil {
+		return UsageListing{}, err
+	}
+	if l.Models, err = s.store.UsageModels(ctx, f.AccountID); err != nil {
+		return UsageListing{}, err
+	}
+	return l, nil
+}
+
+// EachUsage calls fn with successive pages of the events f selects, newest first, until none
+// are left or fn fails: an export holds one page in memory at a time.
+func (s *Service) EachUsage(ctx context.Context, f UsageFilter, pageSize int, fn func([]UsageEvent) error) error {
+	f.Limit = pageSize
+	for {
+		evs, err := s.store.UsagePage(ctx, f)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		if err := fn(evs); err != nil {
+			return err
+		}
+		if len(evs) < pageSize {
+			return nil
+		}
+		last := evs[len(evs)-1]
+		t := last.OccurredAt
+		f.AfterTime, f.AfterID = &t, last.ID
+	}
 }

@@ -32,3 +32,29 @@ func (s *Service) RevokeCustomerAPIKey(ctx context.Context, acc Account, role, k
 	}
 	return s.RevokeAPIKey(ctx, keyID, acc.ID)
 }
+
+// KeysOverview is the customer's API keys page: the keys, and whether the plan allows more.
+type KeysOverview struct {
+	Keys     []APIKey
+	Plan     Plan
+	Entitled bool
+	// PlansWithAccess lists the active plans that include api_access (for the upgrade hint).
+	PlansWithAccess []Plan
+}
+
+// KeysOverview reads an account's keys (newest first) and its plan's api_access.
+func (s *Service) KeysOverview(ctx context.Context, acc Account) (KeysOverview, error) {
+	plan, err := s.cachedPlan(ctx, acc.PlanKey)
+	if err != nil {
+		return KeysOverview{}, err
+	}
+	keys, err := s.store.APIKeysOf(ctx, acc.ID)
+	if err != nil {
+		return KeysOverview{}, err
+	}
+	with, err := s.PlansWith(ctx, FeatureAPIAccess)
+	if err != nil {
+		return KeysOverview{}, err
+	}
+	return KeysOverview{Keys: keys, Plan: plan, Entitled: plan.Entitlements.APIAccess, PlansWithAccess: with}, nil
+}

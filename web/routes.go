@@ -43,6 +43,16 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	// Customer pages: a signed-in user.
 	u := b.Group("", h.RequireUser)
 	u.GET("/", h.Overview)
+	u.GET("/prices", h.Prices)
+	u.GET("/prices/estimator", h.PricesEstimator)
+	u.GET("/prices/estimate", h.PricesEstimate)
+	u.GET("/usage", h.Usage)
+	u.GET("/usage/more", h.UsageMore)
+	u.GET("/usage.csv", h.UsageCSV)
+	u.GET("/usage/:id", h.UsageEvent)
+	u.GET("/api-keys", h.APIKeys)
+	u.POST("/api-keys", h.CreateAPIKey)
+	u.POST("/api-keys/:id/revoke", h.RevokeAPIKey)
 
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)
