@@ -419,7 +419,7 @@ func (s *Service) UsageModels(ctx context.Context, accountID string) ([]string, 
 func (s *Service) UsageEvent(ctx context.Context, accountID, id string) (UsageEvent, error) {
 	ev, err := s.store.UsageEventOf(ctx, accountID, id)
 	if ErrorCode(err) == ENotFound {
-		return UsageEvent{}, Errorf(ENotFound, "No usage event %s.", id)
+		return UsageEvent{}, Errorf(ENotFound, "No such usage event in this account.")
 	}
 	return ev, err
 }
