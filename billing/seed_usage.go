@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -192,4 +193,141 @@ func demoInputs(p demoProfile, accountID string, now time.Time) []UsageInput {
 		}
 	}
 	return out
+}
+
+// Bulk usage: a load-test history for one account, written set-based (one statement per chunk)
+// instead of a million service calls. Each chunk is one transaction that keeps every ledger
+// invariant: a promo grant of exactly the chunk's credits, one debit per event drawn from that
+// grant with its ledger entry and running balance, the usage events and their daily rollups.
+// The account's balance ends where it started; its spend this period grows by what was used.
+
+// BulkTemplate is one event shape, priced once by the live book for the account's plan.
+type BulkTemplate struct {
+	Action     string
+	Attributes map[string]string
+	Quantities map[string]Quantity
+	Quote      Quote
+}
+
+// BulkUsageInput is one chunk of bulk events for the store to write in one statement.
+type BulkUsageInput struct {
+	AccountID string
+	Run       string // unique per seeding run: ids and idempotency keys derive from it
+	Offset    int    // events already written by this run
+	Count     int
+	GrantID   string
+	Priority  int
+	Actor     string
+	Reason    string
+	Now       time.Time
+	// PeriodStart is the spend period containing Now (see monthStart).
+	PeriodStart time.Time
+	// Window spreads occurred_at uniformly over (Now-Window, Now].
+	Window    time.Duration
+	Templates []BulkTemplate // picked by a hash of the event's number
+}
+
+// DashboardTx is the bulk write, inside a transaction holding the account's lock.
+type DashboardTx interface {
+	// BulkUsage writes in.Count events and returns the credits they cost.
+	BulkUsage(ctx context.Context, in BulkUsageInput) (Credits, error)
+}
+
+// BulkUsageResult sums up a bulk run.
+type BulkUsageResult struct {
+	Events  int
+	Credits Credits
+}
+
+// BulkChunk is how many events one bulk transaction writes by default.
+const BulkChunk = 100_000
+
+// SeedBulkUsage gives an account n usage events over the last 30 days, chunk events per
+// transaction (0: BulkChunk); progress (may be nil) hears the running total.
+// Errors: not_found, invalid_request.
+func (s *Service) SeedBulkUsage(ctx context.Context, accountID string, n, chunk int, progress func(done int)) (BulkUsageResult, error) {
+	if chunk <= 0 {
+		chunk = BulkChunk
+	}
+	if n <= 0 {
+		return BulkUsageResult{}, FieldError("bulk", "Give the number of events to write, e.g. 1000000.")
+	}
+	now := s.Now()
+	if _, err := s.live.Current(now); err != nil {
+		if err := s.LoadLiveBook(ctx); err != nil {
+			return BulkUsageResult{}, err
+		}
+	}
+	acc, err := s.store.AccountByID(ctx, accountID)
+	if err != nil {
+		return BulkUsageResult{}, err
+	}
+	tpls, err := s.bulkTemplates(ctx, acc, now)
+	if err != nil {
+		return BulkUsageResult{}, err
+	}
+	run := strings.TrimPrefix(NewID("run"), "run_")[:12]
+	var res BulkUsageResult
+	for off := 0; off < n; off += chunk {
+		in := BulkUsageInput{AccountID: acc.ID, Run: run, Offset: off, Count: min(chunk, n-off), GrantID: NewID("grt"),
+			Priority: defaultPriority["promo"], Actor: "seed", Reason: "bulk usage seed (load test)", Now: now,
+			PeriodStart: monthStart(now), Window: 30*24*time.Hour - time.Minute, Templates: tpls}
+		err := s.store.InTx(ctx, func(tx Tx) error {
+			if _, err := tx.LockAccounts(ctx, []string{acc.ID}); err != nil {
+				return err
+			}
+			c, err := tx.BulkUsage(ctx, in)
+			res.Credits += c
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Events += in.Count
+		if progress != nil {
+			progress(res.Events)
+		}
+	}
+	return res, s.store.AnalyzeUsage(ctx)
+}
+
+// bulkTemplates prices a realistic mix (weights by repetition) for the account's plan,
+// leaving out what the plan may not use.
+func (s *Service) bulkTemplates(ctx context.Context, acc Account, now time.Time) ([]BulkTemplate, error) {
+	type shape struct {
+		weight int
+		action string
+		attrs  map[string]string
+		qs     map[string]Quantity
+	}
+	m := func(v string) map[string]string { return map[string]string{"model": v} }
+	shapes := []shape{
+		{6, "chat.completion", m("small-open"), map[string]Quantity{"input_tokens": Count(500), "output_tokens": Count(200)}},
+		{3, "chat.completion", m("gpt-4o"), map[string]Quantity{"input_tokens": Count(1500), "output_tokens": Count(500)}},
+		{1, "chat.completion", m("gpt-4o"), map[string]Quantity{"input_tokens": Count(3000), "output_tokens": Count(1000)}},
+		{4, "embedding.create", map[string]string{}, map[string]Quantity{"input_tokens": Count(8000)}},
+		{1, "image.generate", m("sdxl"), map[string]Quantity{"images": Count(1)}},
+		{1, "image.generate", m("dall-e-3"), map[string]Quantity{"images": Count(1)}},
+		{1, "audio.transcribe", map[string]string{}, map[string]Quantity{"seconds": Count(120)}},
+		{1, "video.generate", map[string]string{}, map[string]Quantity{"seconds": Count(8)}},
+		{1, "file.process", map[string]string{}, map[string]Quantity{"megabytes": Count(12)}},
+		{1, "text.generate", map[string]string{}, map[string]Quantity{"words": Count(600)}},
+	}
+	var out []BulkTemplate
+	for _, sh := range shapes {
+		q, _, err := s.quote(ctx, Account{Status: StatusActive, PlanKey: acc.PlanKey}, sh.action, sh.qs, sh.attrs, false, now)
+		switch {
+		case ErrorCode(err) == ENotEntitled || ErrorCode(err) == EUnknownAction || ErrorCode(err) == EInvalid:
+			continue // not on this plan or not in this price book
+		case err != nil:
+			return nil, err
+		}
+		for range sh.weight {
+			out = append(out, BulkTemplate{Action: sh.action, Attributes: sh.attrs, Quantities: sh.qs, Quote: q})
+		}
+	}
+	if len(out) == 0 {
+		return nil, Errorf(EInvalid, "No action of the live price book can be priced for plan %s.", acc.PlanKey)
+	}
+	return out, nil
 }

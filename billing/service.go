@@ -76,4 +76,5 @@ type Tx interface {
 	SetSpendLimit(ctx context.Context, accountID string, limit *Credits, mode string, lowBalance *Credits) error
 	SetAccountPlan(ctx context.Context, accountID, planKey string) error
 	LedgerTx
+	DashboardTx
 }
