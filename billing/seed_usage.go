@@ -288,7 +288,7 @@ func (s *Service) SeedBulkUsage(ctx context.Context, accountID string, n, chunk 
 			progress(res.Events)
 		}
 	}
-	return res, s.store.AnalyzeUsage(ctx)
+	return res, s.store.VacuumUsage(ctx)
 }
 
 // bulkTemplates prices a realistic mix (weights by repetition) for the account's plan,

@@ -12,6 +12,7 @@ import (
 
 	"creditline/billing"
 	"creditline/handlers"
+	"creditline/views/pages"
 	"creditline/web/webtest"
 	"github.com/PuerkitoBio/goquery"
 )
@@ -530,5 +531,100 @@ func TestOverviewFigures(t *testing.T) {
 	}
 	if p := fresh.Get("/usage"); !strings.Contains(p.Doc.Find(`[data-testid="empty"]`).Text(), "No usage yet") {
 		t.Error("no empty state on /usage")
+	}
+}
+
+// TestMemberOfAnotherAccount: a user who is a member (not owner) of a Pro account opens it with
+// ?account=, its links keep it, and they may see its keys but not create or revoke them.
+func TestMemberOfAnotherAccount(t *testing.T) {
+	env := webtest.Start(t)
+	ctx := context.Background()
+	demo := seedDemo(t, env)
+	key, _, err := env.Svc.CreateAPIKey(ctx, demo.ID, "owner's key", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := env.Client(t)
+	m.SignUp("Member", "dash-member@example.com", "long-enough-pw")
+	u, err := env.Store.UserByEmail(ctx, "dash-member@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.InTx(ctx, func(tx billing.Tx) error {
+		return tx.AddMembership(ctx, billing.Membership{AccountID: demo.ID, UserID: u.ID, Role: billing.RoleMember, CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bal, err := env.Svc.Balance(ctx, demo.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := "?account=" + demo.ID
+	if p := m.Get("/" + q); strings.TrimSpace(p.Doc.Find(`[data-testid="balance"]`).Text()) != bal.Available.Display() {
+		t.Fatalf("member's view of the team balance: %d %q", p.Status, p.Doc.Find(`[data-testid="balance"]`).Text())
+	}
+	if p := m.Get("/"); strings.TrimSpace(p.Doc.Find(`[data-testid="balance"]`).Text()) != "50" {
+		t.Fatal("without ?account= the member sees their own account")
+	}
+	p := m.Get("/usage" + q)
+	if more, _ := p.Doc.Find(`[data-testid="load-more"]`).Attr("hx-get"); !strings.Contains(more, "account="+demo.ID) {
+		t.Fatalf("load more drops the account: %q", more)
+	}
+	if csvHref, _ := p.Doc.Find(`[data-testid="export-csv"]`).Attr("href"); !strings.Contains(csvHref, "account="+demo.ID) {
+		t.Fatalf("export drops the account: %q", csvHref)
+	}
+	p = m.Get("/api-keys" + q)
+	if p.Status != 200 || p.Doc.Find(`[data-testid="create-key-form"]`).Length() != 0 || p.Doc.Find(`[data-testid="revoke-key"]`).Length() != 0 {
+		t.Fatalf("a member is offered key management: %d", p.Status)
+	}
+	if p := m.Submit("/api-keys"+q, "/api-keys"+q, url.Values{"name": {"member key"}}); p.Status != http.StatusForbidden {
+		t.Errorf("member creates a key: %d", p.Status)
+	}
+	if p := m.Submit("/api-keys"+q, "/api-keys/"+key.ID+"/revoke"+q, url.Values{}); p.Status != http.StatusForbidden {
+		t.Errorf("member revokes a key: %d", p.Status)
+	}
+	keys, _ := env.Svc.APIKeys(ctx, demo.ID)
+	for _, k := range keys {
+		if k.Name == "member key" || (k.ID == key.ID && k.RevokedAt != nil) {
+			t.Fatalf("a member changed the keys: %+v", k)
+		}
+	}
+}
+
+// TestPricesPageShowsTheSchedule: with time-of-day pricing on, the prices page lists its
+// windows and marks the one in force.
+func TestPricesPageShowsTheSchedule(t *testing.T) {
+	env := webtest.Start(t)
+	ctx := context.Background()
+	demo := seedDemo(t, env)
+	pl, err := env.Svc.PriceList(ctx, demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Schedule.Enabled {
+		t.Fatal("the demo book has the schedule off")
+	}
+	pl.Schedule = billing.SeedPriceBook().Data().Schedule
+	pl.Schedule.Enabled, pl.ActiveWindow = true, "peak"
+	var b strings.Builder
+	if err := pages.PricesPage(pages.Prices{Account: demo, List: pl}).Render(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(b.String()))
+	rows := doc.Find(`[data-testid="schedule-table"] tbody tr`)
+	if rows.Length() != 2 || !strings.Contains(rows.First().Text(), "in force now") || !strings.Contains(rows.First().Text(), "×1.5") ||
+		!strings.Contains(rows.First().Text(), "Weekdays") || !strings.Contains(rows.Last().Text(), "02:00–08:00") {
+		t.Fatalf("schedule: %q", rows.Text())
+	}
+	// Every rate of the live book is listed, on the plan's prices (gpt-4o input 2.5 × 0.9).
+	p := signedIn(t, env, "demo@creditline.test").Get("/prices")
+	if n := p.Doc.Find(`[data-testid="price-row"]`).Length(); n != 12 {
+		t.Errorf("%d price rows, want the 12 seed rates", n)
+	}
+	if !strings.Contains(p.Doc.Find(`[data-testid="price-table"]`).Text(), "2.25 per 1k tokens") {
+		t.Error("gpt-4o input is not shown at the Pro price")
+	}
+	if p.Doc.Find(`[data-testid="schedule-table"]`).Length() != 0 {
+		t.Error("a schedule that is off is shown")
 	}
 }
