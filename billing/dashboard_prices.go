@@ -19,6 +19,9 @@ type PriceList struct {
 	Batch Multiplier
 	// Estimator lists, per action, the attribute choices the estimator offers.
 	Estimator []EstimatorAction
+	// Labels name, by rate id, the quantity each of the rate's Prices lines is for ("" for a
+	// per-call price or a minimum), so "2.25 per 1k tokens" can read "input tokens".
+	Labels map[string][]string
 }
 
 // EstimatorAction is one action as the estimator form offers it.
@@ -71,7 +74,29 @@ func (s *Service) PriceList(ctx context.Context, acc Account) (PriceList, error)
 		p.Batch = b.data.BatchMultiplier.Or1()
 	}
 	p.Estimator = estimatorActions(b.data)
+	p.Labels = priceLabels(b.data.Rates)
 	return p, nil
+}
+
+// priceLabels follows catalogRate's order: the flat price, each component's tiers, the minimum.
+func priceLabels(rates []Rate) map[string][]string {
+	out := make(map[string][]string, len(rates))
+	for _, r := range rates {
+		var ls []string
+		if r.Flat > 0 {
+			ls = append(ls, "")
+		}
+		for _, c := range r.Components {
+			for range max(len(c.Tiers), 1) {
+				ls = append(ls, c.Quantity)
+			}
+		}
+		if r.Minimum > 0 {
+			ls = append(ls, "")
+		}
+		out[r.ID] = ls
+	}
+	return out
 }
 
 func estimatorActions(d BookData) []EstimatorAction {

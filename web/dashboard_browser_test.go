@@ -126,6 +126,8 @@ func TestBrowserDashboard(t *testing.T) {
 			}
 			row := `[data-testid="key-row"]:first-child`
 			b.Click(row + ` [data-testid="revoke-open"]`)
+			b.WaitVisible(row + ` [data-testid="revoke-key"]`)
+			b.Screenshot("dashboard-apikeys-revoke-" + w.name)
 			b.Click(row + ` [data-testid="revoke-key"]`)
 			b.WaitVisible(`[data-testid="flash"]`)
 			if s := b.Text(row + ` [data-testid="key-status"]`); !strings.HasPrefix(s, "Revoked") {
@@ -145,6 +147,16 @@ func TestBrowserEstimatorByKeyboard(t *testing.T) {
 	acc := seedDemo(t, env)
 	b := browsertest.New(t, env.URL, 1280, 900)
 	signIn(b, "demo@creditline.test", "demo-password")
+	b.Open("/prices")
+	b.WaitVisible(`[data-testid="estimate-credits"]`)
+	// The "≈ N more" figure explains itself on keyboard focus.
+	b.Open("/")
+	b.Run(chromedp.Focus(`[aria-describedby="buys-why"]`, chromedp.ByQuery))
+	b.WaitVisible(`#buys-why`)
+	if tip := b.Text(`#buys-why`); !strings.Contains(tip, "most used action") {
+		t.Fatalf("tooltip %q", tip)
+	}
+	b.Screenshot("dashboard-overview-tooltip")
 	b.Open("/prices")
 	b.WaitVisible(`[data-testid="estimate-credits"]`)
 	seen := map[string]bool{}

@@ -621,8 +621,9 @@ func TestPricesPageShowsTheSchedule(t *testing.T) {
 	if n := p.Doc.Find(`[data-testid="price-row"]`).Length(); n != 12 {
 		t.Errorf("%d price rows, want the 12 seed rates", n)
 	}
-	if !strings.Contains(p.Doc.Find(`[data-testid="price-table"]`).Text(), "2.25 per 1k tokens") {
-		t.Error("gpt-4o input is not shown at the Pro price")
+	table := p.Doc.Find(`[data-testid="price-table"]`).Text()
+	if !strings.Contains(table, "input tokens: 2.25 per 1k tokens") || !strings.Contains(table, "output tokens: 9 per 1k tokens") {
+		t.Error("gpt-4o is not shown at the Pro price, per quantity")
 	}
 	if p.Doc.Find(`[data-testid="schedule-table"]`).Length() != 0 {
 		t.Error("a schedule that is off is shown")
