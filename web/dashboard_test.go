@@ -515,8 +515,18 @@ func TestOverviewFigures(t *testing.T) {
 	if p.Doc.Find(`[data-testid="low-balance"]`).Length() != 0 {
 		t.Error("demo is not low on credits")
 	}
-	// Nova spends her pack fast: the banner offers a pack in one click.
+	// Nova spends her pack fast: the banner offers a pack in one click. Her spend shows
+	// against the monthly limit once she sets one.
+	nova := accountOf(t, env, "nova@creditline.test")
+	limit := billing.MustCredits("500")
+	if err := env.Svc.SetSpendLimit(ctx, nova.ID, &limit, billing.SpendHard, nil); err != nil {
+		t.Fatal(err)
+	}
 	p = signedIn(t, env, "nova@creditline.test").Get("/")
+	spend := p.Doc.Find(`[data-testid="spend"]`)
+	if !strings.Contains(spend.Text(), "of your 500 limit (hard)") || spend.Find(`[role="progressbar"]`).Length() != 1 {
+		t.Errorf("spend against the limit: %q", spend.Text())
+	}
 	banner := p.Doc.Find(`[data-testid="low-balance"]`)
 	if banner.Length() != 1 || banner.Find(`form[action="/billing/checkout"] input[name="key"]`).AttrOr("value", "") == "" ||
 		banner.Find(`input[name="_csrf"]`).Length() != 1 {
