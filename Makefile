@@ -39,6 +39,11 @@ check-generated:
 fuzz:
 	$(GO) test ./billing -run '^$$' -fuzz FuzzCreditsRoundTrip -fuzztime 30s
 
+# Debit throughput: portal serve on a fresh database, load generator, pgbench baseline.
+# BENCH_FLAGS e.g. "-d 20s -rate 8000".
+bench:
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
+
 # Dashboard render times on an account with 1,000,000 usage events, on a database of its own
 # (created and dropped): prints the bulk seed time and p50/p95 per page. Not part of `make test`.
 bench-pages:

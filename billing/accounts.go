@@ -154,6 +154,7 @@ func (s *Service) SetOverdraftLimit(ctx context.Context, accountID string, limit
 	if limit < 0 {
 		return FieldError("overdraft_limit", "Must not be negative.")
 	}
+	defer s.forgetAccount(accountID)
 	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetOverdraftLimit(ctx, accountID, limit) })
 }
 
@@ -174,6 +175,7 @@ func (s *Service) SetAccountStatus(ctx context.Context, accountID, status, reaso
 	default:
 		return FieldError("status", "Must be active, paused or suspended.")
 	}
+	defer s.forgetAccount(accountID)
 	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetAccountStatus(ctx, accountID, status, strings.TrimSpace(reason)) })
 }
 
@@ -193,6 +195,7 @@ func (s *Service) SetSpendLimit(ctx context.Context, accountID string, limit *Cr
 	if err := v.Err(); err != nil {
 		return err
 	}
+	defer s.forgetAccount(accountID)
 	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetSpendLimit(ctx, accountID, limit, mode, lowBalance) })
 }
 
@@ -201,5 +204,6 @@ func (s *Service) SetPlan(ctx context.Context, accountID, planKey string) error 
 	if _, err := s.cachedPlan(ctx, planKey); err != nil {
 		return err
 	}
+	defer s.forgetAccount(accountID)
 	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetAccountPlan(ctx, accountID, planKey) })
 }

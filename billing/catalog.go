@@ -156,7 +156,7 @@ func (b *PriceBook) Catalog(plan Multiplier) []CatalogAction {
 	d := b.Data()
 	out := make([]CatalogAction, 0, len(d.Actions))
 	for _, a := range d.Actions {
-		ca := CatalogAction{Key: a.Key, Name: a.Name, Quantities: a.Quantities, Attributes: a.Attributes, Rates: []CatalogRate{}}
+		ca := CatalogAction{Key: a.Key, Name: a.Name, Quantities: nonNil(a.Quantities), Attributes: nonNil(a.Attributes), Rates: []CatalogRate{}}
 		for _, r := range d.Rates {
 			if r.Action == a.Key {
 				ca.Rates = append(ca.Rates, catalogRate(r, plan.Or1()))
@@ -195,4 +195,12 @@ func scaled(c Credits, m Multiplier) Credits {
 	e.addProduct(uint64(max(c, 0)), uint64(m), uint64(MultiplierOne))
 	v, _ := e.round()
 	return Credits(v)
+}
+
+// nonNil makes an absent list encode as [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

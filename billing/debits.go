@@ -75,36 +75,126 @@ func (s *Service) Debit(ctx context.Context, in DebitInput) (DebitOutcome, error
 // and the rows are written with one statement per table. The error is for the transaction
 // as a whole; per-debit errors are in the outcomes.
 func (s *Service) DebitBatch(ctx context.Context, ins []DebitInput) ([]DebitOutcome, error) {
+	if gc := s.gc.Load(); gc != nil {
+		return s.viaGroupCommit(ctx, gc, ins)
+	}
+	return s.debitBatchTx(ctx, ins)
+}
+
+// viaGroupCommit validates, then hands the debits to the batcher's shards.
+func (s *Service) viaGroupCommit(ctx context.Context, gc *GroupCommit, ins []DebitInput) ([]DebitOutcome, error) {
 	outs := make([]DebitOutcome, len(ins))
-	var ids []string
-	var keys []AccountKey
+	var valid []DebitInput
+	var at []int
 	for i := range ins {
 		if err := ins[i].normalize(); err != nil {
 			outs[i].Err = err
 			continue
 		}
-		ids = append(ids, ins[i].AccountID)
-		keys = append(keys, AccountKey{ins[i].AccountID, ins[i].IdempotencyKey})
+		valid, at = append(valid, ins[i]), append(at, i)
+	}
+	if len(valid) == 0 {
+		return outs, nil
+	}
+	if len(valid) == 1 {
+		out, err := gc.submit(ctx, valid[0])
+		if err != nil {
+			return nil, err
+		}
+		outs[at[0]] = out
+		return outs, nil
+	}
+	res, err := gc.submitMany(ctx, valid)
+	if err != nil {
+		return nil, err
+	}
+	for j, o := range res {
+		outs[at[j]] = o
+	}
+	return outs, nil
+}
+
+// debitBatchTx is DebitBatch in one transaction of its own.
+func (s *Service) debitBatchTx(ctx context.Context, ins []DebitInput) ([]DebitOutcome, error) {
+	ops := make([]ledgerOp, len(ins))
+	for i := range ins {
+		ops[i].debit = &ins[i]
+	}
+	res, err := s.applyOps(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	outs := make([]DebitOutcome, len(ins))
+	for i, r := range res {
+		outs[i] = r.debit
+	}
+	return outs, nil
+}
+
+// ledgerOp is one debit or one reservation; many share a transaction.
+type ledgerOp struct {
+	debit   *DebitInput
+	reserve *ReserveInput
+}
+
+// opResult answers one ledgerOp: debit.Err or holdErr carries its refusal.
+type opResult struct {
+	debit   DebitOutcome
+	hold    HoldResult
+	holdErr error
+}
+
+// applyOps decides every op against the accounts it locks (in id order), in order, and
+// writes the outcome with a fixed number of statements. The error is the transaction's;
+// each op's own refusal is in its result.
+func (s *Service) applyOps(ctx context.Context, ops []ledgerOp) ([]opResult, error) {
+	res := make([]opResult, len(ops))
+	var ids []string
+	var keys []AccountKey
+	for i, op := range ops {
+		switch {
+		case op.debit != nil:
+			if err := op.debit.normalize(); err != nil {
+				res[i].debit.Err = err
+				continue
+			}
+			ids = append(ids, op.debit.AccountID)
+			keys = append(keys, AccountKey{op.debit.AccountID, op.debit.IdempotencyKey})
+		case op.reserve != nil:
+			if err := op.reserve.normalize(); err != nil {
+				res[i].holdErr = err
+				continue
+			}
+			ids = append(ids, op.reserve.AccountID)
+		}
 	}
 	if len(ids) == 0 {
-		return outs, nil
+		return res, nil
 	}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		b, err := loadBook(ctx, tx, s.Now(), ids)
 		if err != nil {
 			return err
 		}
-		prev, err := tx.DebitsByKeys(ctx, keys)
-		if err != nil {
-			return err
+		var prev []Debit
+		if len(keys) > 0 {
+			if prev, err = tx.DebitsByKeys(ctx, keys); err != nil {
+				return err
+			}
 		}
-		seen := make(map[AccountKey]*Debit, len(prev)+len(ins))
+		seen := make(map[AccountKey]*Debit, len(prev)+len(ops))
 		for i := range prev {
 			seen[AccountKey{prev[i].AccountID, prev[i].IdempotencyKey}] = &prev[i]
 		}
-		for i := range ins {
-			if outs[i].Err == nil {
-				outs[i] = b.debit(ins[i], seen)
+		newHolds := map[AccountKey]*Hold{}
+		for i, op := range ops {
+			switch {
+			case op.debit != nil && res[i].debit.Err == nil:
+				res[i].debit = b.debit(*op.debit, seen)
+			case op.reserve != nil && res[i].holdErr == nil:
+				if res[i].hold, res[i].holdErr, err = s.reserveOp(ctx, tx, b, *op.reserve, newHolds); err != nil {
+					return err
+				}
 			}
 		}
 		if err := b.flush(ctx, tx); err != nil {
@@ -115,7 +205,7 @@ func (s *Service) DebitBatch(ctx context.Context, ins []DebitInput) ([]DebitOutc
 	if err != nil {
 		return nil, err
 	}
-	return outs, nil
+	return res, nil
 }
 
 // debit decides one debit against the locked state.

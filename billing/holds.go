@@ -54,6 +54,8 @@ func (in *ReserveInput) normalize() error {
 	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
 	if in.IdempotencyKey == "" {
 		v.Add("idempotency_key", "Required: a unique key per reservation.")
+	} else if len(in.IdempotencyKey) > 255 {
+		v.Add("idempotency_key", "Use at most 255 characters.")
 	}
 	if in.RequestHash == "" {
 		h := sha256.Sum256([]byte(fmt.Sprintf("hold|%d|%d|%s", in.Amount, in.TTL, in.Reason)))
@@ -63,55 +65,79 @@ func (in *ReserveInput) normalize() error {
 	return v.Err()
 }
 
-// Reserve holds credits for a long job: available drops, balance does not.
-// Errors: invalid_request, not_found, insufficient_credits, idempotency_conflict.
+// Reserve holds credits for a long job: available drops, balance does not. With group
+// commit on, concurrent reservations share transactions with debits of the same accounts.
+// Errors: invalid_request, not_found, insufficient_credits, idempotency_conflict,
+// feature_not_entitled (too many open reservations).
 func (s *Service) Reserve(ctx context.Context, in ReserveInput) (HoldResult, error) {
 	if err := in.normalize(); err != nil {
 		return HoldResult{}, err
 	}
-	var res HoldResult
-	err := s.store.InTx(ctx, func(tx Tx) error {
-		b, err := loadBook(ctx, tx, s.Now(), []string{in.AccountID})
+	var r opResult
+	if gc := s.gc.Load(); gc != nil {
+		var err error
+		if r, err = gc.submitOp(ctx, ledgerOp{reserve: &in}); err != nil {
+			return HoldResult{}, err
+		}
+	} else {
+		rs, err := s.applyOps(ctx, []ledgerOp{{reserve: &in}})
 		if err != nil {
-			return err
+			return HoldResult{}, err
 		}
-		st, err := b.account(in.AccountID)
+		r = rs[0]
+	}
+	return r.hold, r.holdErr
+}
+
+// reserveOp decides one reservation against the locked state. The first error is the
+// reservation's refusal; the second is a database failure that aborts the transaction.
+func (s *Service) reserveOp(ctx context.Context, tx Tx, b *book, in ReserveInput, batch map[AccountKey]*Hold) (HoldResult, error, error) {
+	st, err := b.account(in.AccountID)
+	if err != nil {
+		return HoldResult{}, err, nil
+	}
+	key := AccountKey{in.AccountID, in.IdempotencyKey}
+	prev, err := tx.HoldByKey(ctx, in.AccountID, in.IdempotencyKey)
+	if h := batch[key]; h != nil {
+		prev, err = *h, nil
+	}
+	switch {
+	case err == nil && prev.RequestHash == in.RequestHash:
+		return HoldResult{Hold: prev, Replayed: true}, nil, nil
+	case err == nil:
+		return HoldResult{}, Errorf(EIdempotencyConflict, "Idempotency key %q was already used with a different request.", in.IdempotencyKey), nil
+	case ErrorCode(err) != ENotFound:
+		return HoldResult{}, nil, err
+	}
+	if in.MaxActive > 0 {
+		holds, err := tx.ActiveHolds(ctx, in.AccountID)
 		if err != nil {
-			return err
+			return HoldResult{}, nil, err
 		}
-		prev, err := tx.HoldByKey(ctx, in.AccountID, in.IdempotencyKey)
-		switch {
-		case err == nil && prev.RequestHash == in.RequestHash:
-			res = HoldResult{Hold: prev, Replayed: true}
-			return nil
-		case err == nil:
-			return Errorf(EIdempotencyConflict, "Idempotency key %q was already used with a different request.", in.IdempotencyKey)
-		case ErrorCode(err) != ENotFound:
-			return err
-		}
-		if in.MaxActive > 0 {
-			if holds, err := tx.ActiveHolds(ctx, in.AccountID); err != nil {
-				return err
-			} else if len(holds) >= in.MaxActive {
-				return &Error{Code: ENotEntitled, Message: fmt.Sprintf("Your plan allows %d open reservations; commit or release one first.", in.MaxActive),
-					Details: map[string]any{"feature": "max_active_holds", "limit": in.MaxActive}}
+		open := len(holds)
+		for k := range batch {
+			if k.AccountID == in.AccountID {
+				open++
 			}
 		}
-		if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit {
-			return insufficient(in.Amount, avail)
+		if open >= in.MaxActive {
+			return HoldResult{}, &Error{Code: ENotEntitled, Message: fmt.Sprintf("Your plan allows %d open reservations; commit or release one first.", in.MaxActive),
+				Details: map[string]any{"feature": "max_active_holds", "max_active_holds": in.MaxActive}}, nil
 		}
-		h := Hold{ID: NewID("hld"), AccountID: in.AccountID, Amount: in.Amount, Status: HoldActive,
-			ExpiresAt: b.now.Add(in.TTL), IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
-			Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now,
-			Action: in.Action, AttributesJSON: in.AttributesJSON, QuantitiesJSON: in.QuantitiesJSON, APIKeyID: in.APIKeyID}
-		st.acc.Reserved += h.Amount
-		b.w.newHolds = append(b.w.newHolds, h)
-		b.entry(st, Entry{HoldID: &h.ID, Kind: KindHold, Amount: -h.Amount, Actor: in.Actor, Reason: in.Reason})
-		b.w.jobs = append(b.w.jobs, NewJob(JobHoldExpire, holdExpirePayload{HoldID: h.ID}, h.ExpiresAt, "hold-expire:"+h.ID))
-		res = HoldResult{Hold: h}
-		return b.flush(ctx, tx)
-	})
-	return res, err
+	}
+	if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit {
+		return HoldResult{}, insufficient(in.Amount, avail), nil
+	}
+	h := Hold{ID: NewID("hld"), AccountID: in.AccountID, Amount: in.Amount, Status: HoldActive,
+		ExpiresAt: b.now.Add(in.TTL), IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
+		Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now,
+		Action: in.Action, AttributesJSON: in.AttributesJSON, QuantitiesJSON: in.QuantitiesJSON, APIKeyID: in.APIKeyID}
+	st.acc.Reserved += h.Amount
+	b.w.newHolds = append(b.w.newHolds, h)
+	batch[key] = &b.w.newHolds[len(b.w.newHolds)-1]
+	b.entry(st, Entry{HoldID: &h.ID, Kind: KindHold, Amount: -h.Amount, Actor: in.Actor, Reason: in.Reason})
+	b.w.jobs = append(b.w.jobs, NewJob(JobHoldExpire, holdExpirePayload{HoldID: h.ID}, h.ExpiresAt, "hold-expire:"+h.ID))
+	return HoldResult{Hold: h}, nil, nil
 }
 
 // CommitInput charges the actual cost of a held job.

@@ -66,6 +66,7 @@ func (s *Service) NewWorker(log *slog.Logger) *Worker {
 	w := &Worker{svc: s, log: log, handlers: map[string]JobHandler{}, Poll: 250 * time.Millisecond, Sweep: time.Minute}
 	w.Handle(JobHoldExpire, s.handleHoldExpire)
 	w.Handle(JobGrantExpire, s.handleGrantExpire)
+	s.registerPaymentJobs(w)
 	return w
 }
 

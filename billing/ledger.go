@@ -154,6 +154,16 @@ type LedgerState struct {
 	LastTopup   Credits
 }
 
+// LedgerWrites is what one ledger transaction writes besides new grants and holds.
+type LedgerWrites struct {
+	At      time.Time
+	Debits  []Debit
+	Usage   []UsageEvent
+	Grants  []GrantChange
+	Entries []Entry
+	States  []LedgerState
+}
+
 // GrantChange is a new remaining (and possibly expiry stamp) for a grant.
 type GrantChange struct {
 	ID        string
@@ -165,10 +175,9 @@ type GrantChange struct {
 // writes it with one statement, so a batch over many accounts costs a fixed number of round trips.
 type LedgerTx interface {
 	// LockAccounts locks the accounts in id order (never deadlocks against another batch) and
-	// returns those that exist.
-	LockAccounts(ctx context.Context, ids []string) ([]Account, error)
-	// LiveGrants returns, locked, every grant with remaining > 0 of those accounts.
-	LiveGrants(ctx context.Context, accountIDs []string) ([]Grant, error)
+	// returns those that exist with every grant of theirs that has credits left (in one
+	// round trip: grants change only under their account's lock).
+	LockAccounts(ctx context.Context, ids []string) ([]Account, []Grant, error)
 	DebitsByKeys(ctx context.Context, keys []AccountKey) ([]Debit, error)
 	GrantByKey(ctx context.Context, accountID, key string) (Grant, error)
 	// HoldByIDTx reads a hold inside the transaction; ENotFound for an unknown one.
@@ -182,12 +191,10 @@ type LedgerTx interface {
 	GrantByID(ctx context.Context, id string) (Grant, error)
 	InsertGrants(ctx context.Context, gs []Grant) error
 	InsertHolds(ctx context.Context, hs []Hold) error
-	InsertDebits(ctx context.Context, ds []Debit) error
-	InsertUsage(ctx context.Context, us []UsageEvent) error
-	SetGrants(ctx context.Context, cs []GrantChange) error
 	SetHolds(ctx context.Context, hs []Hold) error
-	InsertEntries(ctx context.Context, es []Entry) error
-	SetLedgerStates(ctx context.Context, ss []LedgerState) error
+	// WriteLedger writes debits, usage events (and their rollups), grant balances, entries in
+	// order and account caches, all stamped At, in one statement.
+	WriteLedger(ctx context.Context, w LedgerWrites) error
 	// Enqueue adds a job; a job whose unique key is already queued is dropped silently.
 	Enqueue(ctx context.Context, j Job) error
 }

@@ -36,7 +36,7 @@ type writes struct {
 // that nothing decided in this transaction sees expired credits.
 func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, error) {
 	ids = uniqueSorted(ids)
-	accs, err := tx.LockAccounts(ctx, ids)
+	accs, grants, err := tx.LockAccounts(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +47,6 @@ func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, e
 	}
 	if len(accs) == 0 {
 		return b, nil
-	}
-	grants, err := tx.LiveGrants(ctx, ids)
-	if err != nil {
-		return nil, err
 	}
 	for i := range grants {
 		if st := b.accounts[grants[i].AccountID]; st != nil {
@@ -292,12 +288,6 @@ func (b *book) flush(ctx context.Context, tx Tx) error {
 	if err := tx.InsertHolds(ctx, w.newHolds); err != nil {
 		return err
 	}
-	if err := tx.InsertDebits(ctx, w.debits); err != nil {
-		return err
-	}
-	if err := tx.InsertUsage(ctx, w.usage); err != nil {
-		return err
-	}
 	var gcs []GrantChange
 	for id, g := range w.grantChanges {
 		if !newGrant[id] {
@@ -305,18 +295,15 @@ func (b *book) flush(ctx context.Context, tx Tx) error {
 		}
 	}
 	sort.Slice(gcs, func(i, j int) bool { return gcs[i].ID < gcs[j].ID })
-	if err := tx.SetGrants(ctx, gcs); err != nil {
-		return err
-	}
-	var hcs []Hold
-	for _, h := range w.holdChanges {
-		hcs = append(hcs, *h)
-	}
-	if err := tx.SetHolds(ctx, hcs); err != nil {
-		return err
-	}
-	if err := tx.InsertEntries(ctx, w.entries); err != nil {
-		return err
+	if len(w.holdChanges) > 0 {
+		var hcs []Hold
+		for _, h := range w.holdChanges {
+			hcs = append(hcs, *h)
+		}
+		sort.Slice(hcs, func(i, j int) bool { return hcs[i].ID < hcs[j].ID })
+		if err := tx.SetHolds(ctx, hcs); err != nil {
+			return err
+		}
 	}
 	var states []LedgerState
 	for _, st := range b.accounts {
@@ -327,7 +314,7 @@ func (b *book) flush(ctx context.Context, tx Tx) error {
 		}
 	}
 	sort.Slice(states, func(i, j int) bool { return states[i].AccountID < states[j].AccountID })
-	if err := tx.SetLedgerStates(ctx, states); err != nil {
+	if err := tx.WriteLedger(ctx, LedgerWrites{At: b.now, Debits: w.debits, Usage: w.usage, Grants: gcs, Entries: w.entries, States: states}); err != nil {
 		return err
 	}
 	for _, j := range w.jobs {

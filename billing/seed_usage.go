@@ -273,7 +273,7 @@ func (s *Service) SeedBulkUsage(ctx context.Context, accountID string, n, chunk 
 			Priority: defaultPriority["promo"], Actor: "seed", Reason: "bulk usage seed (load test)", Now: now,
 			PeriodStart: monthStart(now), Window: 30*24*time.Hour - time.Minute, Templates: tpls}
 		err := s.store.InTx(ctx, func(tx Tx) error {
-			if _, err := tx.LockAccounts(ctx, []string{acc.ID}); err != nil {
+			if _, _, err := tx.LockAccounts(ctx, []string{acc.ID}); err != nil {
 				return err
 			}
 			c, err := tx.BulkUsage(ctx, in)

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +16,9 @@ type Service struct {
 	debitHooks []DebitHook
 	plans      planCache
 	keys       keyCache
+	gc         atomic.Pointer[GroupCommit]
+	accounts   accountCache
+	payments   Payments // UsePayments
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
@@ -29,8 +33,9 @@ func NewService(s Store, now func() time.Time) *Service {
 	return &Service{store: s, now: now, PasswordCost: 11, TrialCredits: 50 * Credit}
 }
 
-// Now is the service clock, UTC.
-func (s *Service) Now() time.Time { return s.now().UTC() }
+// Now is the service clock, UTC, at PostgreSQL's microsecond precision (so a replayed
+// response read back from the database equals the first one).
+func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // Store is what the domain needs from persistence. Reads outside a transaction are
 // snapshots; every change happens inside InTx.
@@ -55,6 +60,7 @@ type Store interface {
 	JobStore
 	UsageStore
 	APIKeyStore
+	PaymentsStore
 	DashboardStore
 }
 
@@ -76,5 +82,6 @@ type Tx interface {
 	SetSpendLimit(ctx context.Context, accountID string, limit *Credits, mode string, lowBalance *Credits) error
 	SetAccountPlan(ctx context.Context, accountID, planKey string) error
 	LedgerTx
+	PaymentsTx
 	DashboardTx
 }

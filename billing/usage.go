@@ -132,18 +132,21 @@ func (s *Service) UsageBatch(ctx context.Context, ins []UsageInput) ([]UsageResu
 	return out, nil
 }
 
+// accountsByID reads the snapshots of the accounts named (unknown ones are left out).
 func (s *Service) accountsByID(ctx context.Context, ins []UsageInput) (map[string]Account, error) {
-	ids := make([]string, 0, len(ins))
+	m := make(map[string]Account, 4)
 	for _, in := range ins {
-		ids = append(ids, in.AccountID)
-	}
-	list, err := s.store.AccountsByIDs(ctx, uniqueSorted(ids))
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]Account, len(list))
-	for _, a := range list {
-		m[a.ID] = a
+		if _, ok := m[in.AccountID]; ok {
+			continue
+		}
+		a, err := s.AccountSnapshot(ctx, in.AccountID)
+		if ErrorCode(err) == ENotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		m[in.AccountID] = a
 	}
 	return m, nil
 }

@@ -56,6 +56,14 @@ type VerifyFacts struct {
 	UsageWithoutOneDebit []string
 	// RollupMismatches lists accounts whose daily rollups disagree with their events.
 	RollupMismatches []string
+	// Orphans are ledger rows naming an account, grant, debit or hold that does not exist.
+	Orphans []Orphan
+}
+
+// Orphan is a row with a dangling reference.
+type Orphan struct {
+	AccountID string `db:"account_id"`
+	Detail    string `db:"detail"`
 }
 
 // Violation is one broken invariant.
@@ -120,6 +128,9 @@ func CheckInvariants(f VerifyFacts) []Violation {
 	}
 	for _, id := range f.UsageWithoutOneDebit {
 		add("?", 4, "usage event %s does not match exactly one debit", id)
+	}
+	for _, o := range f.Orphans {
+		add(o.AccountID, 3, "%s", o.Detail)
 	}
 	for _, acc := range f.RollupMismatches {
 		add(acc, 4, "daily usage rollups disagree with the usage events")

@@ -71,7 +71,7 @@ func (h *Handlers) account(c echo.Context, ref string) (billing.Account, error) 
 	if strings.TrimSpace(ref) == "" {
 		return billing.Account{}, billing.FieldError("account", "Required: an account id (acc_...) or external:<your id>.")
 	}
-	a, err := h.svc.ResolveAccount(c.Request().Context(), ref)
+	a, err := h.svc.AccountSnapshot(c.Request().Context(), ref)
 	if err != nil {
 		return billing.Account{}, err
 	}
@@ -79,8 +79,19 @@ func (h *Handlers) account(c echo.Context, ref string) (billing.Account, error) 
 	if k.Kind == billing.KeyAccount && (k.AccountID == nil || *k.AccountID != a.ID) {
 		return billing.Account{}, billing.Errorf(billing.ENotFound, "No account %s.", ref)
 	}
+	// A batch request counts once per account it names, not once per event.
+	if seen, ok := c.Get(seenAccountsKey).(map[string]error); ok {
+		if err, done := seen[a.ID]; done {
+			return a, err
+		}
+		err := h.rateLimit(c, k, a)
+		seen[a.ID] = err
+		return a, err
+	}
 	return a, h.rateLimit(c, k, a)
 }
+
+const seenAccountsKey = "accounts-seen"
 
 // rateLimit counts one request of this key on this account against the plan's per-minute limit.
 func (h *Handlers) rateLimit(c echo.Context, k *billing.APIKey, a billing.Account) error {

@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"creditline/billing"
@@ -43,6 +45,9 @@ func (h *Handlers) APICreateAccount(c echo.Context) error {
 	}
 	if _, err := decode(c, &req); err != nil {
 		return err
+	}
+	if strings.TrimSpace(req.ExternalID) == "" {
+		return billing.FieldError("external_id", "Required: your own id for this customer, used to address the account as external:<id>.")
 	}
 	a, err := h.svc.CreateAccount(c.Request().Context(), billing.CreateAccountInput{Name: req.Name, ExternalID: req.ExternalID, Email: req.Email, Trial: req.Trial, Actor: "key:" + apiKey(c).ID})
 	if err != nil {
@@ -118,18 +123,22 @@ func (h *Handlers) APIGrant(c echo.Context) error {
 		return err
 	}
 	var req struct {
-		Credits        *billing.Credits `json:"credits"`
-		Source         string           `json:"source"`
-		Reason         string           `json:"reason"`
-		ExpiresAt      *time.Time       `json:"expires_at"`
-		Priority       *int             `json:"priority"`
-		IdempotencyKey string           `json:"idempotency_key"`
+		Credits        json.RawMessage `json:"credits"`
+		Source         string          `json:"source"`
+		Reason         string          `json:"reason"`
+		ExpiresAt      *time.Time      `json:"expires_at"`
+		Priority       *int            `json:"priority"`
+		IdempotencyKey string          `json:"idempotency_key"`
 	}
 	if _, err := decode(c, &req); err != nil {
 		return err
 	}
+	credits, err := parseCredits("credits", req.Credits)
+	if err != nil {
+		return err
+	}
 	var v billing.Validation
-	if req.Credits == nil {
+	if credits == nil {
 		v.Add("credits", "Required: a decimal string such as \"100\" or \"12.5\".")
 	}
 	if req.IdempotencyKey == "" {
@@ -141,7 +150,7 @@ func (h *Handlers) APIGrant(c echo.Context) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	res, err := h.svc.Grant(c.Request().Context(), billing.GrantInput{AccountID: a.ID, Source: req.Source, Amount: *req.Credits,
+	res, err := h.svc.Grant(c.Request().Context(), billing.GrantInput{AccountID: a.ID, Source: req.Source, Amount: *credits,
 		Priority: req.Priority, ExpiresAt: req.ExpiresAt, IdempotencyKey: req.IdempotencyKey, Actor: "key:" + apiKey(c).ID, Reason: req.Reason})
 	if err != nil {
 		return err

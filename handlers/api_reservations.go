@@ -43,12 +43,14 @@ func (h *Handlers) APIReserve(c echo.Context) error {
 		return err
 	}
 	var v billing.Validation
-	req.check(&v)
+	qs := req.check(&v)
 	if req.TTLSeconds == nil {
 		v.Add("ttl_seconds", "Required: how long to hold the credits, 1 to 604800 seconds.")
 	}
 	if req.IdempotencyKey == "" {
 		v.Add("idempotency_key", "Required: a unique key per reservation.")
+	} else if len(req.IdempotencyKey) > 255 {
+		v.Add("idempotency_key", "Use at most 255 characters.")
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -58,7 +60,7 @@ func (h *Handlers) APIReserve(c echo.Context) error {
 		return err
 	}
 	res, _, err := h.svc.ReserveAction(c.Request().Context(), billing.ReserveActionInput{AccountID: a.ID, Action: req.Action,
-		Quantities: req.Quantities, Attributes: req.Attributes, TTL: time.Duration(*req.TTLSeconds) * time.Second,
+		Quantities: qs, Attributes: req.Attributes, TTL: time.Duration(*req.TTLSeconds) * time.Second,
 		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, APIKeyID: apiKey(c).ID})
 	if err != nil {
 		return err
@@ -87,9 +89,9 @@ func (h *Handlers) reservationAccount(c echo.Context) (billing.Hold, error) {
 // APICommit: POST /api/v1/reservations/{id}/commit — charge the actual use.
 func (h *Handlers) APICommit(c echo.Context) error {
 	var req struct {
-		Quantities     map[string]billing.Quantity `json:"quantities"`
-		Attributes     map[string]string           `json:"attributes"`
-		IdempotencyKey string                      `json:"idempotency_key"`
+		Quantities     rawQuantities     `json:"quantities"`
+		Attributes     map[string]string `json:"attributes"`
+		IdempotencyKey string            `json:"idempotency_key"`
 	}
 	hash, err := decode(c, &req)
 	if err != nil {
@@ -98,11 +100,15 @@ func (h *Handlers) APICommit(c echo.Context) error {
 	if req.IdempotencyKey == "" {
 		return billing.FieldError("idempotency_key", "Required: a unique key per commit.")
 	}
+	qs, err := req.Quantities.parse()
+	if err != nil {
+		return err
+	}
 	if _, err := h.reservationAccount(c); err != nil {
 		return err
 	}
 	r, err := h.svc.CommitAction(c.Request().Context(), billing.CommitActionInput{HoldID: c.Param("id"), AccountID: scope(c),
-		Quantities: req.Quantities, Attributes: req.Attributes, IdempotencyKey: req.IdempotencyKey, RequestHash: hash,
+		Quantities: qs, Attributes: req.Attributes, IdempotencyKey: req.IdempotencyKey, RequestHash: hash,
 		APIKeyID: apiKey(c).ID, ClientIP: c.RealIP()})
 	if err != nil {
 		return err

@@ -13,19 +13,27 @@ import (
 
 // actionRequest is the shared shape of estimate, usage and reservation bodies.
 type actionRequest struct {
-	Account    string                      `json:"account"`
-	Action     string                      `json:"action"`
-	Quantities map[string]billing.Quantity `json:"quantities"`
-	Attributes map[string]string           `json:"attributes"`
+	Account    string            `json:"account"`
+	Action     string            `json:"action"`
+	Quantities rawQuantities     `json:"quantities"`
+	Attributes map[string]string `json:"attributes"`
 }
 
-func (r actionRequest) check(v *billing.Validation) {
+// check validates the shared fields and returns the parsed quantities.
+func (r actionRequest) check(v *billing.Validation) map[string]billing.Quantity {
 	if r.Account == "" {
 		v.Add("account", "Required: an account id (acc_...) or external:<your id>.")
 	}
 	if r.Action == "" {
 		v.Add("action", "Required: an action key such as chat.completion (see GET /api/v1/actions).")
 	}
+	qs, err := r.Quantities.parse()
+	if be, ok := err.(*billing.Error); ok {
+		for f, m := range be.Fields {
+			v.Add(f, "%s", m)
+		}
+	}
+	return qs
 }
 
 type usageRequest struct {
@@ -35,16 +43,19 @@ type usageRequest struct {
 	Metadata       json.RawMessage `json:"metadata"`
 }
 
-func (r usageRequest) validate() error {
+func (r usageRequest) validate() (map[string]billing.Quantity, error) {
 	var v billing.Validation
-	r.check(&v)
+	qs := r.check(&v)
 	if strings.TrimSpace(r.IdempotencyKey) == "" {
 		v.Add("idempotency_key", "Required: a unique key per event, so a retry never charges twice.")
 	}
-	if len(r.Metadata) > 0 && r.Metadata[0] != '{' {
+	if len(r.IdempotencyKey) > 255 {
+		v.Add("idempotency_key", "Use at most 255 characters.")
+	}
+	if len(r.Metadata) > 0 && r.Metadata[0] != '{' && string(r.Metadata) != "null" {
 		v.Add("metadata", "must be a JSON object")
 	}
-	return v.Err()
+	return qs, v.Err()
 }
 
 type usageJSON struct {
@@ -67,12 +78,12 @@ func toUsageJSON(r billing.UsageResult) usageJSON {
 		Balance: r.Balance, Available: r.Available, PriceVersion: r.Event.PriceVersion, Warnings: w}
 }
 
-func (h *Handlers) usageInput(c echo.Context, req usageRequest, hash string, batch bool) (billing.UsageInput, error) {
+func (h *Handlers) usageInput(c echo.Context, req usageRequest, qs map[string]billing.Quantity, hash string, batch bool) (billing.UsageInput, error) {
 	a, err := h.account(c, req.Account)
 	if err != nil {
 		return billing.UsageInput{}, err
 	}
-	return billing.UsageInput{AccountID: a.ID, Action: req.Action, Quantities: req.Quantities, Attributes: req.Attributes,
+	return billing.UsageInput{AccountID: a.ID, Action: req.Action, Quantities: qs, Attributes: req.Attributes,
 		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, OccurredAt: req.OccurredAt, Metadata: req.Metadata,
 		APIKeyID: apiKey(c).ID, ClientIP: c.RealIP(), Batch: batch}, nil
 }
@@ -84,10 +95,11 @@ func (h *Handlers) APIUsage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := req.validate(); err != nil {
+	qs, err := req.validate()
+	if err != nil {
 		return err
 	}
-	in, err := h.usageInput(c, req, hash, false)
+	in, err := h.usageInput(c, req, qs, hash, false)
 	if err != nil {
 		return err
 	}
@@ -149,6 +161,7 @@ func (h *Handlers) APIUsageBatch(c echo.Context) error {
 	case len(req.Events) > MaxBatch:
 		return billing.FieldError("events", "holds %d events; at most %d per batch", len(req.Events), MaxBatch)
 	}
+	c.Set(seenAccountsKey, map[string]error{})
 	results := make([]batchResult, len(req.Events))
 	var ins []billing.UsageInput
 	var at []int
@@ -176,6 +189,7 @@ func (h *Handlers) APIUsageBatch(c echo.Context) error {
 			res.Status, res.ID, res.Credits = "created", r.Event.ID, &r.Event.Credits
 		}
 	}
+	c.Response().Header().Del("Retry-After") // per-event refusals are in the results, not the request
 	return c.JSON(http.StatusOK, map[string]any{"results": results})
 }
 
@@ -186,11 +200,12 @@ func (h *Handlers) batchEvent(c echo.Context, raw json.RawMessage) (billing.Usag
 	if err := dec.Decode(&ev); err != nil {
 		return billing.UsageInput{}, jsonError(err)
 	}
-	if err := ev.validate(); err != nil {
+	qs, err := ev.validate()
+	if err != nil {
 		return billing.UsageInput{}, err
 	}
 	canon, _ := json.Marshal(ev)
-	return h.usageInput(c, ev, hashBytes(canon), true)
+	return h.usageInput(c, ev, qs, hashBytes(canon), true)
 }
 
 // prefixFields names fields of event i as events[i].field.
@@ -216,7 +231,7 @@ func (h *Handlers) APIEstimate(c echo.Context) error {
 		return err
 	}
 	var v billing.Validation
-	req.check(&v)
+	qs := req.check(&v)
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -224,7 +239,7 @@ func (h *Handlers) APIEstimate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	e, err := h.svc.Estimate(c.Request().Context(), a.ID, req.Action, req.Quantities, req.Attributes, req.Batch)
+	e, err := h.svc.Estimate(c.Request().Context(), a.ID, req.Action, qs, req.Attributes, req.Batch)
 	if err != nil {
 		return err
 	}
@@ -273,6 +288,12 @@ func (h *Handlers) APIListUsage(c echo.Context) error {
 			cur := usageCursor(evs[i-1])
 			out.NextCursor = &cur
 			break
+		}
+		if e.Quantities == nil {
+			e.Quantities = map[string]billing.Quantity{}
+		}
+		if e.Attributes == nil {
+			e.Attributes = map[string]string{}
 		}
 		out.Data = append(out.Data, usageEventJSON{ID: e.ID, Action: e.Action, Quantities: e.Quantities, Attributes: e.Attributes,
 			Credits: e.Credits, PriceVersion: e.PriceVersion, Breakdown: e.Breakdown, IdempotencyKey: e.IdempotencyKey,

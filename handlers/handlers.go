@@ -17,6 +17,7 @@ type Handlers struct {
 	sess     *Sessions
 	ready    func(context.Context) error
 	testMode bool
+	webhooks WebhookParser
 
 	loginIP, loginEmail, signupIP *billing.Limiter
 	apiLimits                     apiLimiters
@@ -29,12 +30,14 @@ type Config struct {
 	// Ready reports whether the database is reachable and migrated.
 	Ready    func(context.Context) error
 	TestMode bool
+	// Webhooks verifies Stripe webhooks (package payments); nil when none are configured.
+	Webhooks WebhookParser
 }
 
 // New builds the handlers.
 func New(cfg Config) *Handlers {
 	return &Handlers{
-		svc: cfg.Service, sess: cfg.Sessions, ready: cfg.Ready, testMode: cfg.TestMode,
+		svc: cfg.Service, sess: cfg.Sessions, ready: cfg.Ready, testMode: cfg.TestMode, webhooks: cfg.Webhooks,
 		loginIP:    billing.NewLimiter(30, 15*time.Minute, nil),
 		loginEmail: billing.NewLimiter(10, 15*time.Minute, nil),
 		signupIP:   billing.NewLimiter(10, time.Hour, nil),

@@ -34,8 +34,8 @@ ALTER TABLE holds
 -- One row per priced and charged AI action; exactly one debit each (invariant 4).
 CREATE TABLE usage_events (
     id                    text PRIMARY KEY,
-    account_id            text NOT NULL REFERENCES accounts (id),
-    debit_id              text NOT NULL UNIQUE REFERENCES debits (id),
+    account_id            text NOT NULL,
+    debit_id              text NOT NULL UNIQUE,
     action                text NOT NULL,
     model                 text NOT NULL DEFAULT '',
     quantities            jsonb NOT NULL,
@@ -62,7 +62,7 @@ CREATE INDEX usage_prompt_hash_idx ON usage_events (account_id, prompt_hash) WHE
 
 -- Daily rollups, written in the same statement as the events, so dashboards never scan events.
 CREATE TABLE usage_daily (
-    account_id            text NOT NULL REFERENCES accounts (id),
+    account_id            text NOT NULL,
     day                   date NOT NULL,
     action                text NOT NULL,
     model                 text NOT NULL DEFAULT '',

@@ -7,6 +7,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"creditline/billing"
 	"github.com/jmoiron/sqlx"
@@ -15,7 +17,8 @@ import (
 
 // Store is the PostgreSQL implementation of billing.Store.
 type Store struct {
-	db *sqlx.DB
+	db    *sqlx.DB
+	stmts sync.Map // query text -> *sqlx.Stmt, the hot path's prepared statements
 }
 
 var _ billing.Store = (*Store)(nil)
@@ -39,11 +42,57 @@ func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 // New wraps an open pool.
 func New(db *sqlx.DB) *Store { return &Store{db: db} }
 
-// DB exposes the pool for health checks and tools.
-func (s *Store) DB() *sqlx.DB { return s.db }
+// prepared returns the prepared statement of a hot-path query, or nil until it is ready.
+// Preparing takes a pool connection, so it never happens on the caller's goroutine (which
+// may already hold one inside a transaction: with a full pool that would deadlock); the
+// first callers run the query unprepared.
+func (s *Store) prepared(query string) *sqlx.Stmt {
+	v, loaded := s.stmts.LoadOrStore(query, (*sqlx.Stmt)(nil))
+	if st, _ := v.(*sqlx.Stmt); st != nil {
+		return st
+	}
+	if !loaded {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if st, err := s.db.PreparexContext(ctx, query); err == nil {
+				s.stmts.Store(query, st)
+			} else {
+				s.stmts.Delete(query) // try again later
+			}
+		}()
+	}
+	return nil
+}
 
 type tx struct {
 	tx *sqlx.Tx
+	s  *Store
+}
+
+// hot runs a hot-path query in this transaction, prepared once it can be.
+type hotQuery struct {
+	t     *tx
+	query string
+}
+
+func (t *tx) hot(query string) hotQuery { return hotQuery{t, query} }
+
+func (h hotQuery) Select(ctx context.Context, dest any, args ...any) error {
+	if st := h.t.s.prepared(h.query); st != nil {
+		return h.t.tx.StmtxContext(ctx, st).SelectContext(ctx, dest, args...)
+	}
+	return h.t.tx.SelectContext(ctx, dest, h.query, args...)
+}
+
+func (h hotQuery) Exec(ctx context.Context, args ...any) error {
+	var err error
+	if st := h.t.s.prepared(h.query); st != nil {
+		_, err = h.t.tx.StmtxContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		_, err = h.t.tx.ExecContext(ctx, h.query, args...)
+	}
+	return err
 }
 
 // InTx runs fn in a transaction; it commits when fn returns nil and rolls back otherwise.
@@ -52,7 +101,7 @@ func (s *Store) InTx(ctx context.Context, fn func(billing.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(&tx{tx: t}); err != nil {
+	if err := fn(&tx{tx: t, s: s}); err != nil {
 		_ = t.Rollback()
 		return err
 	}

@@ -387,3 +387,36 @@ func TestAPIBatch(t *testing.T) {
 		t.Errorf("1001 events: %d", r.Status)
 	}
 }
+
+// Bad credits and quantities name their field; credits sent as a number say they are strings.
+func TestAPIFieldErrorsForDecimals(t *testing.T) {
+	a := newAPIEnv(t)
+	acc := a.account("10", "free")
+	for _, c := range []struct {
+		path  string
+		body  string
+		field string
+	}{
+		{"/api/v1/accounts/" + acc + "/grants", `{"credits":"1.2345","source":"promo","idempotency_key":"g"}`, "credits"},
+		{"/api/v1/accounts/" + acc + "/grants", `{"credits":100,"source":"promo","idempotency_key":"g"}`, "credits"},
+		{"/api/v1/usage", `{"account":"` + acc + `","action":"image.generate","idempotency_key":"q","attributes":{"model":"sdxl"},"quantities":{"images":"abc"}}`, "quantities.images"},
+		{"/api/v1/usage", `{"account":"` + acc + `","action":"file.process","idempotency_key":"q","quantities":{"megabytes":1.0001}}`, "quantities.megabytes"},
+		{"/api/v1/accounts", `{"name":"no external id"}`, "external_id"},
+	} {
+		r := a.api.Do("POST", c.path, c.body)
+		f, _ := r.Details()["fields"].(map[string]any)
+		if r.Status != 400 || f[c.field] == nil {
+			t.Errorf("%s %s: %d %s, want a field error on %s", c.path, c.body, r.Status, r.Raw, c.field)
+		}
+	}
+	r := a.api.Do("POST", "/api/v1/accounts/"+acc+"/grants", `{"credits":100,"source":"promo","idempotency_key":"g"}`)
+	if !strings.Contains(string(r.Raw), "strings in JSON") {
+		t.Errorf("credits as a number: %s", r.Raw)
+	}
+	// Grant replays return the first response byte for byte (timestamps included).
+	first := a.api.Do("POST", "/api/v1/accounts/"+acc+"/grants", map[string]any{"credits": "2", "source": "promo", "reason": "r", "idempotency_key": "same"})
+	again := a.api.Do("POST", "/api/v1/accounts/"+acc+"/grants", map[string]any{"credits": "2", "source": "promo", "reason": "r", "idempotency_key": "same"})
+	if first.Status != 201 || again.Status != 200 || string(first.Raw) != string(again.Raw) {
+		t.Errorf("grant replay differs:\n%s\n%s", first.Raw, again.Raw)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 
+	"creditline/billing"
+
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -29,6 +31,33 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(lat)
 	return &Metrics{reg: reg, latency: lat, Registry: reg,
 		handler: echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))}
+}
+
+// WatchGroupCommit exports the debit batcher's counters: transactions, debits and holds
+// decided, and the seconds spent queued and in transactions.
+func (m *Metrics) WatchGroupCommit(stats func() *billing.GroupCommitStats) {
+	get := func(f func(*billing.GroupCommitStats) int64) func() float64 {
+		return func() float64 {
+			if s := stats(); s != nil {
+				return float64(f(s))
+			}
+			return 0
+		}
+	}
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_group_commit_transactions_total", Help: "Transactions run by the debit batcher."},
+			get(func(s *billing.GroupCommitStats) int64 { return s.Transactions.Load() })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_group_commit_ops_total", Help: "Debits and holds decided by the batcher."},
+			get(func(s *billing.GroupCommitStats) int64 { return s.Ops.Load() })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_group_commit_tx_seconds_total", Help: "Seconds spent in batcher transactions."},
+			func() float64 {
+				return get(func(s *billing.GroupCommitStats) int64 { return s.TxNanos.Load() })() / 1e9
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_group_commit_wait_seconds_total", Help: "Seconds debits and holds spent queued for a transaction."},
+			func() float64 {
+				return get(func(s *billing.GroupCommitStats) int64 { return s.WaitNanos.Load() })() / 1e9
+			}),
+	)
 }
 
 // Middleware records each request's latency under its route pattern (not its raw path).

@@ -32,6 +32,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	api.POST("/reservations/:id/commit", h.APICommit)
 	api.POST("/reservations/:id/release", h.APIRelease)
 
+	// Stripe webhooks: authenticated by their signature, no session or CSRF.
+	e.POST("/webhooks/stripe", h.StripeWebhook)
+
 	// Browser pages: session + CSRF on every form.
 	b := e.Group("", h.LoadSession, h.CSRF)
 	b.GET("/login", h.ShowLogin)
@@ -53,6 +56,16 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	u.GET("/api-keys", h.APIKeys)
 	u.POST("/api-keys", h.CreateAPIKey)
 	u.POST("/api-keys/:id/revoke", h.RevokeAPIKey)
+	u.GET("/billing", h.ShowBilling)
+	u.POST("/billing/checkout", h.StartCheckout)
+	u.POST("/billing/portal", h.Portal)
+	u.POST("/billing/auto-recharge", h.SaveAutoRecharge)
+	u.GET("/billing/receipts/:id", h.Receipt)
+	u.GET("/billing/recharges/:id", h.ShowRecharge)
+	u.POST("/billing/recharges/:id", h.FinishRecharge)
+	u.POST("/billing/test/subscription", h.TestSubscription)
+	u.GET("/checkout/test/:id", h.ShowTestCheckout)
+	u.POST("/checkout/test/:id", h.PayTestCheckout)
 
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)

@@ -254,18 +254,16 @@ func (s failingStore) InTx(ctx context.Context, fn func(billing.Tx) error) error
 	return s.Store.InTx(ctx, func(tx billing.Tx) error { return fn(failingTx{tx, s.failAt}) })
 }
 
-func (t failingTx) InsertEntries(ctx context.Context, es []billing.Entry) error {
-	if t.failAt == "entries" {
+// WriteLedger fails after the transaction's earlier writes (new grants, holds) ran, or
+// after its own statement ran ("after-write"), just before commit.
+func (t failingTx) WriteLedger(ctx context.Context, w billing.LedgerWrites) error {
+	if t.failAt == "before-write" {
 		return errCrash
 	}
-	return t.Tx.InsertEntries(ctx, es)
-}
-
-func (t failingTx) SetLedgerStates(ctx context.Context, ss []billing.LedgerState) error {
-	if t.failAt == "states" {
-		return errCrash
+	if err := t.Tx.WriteLedger(ctx, w); err != nil {
+		return err
 	}
-	return t.Tx.SetLedgerStates(ctx, ss)
+	return errCrash
 }
 
 func TestTransactionCancelledHalfWayLeavesNothing(t *testing.T) {
@@ -278,7 +276,7 @@ func TestTransactionCancelledHalfWayLeavesNothing(t *testing.T) {
 		return
 	}
 	before, bal := count(), e.balance(acc)
-	for _, at := range []string{"entries", "states"} {
+	for _, at := range []string{"before-write", "after-write"} {
 		svc := billing.NewService(failingStore{e.store, at}, e.clock.Now)
 		if _, err := svc.Debit(ctx, billing.DebitInput{AccountID: acc, Amount: c("10"), IdempotencyKey: "crash"}); !errors.Is(err, errCrash) {
 			t.Fatalf("%s: %v", at, err)

@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"os"
 	"time"
 
 	"creditline/billing"
 	"creditline/handlers"
+	"creditline/payments"
 	"creditline/store"
 	"creditline/web"
 	"github.com/jmoiron/sqlx"
@@ -24,6 +27,7 @@ type app struct {
 	store *store.Store
 	svc   *billing.Service
 	log   *slog.Logger
+	logs  *logBuffer
 }
 
 func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
@@ -32,14 +36,33 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 		return nil, err
 	}
 	st := store.New(db)
-	var h slog.Handler = slog.NewJSONHandler(stderr, nil)
+	logs := newLogBuffer(stderr, 100*time.Millisecond)
+	var h slog.Handler = slog.NewJSONHandler(logs, nil)
 	if cfg.Dev {
-		h = slog.NewTextHandler(stderr, nil)
+		h = slog.NewTextHandler(logs, nil)
 	}
-	return &app{cfg: cfg, db: db, store: st, svc: billing.NewService(st, nil), log: slog.New(h)}, nil
+	svc := billing.NewService(st, nil)
+	svc.UsePayments(newPayments(cfg))
+	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h), logs: logs}, nil
 }
 
-func (a *app) close() { a.db.Close() }
+// newPayments is Stripe when a key is configured, else the test-mode stand-in.
+func newPayments(cfg Config) billing.Payments {
+	if cfg.TestMode() {
+		return payments.NewTestMode()
+	}
+	return payments.NewStripe(payments.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, BaseURL: cfg.BaseURL})
+}
+
+// webhooks verifies Stripe webhooks when a signing secret is configured.
+func webhooks(cfg Config) handlers.WebhookParser {
+	if cfg.StripeWebhookSecret == "" {
+		return nil
+	}
+	return payments.Webhooks{Secret: cfg.StripeWebhookSecret}
+}
+
+func (a *app) close() { a.logs.Close(); a.db.Close() }
 
 func (a *app) ready(ctx context.Context) error {
 	if err := a.db.PingContext(ctx); err != nil {
@@ -62,8 +85,11 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		Sessions: handlers.NewSessions([]byte(a.cfg.SessionSecret), !a.cfg.Dev),
 		Ready:    a.ready,
 		TestMode: a.cfg.TestMode(),
+		Webhooks: webhooks(a.cfg),
 	})
-	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: web.NewMetrics()})
+	metrics := web.NewMetrics()
+	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
+	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: metrics})
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
@@ -77,6 +103,12 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	if onListen != nil {
 		onListen(url)
 	}
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" { // debugging only: never expose publicly
+		go http.ListenAndServe(addr, pprofMux()) //nolint:errcheck
+	}
+	gctx, stopGC := context.WithCancel(context.WithoutCancel(ctx))
+	waitGC := a.svc.StartGroupCommit(gctx, billing.GroupCommitConfig{Shards: 4, MaxBatch: 512})
+	defer func() { stopGC(); waitGC() }() // after Shutdown: in-flight debits are answered first
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
@@ -144,4 +176,11 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintln(stdout, "schema is up to date")
 	}
 	return err
+}
+
+func pprofMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	return m
 }

@@ -147,9 +147,9 @@ func APIKeysPage(v APIKeys) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var7 string
-					templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(planName(v.K.Plan))
+					templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(planTitle(v.K.Plan))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/apikeys.templ`, Line: 45, Col: 31}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/apikeys.templ`, Line: 45, Col: 32}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 					if templ_7745c5c3_Err != nil {
@@ -674,7 +674,7 @@ func keyUse(k billing.APIKey) templ.Component {
 func planList(ps []billing.Plan) string {
 	names := make([]string, len(ps))
 	for i, p := range ps {
-		names[i] = planName(p)
+		names[i] = planTitle(p)
 	}
 	if len(names) <= 1 {
 		return strings.Join(names, "")

@@ -825,9 +825,9 @@ func EstimateResult(r EstimateView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var35 string
-				templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(count(r.Est.Covers))
+				templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(countText(r.Est.Covers))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/prices.templ`, Line: 185, Col: 136}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages/prices.templ`, Line: 185, Col: 140}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var35))
 				if templ_7745c5c3_Err != nil {
@@ -1049,7 +1049,7 @@ func priceLabel(l billing.PriceList, r billing.CatalogRate, i int) string {
 }
 
 func planNote(l billing.PriceList) string {
-	s := "Credits per unit on the " + planName(l.Plan) + " plan"
+	s := "Credits per unit on the " + planTitle(l.Plan) + " plan"
 	if m := l.Plan.Multiplier.Or1(); m != billing.MultiplierOne {
 		s += ", with its ×" + m.String() + " plan multiplier applied"
 	}

@@ -16,6 +16,7 @@ import (
 
 	"creditline/billing"
 	"creditline/handlers"
+	"creditline/payments"
 	"creditline/store"
 	"creditline/store/pgtest"
 	"creditline/web"
@@ -27,6 +28,8 @@ type Env struct {
 	URL   string
 	Svc   *billing.Service
 	Store *store.Store
+	// Payments is the test-mode provider (tests can plan declines).
+	Payments *payments.TestMode
 }
 
 // Start runs the full middleware stack and routes on an httptest server.
@@ -36,6 +39,8 @@ func Start(t testing.TB) *Env {
 	st := store.New(db)
 	svc := billing.NewService(st, nil)
 	svc.PasswordCost = 4 // bcrypt.MinCost: tests hash many passwords
+	pay := payments.NewTestMode()
+	svc.UsePayments(pay)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := svc.SeedCatalog(ctx); err != nil {
 		t.Fatalf("seed catalog: %v", err)
@@ -57,7 +62,7 @@ func Start(t testing.TB) *Env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: log, Metrics: web.NewMetrics()}))
 	t.Cleanup(srv.Close)
-	return &Env{URL: srv.URL, Svc: svc, Store: st}
+	return &Env{URL: srv.URL, Svc: svc, Store: st, Payments: pay}
 }
 
 // Client is one browser: its own cookies.

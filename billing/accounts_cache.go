@@ -1,0 +1,63 @@
+package billing
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// accountCache keeps recent account snapshots (status, plan, ids) for the hot path, so a
+// debit does not read the account before the transaction that locks it. Snapshots only route
+// and price; status and limits are enforced again under the account lock.
+type accountCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedAccount
+}
+
+type cachedAccount struct {
+	acc Account
+	at  time.Time
+}
+
+const (
+	accountCacheTTL = 10 * time.Second // plan changes made on another instance reach pricing within this
+	accountCacheMax = 200_000
+)
+
+// AccountSnapshot resolves an id or external:<id> to an account at most accountCacheTTL old.
+// Errors: not_found.
+func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, error) {
+	c := &s.accounts
+	now := time.Now()
+	c.mu.RLock()
+	ca, ok := c.m[ref]
+	c.mu.RUnlock()
+	if ok && now.Sub(ca.at) < accountCacheTTL {
+		return ca.acc, nil
+	}
+	a, err := s.ResolveAccount(ctx, ref)
+	if err != nil {
+		return Account{}, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= accountCacheMax {
+		c.m = make(map[string]cachedAccount, 1024)
+	}
+	c.m[ref] = cachedAccount{acc: a, at: now}
+	if ref != a.ID {
+		c.m[a.ID] = cachedAccount{acc: a, at: now}
+	}
+	c.mu.Unlock()
+	return a, nil
+}
+
+// forgetAccount drops an account's snapshot after a local change to it.
+func (s *Service) forgetAccount(id string) {
+	s.accounts.mu.Lock()
+	for k, ca := range s.accounts.m {
+		if ca.acc.ID == id {
+			delete(s.accounts.m, k)
+		}
+	}
+	s.accounts.mu.Unlock()
+}

@@ -1,0 +1,184 @@
+package ledgertest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"creditline/billing"
+)
+
+func startGC(t *testing.T, e *env, shards int, window time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := e.svc.StartGroupCommit(ctx, billing.GroupCommitConfig{Shards: shards, MaxBatch: 64, Window: window})
+	t.Cleanup(func() { cancel(); wait() })
+}
+
+// Concurrent single debits coalesce; duplicates of one key inside a batch are charged once,
+// charged and refused debits share batches, and every caller gets its own answer.
+func TestGroupCommitMixedBatches(t *testing.T) {
+	e := newEnv(t)
+	startGC(t, e, 2, 5*time.Millisecond) // a window so batches surely hold many requests
+	ctx := context.Background()
+	rich, poor := e.account(), e.account()
+	e.grant(rich, "1000")
+	e.grant(poor, "10")
+	type answer struct {
+		out billing.DebitOutcome
+		err error
+	}
+	var mu sync.Mutex
+	answers := map[string][]answer{}
+	var wg sync.WaitGroup
+	call := func(acc, key, amt string) {
+		defer wg.Done()
+		out, err := e.svc.Debit(ctx, billing.DebitInput{AccountID: acc, Amount: c(amt), IdempotencyKey: key})
+		mu.Lock()
+		answers[acc+"/"+key] = append(answers[acc+"/"+key], answer{out, err})
+		mu.Unlock()
+	}
+	for i := 0; i < 20; i++ {
+		wg.Add(4)
+		go call(rich, "dup", "3")                 // one key, 20 times
+		go call(rich, fmt.Sprintf("r%d", i), "1") // 20 distinct charges
+		go call(poor, fmt.Sprintf("p%d", i), "4") // only 2 of 20 fit
+		go call(poor, fmt.Sprintf("p%d", i), "4") // and each is sent twice
+	}
+	wg.Wait()
+	dup := answers[rich+"/dup"]
+	first := ""
+	charged := 0
+	for _, a := range dup {
+		if a.err != nil {
+			t.Fatalf("dup: %v", a.err)
+		}
+		if first == "" {
+			first = a.out.Debit.ID
+		}
+		if a.out.Debit.ID != first {
+			t.Fatalf("one key, two debits: %s %s", first, a.out.Debit.ID)
+		}
+		if !a.out.Replayed {
+			charged++
+		}
+	}
+	if charged != 1 {
+		t.Fatalf("dup key charged %d times", charged)
+	}
+	okPoor := 0
+	for i := 0; i < 20; i++ {
+		as := answers[fmt.Sprintf("%s/p%d", poor, i)]
+		if len(as) != 2 {
+			t.Fatalf("p%d: %d answers", i, len(as))
+		}
+		if (as[0].err == nil) != (as[1].err == nil) {
+			t.Fatalf("p%d: one charged, one refused: %v / %v", i, as[0].err, as[1].err)
+		}
+		if as[0].err == nil {
+			okPoor++
+		} else if billing.ErrorCode(as[0].err) != billing.EInsufficient {
+			t.Fatalf("p%d: %v", i, as[0].err)
+		}
+	}
+	if okPoor != 2 {
+		t.Fatalf("poor account: %d charges of 4 on 10 credits", okPoor)
+	}
+	if b := e.balance(rich); b.Balance != c("977") {
+		t.Fatalf("rich balance %s, want 1000 - 3 - 20", b.Balance)
+	}
+	if b := e.balance(poor); b.Balance != c("2") {
+		t.Fatalf("poor balance %s", b.Balance)
+	}
+}
+
+// A request whose caller gave up before its batch was taken is not charged; a request
+// cancelled while its batch commits is charged once, and its retry replays that charge.
+func TestGroupCommitCancelledRequest(t *testing.T) {
+	e := newEnv(t)
+	startGC(t, e, 1, 0)
+	acc := e.account()
+	e.grant(acc, "100")
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.svc.Debit(gone, billing.DebitInput{AccountID: acc, Amount: c("5"), IdempotencyKey: "gone"}); err == nil {
+		t.Fatal("a cancelled request was answered as charged")
+	}
+	if _, err := e.store.DebitByKey(context.Background(), acc, "gone"); billing.ErrorCode(err) != billing.ENotFound {
+		t.Fatalf("cancelled before its batch, yet charged: %v", err)
+	}
+	// Cancel while in flight: whatever the race, the retry must agree with the ledger.
+	for i := 0; i < 20; i++ {
+		key := fmt.Sprintf("race-%d", i)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(time.Duration(i%4) * 100 * time.Microsecond); cancel() }()
+		_, err := e.svc.Debit(ctx, billing.DebitInput{AccountID: acc, Amount: c("1"), IdempotencyKey: key})
+		_, stored := e.store.DebitByKey(context.Background(), acc, key)
+		if err == nil && stored != nil {
+			t.Fatalf("%s: answered charged but not stored", key)
+		}
+		retry, err := e.svc.Debit(context.Background(), billing.DebitInput{AccountID: acc, Amount: c("1"), IdempotencyKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored == nil && !retry.Replayed {
+			t.Fatalf("%s: charged in flight, retry charged again", key)
+		}
+	}
+	if b := e.balance(acc); b.Balance != c("80") {
+		t.Fatalf("balance %s, want 80 (20 charges of 1)", b.Balance)
+	}
+}
+
+// Reservations share transactions with debits: concurrent holds never overbook, and one key
+// sent many times holds once.
+func TestGroupCommitReservations(t *testing.T) {
+	e := newEnv(t)
+	startGC(t, e, 2, 5*time.Millisecond)
+	ctx := context.Background()
+	acc := e.account()
+	e.grant(acc, "105") // ten holds of 10 and the hold of 1 fit in any order; an eleventh 10 never
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	held, refused := 0, 0
+	ids := map[string]bool{}
+	for i := 0; i < 30; i++ {
+		wg.Add(2)
+		go func(i int) {
+			defer wg.Done()
+			_, err := e.svc.Reserve(ctx, billing.ReserveInput{AccountID: acc, Amount: c("10"), TTL: time.Hour, IdempotencyKey: fmt.Sprintf("h%d", i)})
+			mu.Lock()
+			defer mu.Unlock()
+			switch billing.ErrorCode(err) {
+			case "":
+				held++
+			case billing.EInsufficient:
+				refused++
+			default:
+				t.Errorf("reserve: %v", err)
+			}
+		}(i)
+		go func() {
+			defer wg.Done()
+			r, err := e.svc.Reserve(ctx, billing.ReserveInput{AccountID: acc, Amount: c("1"), TTL: time.Hour, IdempotencyKey: "same"})
+			if err != nil {
+				t.Errorf("same key: %v", err)
+				return
+			}
+			mu.Lock()
+			ids[r.Hold.ID] = true
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(ids) != 1 {
+		t.Fatalf("one key made %d holds", len(ids))
+	}
+	if held != 10 || refused != 20 {
+		t.Fatalf("held %d, refused %d; want 10 holds of 10 beside the hold of 1 on 105", held, refused)
+	}
+	if b := e.balance(acc); b.Reserved != c("101") || b.Available != c("4") {
+		t.Fatalf("reserved %s available %s", b.Reserved, b.Available)
+	}
+}

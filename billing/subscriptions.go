@@ -1,0 +1,205 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+)
+
+// onSubscription keeps the subscription row, and so the account's plan and entitlements, in
+// step with Stripe. Events older than the stored state are ignored, and a canceled
+// subscription stays canceled, so any arrival order ends in the same state.
+func (s *Service) onSubscription(ctx context.Context, tx Tx, ev PaymentEvent) (string, error) {
+	se := ev.Subscription
+	accID, err := s.accountOfCustomer(ctx, tx, se.AccountID, se.CustomerID)
+	if err != nil {
+		return rejected(err)
+	}
+	prev, err := tx.SubscriptionForUpdate(ctx, se.ID)
+	known := err == nil
+	if err != nil && ErrorCode(err) != ENotFound {
+		return "", err
+	}
+	deleted := ev.Type == "customer.subscription.deleted"
+	if known && !deleted && (prev.Status == "canceled" || ev.Created.Before(prev.LastEventAt)) {
+		return "ignored: older than the stored state", nil
+	}
+	planKey := se.PlanKey
+	if _, err := s.Plan(ctx, planKey); err != nil {
+		if ErrorCode(err) != ENotFound {
+			return "", err
+		}
+		if !known {
+			return "rejected: unknown plan " + fmt.Sprintf("%q", planKey), nil
+		}
+		planKey = prev.PlanKey // a price we cannot map: keep what we know
+	}
+	now := s.Now()
+	sub := Subscription{ID: se.ID, AccountID: accID, PlanKey: planKey, Status: se.Status, CancelAtPeriodEnd: se.CancelAtPeriodEnd,
+		LastEventAt: ev.Created, CreatedAt: now, UpdatedAt: now}
+	if !se.CurrentPeriodEnd.IsZero() {
+		t := se.CurrentPeriodEnd.UTC()
+		sub.CurrentPeriodEnd = &t
+	}
+	if deleted {
+		sub.Status = "canceled"
+	}
+	if known && prev.LastEventAt.After(sub.LastEventAt) {
+		sub.LastEventAt = prev.LastEventAt
+	}
+	if err := tx.UpsertSubscription(ctx, sub); err != nil {
+		return "", err
+	}
+	if err := s.syncPlan(ctx, tx, accID); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("subscription %s %s on %s", sub.ID, sub.Status, sub.PlanKey), nil
+}
+
+// syncPlan sets the account's plan from its newest live subscription, Free when none.
+func (s *Service) syncPlan(ctx context.Context, tx Tx, accountID string) error {
+	live, err := tx.LiveSubscriptionsOf(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	plan := "free"
+	if len(live) > 0 {
+		plan = live[0].PlanKey
+	}
+	s.forgetAccount(accountID) // this instance prices with the new plan at once; others within the cache TTL
+	return tx.SetAccountPlan(ctx, accountID, plan)
+}
+
+// notifyPastDue tells the customer once per failed invoice (invoice.payment_failed is the one
+// event Stripe sends for every failed attempt; subscription.updated only mirrors the status).
+func (s *Service) notifyPastDue(ctx context.Context, tx Tx, accountID, invoiceID string) error {
+	return s.notify(ctx, tx, accountID, "payment_failed", "error", "invoice_failed:"+invoiceID, billingPath,
+		"Your subscription payment failed and the subscription is past due. Your credits stay usable; update your card under Manage billing.")
+}
+
+// onInvoicePaid grants a period's allotment once per invoice, after settling what the
+// earlier allotments carry over (Rollover.Apply).
+func (s *Service) onInvoicePaid(ctx context.Context, tx Tx, ev PaymentEvent) (string, error) {
+	inv := ev.Invoice
+	if inv.SubscriptionID == "" {
+		return "ignored: not a subscription invoice", nil
+	}
+	accID, err := s.accountOfCustomer(ctx, tx, inv.AccountID, inv.CustomerID)
+	if err != nil {
+		return rejected(err)
+	}
+	planKey := inv.PlanKey
+	if planKey == "" {
+		sub, err := tx.SubscriptionForUpdate(ctx, inv.SubscriptionID)
+		if err != nil {
+			// The subscription's own events will tell us its plan; Stripe retries.
+			return "", fmt.Errorf("billing: invoice %s: plan of subscription %s not known yet: %w", inv.ID, inv.SubscriptionID, err)
+		}
+		planKey = sub.PlanKey
+	}
+	plan, err := s.Plan(ctx, planKey)
+	if err != nil {
+		return rejected(err)
+	}
+	key := "invoice:" + inv.ID
+	if _, err := tx.GrantByKey(ctx, accID, key); err == nil {
+		return "already fulfilled", nil
+	} else if ErrorCode(err) != ENotFound {
+		return "", err
+	}
+	if _, err := tx.PaymentByRefTx(ctx, inv.ID); err == nil {
+		return "already fulfilled", nil // a plan without allotment
+	} else if ErrorCode(err) != ENotFound {
+		return "", err
+	}
+	expired, err := s.applyRollover(ctx, tx, accID, plan.Rollover, eventActor(ev))
+	if err != nil {
+		return "", err
+	}
+	out := fmt.Sprintf("rollover expired %s", expired)
+	if plan.CreditsPerPeriod > 0 {
+		res, err := s.grantTx(ctx, tx, GrantInput{AccountID: accID, Source: "subscription", Amount: plan.CreditsPerPeriod,
+			PaidAmount: inv.AmountPaid, Currency: inv.Currency, StripeInvoice: inv.ID, StripePaymentIntent: inv.PaymentIntentID,
+			IdempotencyKey: key, Actor: eventActor(ev), Reason: plan.Name + " plan allotment"})
+		if err != nil {
+			return "", err
+		}
+		out = fmt.Sprintf("granted %s credits (%s); %s", res.Grant.Amount, res.Grant.ID, out)
+	}
+	err = tx.InsertPayment(ctx, Payment{ID: NewID("pay"), AccountID: accID, Kind: KindPlan, Ref: inv.ID, PaymentIntent: optional(inv.PaymentIntentID),
+		Description: plan.Name + " plan", Amount: inv.AmountPaid, Currency: currencyOr(inv.Currency), Credits: plan.CreditsPerPeriod,
+		Status: PaymentSucceeded, ReceiptURL: inv.HostedURL, CreatedAt: s.Now()})
+	return out, err
+}
+
+// applyRollover writes off what the earlier allotments do not carry into the new period.
+// Written off means an expire entry (breakage, as at expiry), never a revoke: revokes are
+// for refunds and admin decisions. Credits of a cancelled subscription are not touched
+// until another allotment arrives.
+func (s *Service) applyRollover(ctx context.Context, tx Tx, accountID string, r Rollover, actor string) (Credits, error) {
+	lots, err := tx.SubscriptionLots(ctx, accountID)
+	if err != nil || len(lots) == 0 {
+		return 0, err
+	}
+	b, err := loadBook(ctx, tx, s.Now(), []string{accountID})
+	if err != nil {
+		return 0, err
+	}
+	st, err := b.account(accountID)
+	if err != nil {
+		return 0, err
+	}
+	in := make([]RolloverLot, 0, len(lots))
+	grants := make([]*Grant, 0, len(lots))
+	for _, l := range lots {
+		i := indexOfGrant(st.grants, l.GrantID)
+		if i < 0 || st.grants[i].Remaining == 0 {
+			continue // swept as expired while loading
+		}
+		grants = append(grants, st.grants[i])
+		in = append(in, RolloverLot{Remaining: st.grants[i].Remaining, Carried: l.Carried})
+	}
+	res := r.Apply(in, 0)
+	for i, g := range grants {
+		lose := g.Remaining - res.Keep[i]
+		if lose <= 0 {
+			continue
+		}
+		g.Remaining -= lose
+		st.acc.Balance -= lose
+		if g.Remaining == 0 {
+			t := b.now
+			g.ExpiredAt = &t
+		}
+		b.touchGrant(g)
+		b.entry(st, Entry{GrantID: &g.ID, Kind: KindExpire, Amount: -lose, Actor: actor, Reason: "subscription period ended (rollover " + string(r.Policy) + ")"})
+	}
+	if err := b.coverHolds(ctx, tx, st, "reserved credits expired at period end"); err != nil {
+		return 0, err
+	}
+	return res.Expired, b.flush(ctx, tx)
+}
+
+// onInvoiceFailed marks the subscription past due and tells the customer; granted credits stay.
+func (s *Service) onInvoiceFailed(ctx context.Context, tx Tx, ev PaymentEvent) (string, error) {
+	inv := ev.Invoice
+	accID, err := s.accountOfCustomer(ctx, tx, inv.AccountID, inv.CustomerID)
+	if err != nil {
+		return rejected(err)
+	}
+	if inv.SubscriptionID != "" {
+		sub, err := tx.SubscriptionForUpdate(ctx, inv.SubscriptionID)
+		switch {
+		case err == nil && sub.Status != "canceled":
+			sub.Status, sub.UpdatedAt = "past_due", s.Now()
+			if err := tx.UpsertSubscription(ctx, sub); err != nil {
+				return "", err
+			}
+		case err != nil && ErrorCode(err) != ENotFound:
+			return "", err
+		}
+	}
+	if err := s.notifyPastDue(ctx, tx, accID, inv.ID); err != nil {
+		return "", err
+	}
+	return "subscription past due: customer notified", nil
+}

@@ -1,0 +1,110 @@
+// Command bench measures debit throughput end to end: it starts `portal serve` on a fresh
+// database, drives POST /api/v1/usage and /api/v1/usage/batch with a load generator, and runs
+// a pgbench baseline (one conditional debit and one ledger insert per transaction) in the
+// same run, printing debits/s, p50, p99 and the ratio to the baseline.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+type options struct {
+	duration  time.Duration
+	clients   int
+	accounts  int
+	batchSize int
+	batchCli  int
+	rate      int
+	keep      bool
+	only      string
+}
+
+func main() {
+	var o options
+	flag.DurationVar(&o.duration, "d", 10*time.Second, "duration of each scenario")
+	flag.IntVar(&o.clients, "c", 32, "concurrent clients for single-event requests")
+	flag.IntVar(&o.accounts, "accounts", 1000, "accounts for the spread scenario")
+	flag.IntVar(&o.batchSize, "batch", 500, "events per batch request")
+	flag.IntVar(&o.batchCli, "batch-clients", 8, "concurrent clients for the batch scenario")
+	flag.IntVar(&o.rate, "rate", 0, "also run a fixed-rate (open loop) spread scenario at this many requests/s, reporting dropped requests")
+	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
+	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run: baseline,spread,hot,batch,rate")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func (o options) wants(s string) bool {
+	return o.only == "" || strings.Contains(","+o.only+",", ","+s+",")
+}
+
+func run(ctx context.Context, o options) error {
+	db, err := freshDatabase(ctx)
+	if err != nil {
+		return err
+	}
+	if !o.keep {
+		defer db.drop()
+	}
+	fmt.Printf("machine: %d CPUs, %s; PostgreSQL %s (synchronous_commit=%s)\n", runtime.NumCPU(), runtime.GOARCH, db.version, db.syncCommit)
+	bin := filepath.Join(os.TempDir(), "creditline-bench-portal")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/portal").CombinedOutput(); err != nil {
+		return fmt.Errorf("build portal: %v\n%s", err, out)
+	}
+	fix, err := setup(ctx, db.url, o.accounts)
+	if err != nil {
+		return err
+	}
+	var results []result
+	if o.wants("baseline") {
+		for _, hot := range []bool{false, true} {
+			r, err := pgbenchBaseline(ctx, db.url, o.accounts, hot, o.duration)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+		}
+	}
+	srv, err := startServer(ctx, bin, db.url)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	lg := &loadgen{base: srv.base, key: fix.key, accounts: fix.accounts}
+	measure := func(f func() result) {
+		before := readGC(srv.base)
+		r := f()
+		r.batcher = batcherNote(before, readGC(srv.base))
+		results = append(results, r)
+	}
+	if o.wants("spread") {
+		measure(func() result { return lg.closedLoop(ctx, "api spread", o.clients, o.duration, false) })
+	}
+	if o.wants("hot") {
+		measure(func() result { return lg.closedLoop(ctx, "api hot account", o.clients, o.duration, true) })
+	}
+	if o.wants("batch") {
+		measure(func() result { return lg.batches(ctx, "api batch", o.batchCli, o.batchSize, o.duration) })
+	}
+	if o.rate > 0 && o.wants("rate") {
+		measure(func() result { return lg.fixedRate(ctx, fmt.Sprintf("api spread @%d/s", o.rate), o.rate, o.duration) })
+	}
+	report(results)
+	if err := srv.verify(ctx); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// gcCounters reads the batcher's counters from the server's /metrics.
+type gcCounters struct{ tx, ops, txSec, waitSec float64 }
+
+func readGC(base string) gcCounters {
+	var c gcCounters
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return c
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(val, 64)
+		switch name {
+		case "creditline_group_commit_transactions_total":
+			c.tx = v
+		case "creditline_group_commit_ops_total":
+			c.ops = v
+		case "creditline_group_commit_tx_seconds_total":
+			c.txSec = v
+		case "creditline_group_commit_wait_seconds_total":
+			c.waitSec = v
+		}
+	}
+	return c
+}
+
+// batcherNote describes what the batcher did between two readings.
+func batcherNote(a, b gcCounters) string {
+	tx, ops := b.tx-a.tx, b.ops-a.ops
+	if tx == 0 || ops == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(ops/tx, 'f', 1, 64) + " per tx, " +
+		strconv.FormatFloat((b.txSec-a.txSec)/tx*1000, 'f', 2, 64) + " ms/tx, queued " +
+		strconv.FormatFloat((b.waitSec-a.waitSec)/ops*1000, 'f', 2, 64) + " ms"
+}

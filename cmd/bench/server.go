@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	bin  string
+	db   string
+}
+
+// startServer runs `portal serve` on a free port and waits until it is ready.
+func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
+	cmd := exec.CommandContext(ctx, bin, "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ADDR=127.0.0.1:0", "SESSION_SECRET="+strings.Repeat("b", 40), "PPROF_ADDR="+os.Getenv("BENCH_PPROF_ADDR"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, bin: bin, db: dbURL}
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "listening on "); ok {
+			s.base = strings.TrimSpace(u)
+			break
+		}
+	}
+	go io.Copy(io.Discard, out) //nolint:errcheck
+	if s.base == "" {
+		return nil, fmt.Errorf("portal serve did not start")
+	}
+	for i := 0; i < 100; i++ {
+		if r, err := http.Get(s.base + "/readyz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return s, nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("portal serve never became ready")
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+}
+
+// verify runs `portal verify` on the benchmark database.
+func (s *server) verify(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, s.bin, "verify")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.db)
+	out, err := cmd.CombinedOutput()
+	fmt.Printf("\nportal verify: %s", out)
+	return err
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"creditline/billing"
+	"creditline/store"
+	"creditline/store/pgcluster"
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+)
+
+type benchDB struct {
+	url, server, name   string
+	version, syncCommit string
+}
+
+// freshDatabase creates an empty database on DATABASE_URL's server, else on 127.0.0.1:5432,
+// else on a throwaway cluster under the temp folder.
+func freshDatabase(ctx context.Context) (*benchDB, error) {
+	server := os.Getenv("DATABASE_URL")
+	if server == "" {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second); err == nil {
+			c.Close()
+			server = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+		} else {
+			cl, err := pgcluster.Ensure(filepath.Join(os.TempDir(), "creditline-bench-pg"), 55532)
+			if err != nil {
+				return nil, err
+			}
+			server = cl.URL("postgres")
+		}
+	}
+	admin, err := sqlx.Open("postgres", server)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	d := &benchDB{server: server, name: "creditline_bench_" + hex.EncodeToString(b[:])}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+d.name); err != nil {
+		return nil, fmt.Errorf("create database: %w", err)
+	}
+	_ = admin.GetContext(ctx, &d.version, "SHOW server_version")
+	_ = admin.GetContext(ctx, &d.syncCommit, "SHOW synchronous_commit")
+	u, _ := url.Parse(server)
+	u.Path = "/" + d.name
+	d.url = u.String()
+	return d, nil
+}
+
+func (d *benchDB) drop() {
+	admin, err := sqlx.Open("postgres", d.server)
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	admin.Exec("DROP DATABASE IF EXISTS " + d.name + " WITH (FORCE)") //nolint:errcheck
+}
+
+type fixture struct {
+	key      string
+	accounts []string
+}
+
+// setup migrates, publishes the seed price book, and funds the accounts on a plan whose
+// rate limit does not get in the way of the measurement.
+func setup(ctx context.Context, dbURL string, n int) (*fixture, error) {
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := store.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	svc := billing.NewService(store.New(db), nil)
+	if err := svc.SeedCatalog(ctx); err != nil {
+		return nil, err
+	}
+	plan, err := svc.Plan(ctx, "enterprise")
+	if err != nil {
+		return nil, err
+	}
+	plan.Key, plan.Name, plan.Active = "bench", "Benchmark", false
+	plan.Entitlements.RateLimitPerMin = 100_000_000
+	if err := svc.SavePlan(ctx, plan); err != nil {
+		return nil, err
+	}
+	_, key, err := svc.CreateAPIKey(ctx, "", "bench", "bench")
+	if err != nil {
+		return nil, err
+	}
+	f := &fixture{key: key}
+	for i := 0; i < n; i++ {
+		a, err := svc.CreateAccount(ctx, billing.CreateAccountInput{Name: fmt.Sprintf("bench %d", i), ExternalID: fmt.Sprintf("bench-%d", i)})
+		if err != nil {
+			return nil, err
+		}
+		if err := svc.SetPlan(ctx, a.ID, "bench"); err != nil {
+			return nil, err
+		}
+		if _, err := svc.Grant(ctx, billing.GrantInput{AccountID: a.ID, Source: "promo", Amount: billing.MustCredits("1000000000"), Reason: "bench"}); err != nil {
+			return nil, err
+		}
+		f.accounts = append(f.accounts, a.ID)
+	}
+	return f, nil
+}

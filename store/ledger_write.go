@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"creditline/billing"
+	"github.com/lib/pq"
+)
+
+// writeLedgerSQL writes a whole ledger transaction in ONE statement: debits, usage events
+// with their daily rollups, grant balances, ledger entries (in order) and account caches.
+// Each part reads its rows from parallel arrays; empty arrays write nothing.
+const writeLedgerSQL = `WITH
+d AS (INSERT INTO debits (` + debitCols + `)
+	SELECT x.id, x.acc, x.key, x.hash, x.amt, x.req, x.od, NULLIF(x.hold, ''), x.bal, x.avail, x.actor, x.reason, $1
+	FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[],
+		$10::bigint[], $11::bigint[], $12::text[], $13::text[]) AS x(id, acc, key, hash, amt, req, od, hold, bal, avail, actor, reason)),
+u AS (INSERT INTO usage_events (` + usageCols + `)
+	SELECT x.id, x.acc, x.deb, x.action, x.model, x.qs::jsonb, x.attrs::jsonb, x.credits, x.cost, x.ver, x.bd::jsonb,
+		x.key, x.key_id, x.ip, NULLIF(x.meta, '')::jsonb, x.ph, x.batch, NULLIF(x.hold, ''), x.warn::text[], x.occurred::timestamptz, $1
+	FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bigint[],
+		$22::bigint[], $23::bigint[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
+		$30::boolean[], $31::text[], $32::text[], $33::text[])
+		AS x(id, acc, deb, action, model, qs, attrs, credits, cost, ver, bd, key, key_id, ip, meta, ph, batch, hold, warn, occurred)
+	RETURNING account_id, occurred_at, action, model, credits, vendor_cost_micro_usd),
+r AS (INSERT INTO usage_daily AS r (account_id, day, action, model, events, credits, vendor_cost_micro_usd)
+	SELECT account_id, (occurred_at AT TIME ZONE 'UTC')::date, action, model, count(*), sum(credits), sum(vendor_cost_micro_usd)
+	FROM u GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+	ON CONFLICT (account_id, day, action, model) DO UPDATE SET events = r.events + excluded.events,
+		credits = r.credits + excluded.credits, vendor_cost_micro_usd = r.vendor_cost_micro_usd + excluded.vendor_cost_micro_usd),
+g AS (UPDATE grants g SET remaining = x.rem, expired_at = COALESCE(NULLIF(x.exp, '')::timestamptz, g.expired_at)
+	FROM unnest($34::text[], $35::bigint[], $36::text[]) AS x(id, rem, exp) WHERE g.id = x.id),
+e AS (INSERT INTO ledger_entries (account_id, grant_id, debit_id, hold_id, kind, amount, balance_after, actor, reason, created_at)
+	SELECT x.acc, NULLIF(x.grant_id, ''), NULLIF(x.debit_id, ''), NULLIF(x.hold_id, ''), x.kind, x.amt, x.bal, x.actor, x.reason, $1
+	FROM unnest($37::text[], $38::text[], $39::text[], $40::text[], $41::text[], $42::bigint[], $43::bigint[], $44::text[], $45::text[])
+		WITH ORDINALITY AS x(acc, grant_id, debit_id, hold_id, kind, amt, bal, actor, reason, ord)
+	ORDER BY x.ord),
+a AS (UPDATE accounts a SET balance = x.bal, reserved = x.res, debt = x.debt, period_start = NULLIF(x.start, '')::timestamptz, period_spent = x.spent, last_topup = x.topup
+	FROM unnest($46::text[], $47::bigint[], $48::bigint[], $49::bigint[], $50::text[], $51::bigint[], $52::bigint[])
+		AS x(id, bal, res, debt, start, spent, topup) WHERE a.id = x.id)
+SELECT 1`
+
+// WriteLedger writes everything a ledger transaction decided, with one round trip.
+func (t *tx) WriteLedger(ctx context.Context, w billing.LedgerWrites) error {
+	if len(w.Debits)+len(w.Usage)+len(w.Grants)+len(w.Entries)+len(w.States) == 0 {
+		return nil
+	}
+	args := []any{w.At}
+	args = append(args, debitArrays(w.Debits)...)
+	ua, err := usageArrays(w.Usage)
+	if err != nil {
+		return err
+	}
+	args = append(args, ua...)
+	args = append(args, grantArrays(w.Grants)...)
+	args = append(args, entryArrays(w.Entries)...)
+	args = append(args, stateArrays(w.States)...)
+	return mapErr("write ledger", t.hot(writeLedgerSQL).Exec(ctx, args...))
+}
+
+func debitArrays(ds []billing.Debit) []any {
+	n := len(ds)
+	id, acc, key, hash, hold, actor, reason := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	amt, req, od, bal, avail := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, d := range ds {
+		id[i], acc[i], key[i], hash[i], actor[i], reason[i], hold[i] = d.ID, d.AccountID, d.IdempotencyKey, d.RequestHash, d.Actor, d.Reason, deref(d.HoldID)
+		amt[i], req[i], od[i], bal[i], avail[i] = int64(d.Amount), int64(d.Requested), int64(d.Overdraft), int64(d.BalanceAfter), int64(d.AvailableAfter)
+	}
+	return []any{pq.Array(id), pq.Array(acc), pq.Array(key), pq.Array(hash), pq.Array(amt), pq.Array(req), pq.Array(od),
+		pq.Array(hold), pq.Array(bal), pq.Array(avail), pq.Array(actor), pq.Array(reason)}
+}
+
+func usageArrays(us []billing.UsageEvent) ([]any, error) {
+	n := len(us)
+	str := func() []string { return make([]string, n) }
+	id, acc, deb, action, model, qs, attrs, bd, key, keyID, ip, meta, ph, hold, warn := str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str()
+	credits, cost, ver, batch, occurred := make([]int64, n), make([]int64, n), make([]int64, n), make([]bool, n), make([]string, n)
+	for i, u := range us {
+		q, err1 := json.Marshal(u.Quantities)
+		a, err2 := json.Marshal(u.Attributes)
+		b, err3 := json.Marshal(u.Breakdown)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fmt.Errorf("store: usage %s: cannot encode", u.ID)
+		}
+		w, _ := pq.StringArray(u.Warnings).Value()
+		id[i], acc[i], deb[i], action[i], model[i], qs[i], attrs[i], bd[i] = u.ID, u.AccountID, u.DebitID, u.Action, u.Model, string(q), string(a), string(b)
+		key[i], keyID[i], ip[i], meta[i], ph[i], hold[i], warn[i] = u.IdempotencyKey, u.APIKeyID, u.ClientIP, string(u.Metadata), u.PromptHash, deref(u.HoldID), w.(string)
+		credits[i], cost[i], ver[i], batch[i] = int64(u.Credits), u.VendorCostMicroUSD, int64(u.PriceVersion), u.Batch
+		occurred[i] = u.OccurredAt.UTC().Format(time.RFC3339Nano)
+	}
+	return []any{pq.Array(id), pq.Array(acc), pq.Array(deb), pq.Array(action), pq.Array(model), pq.Array(qs), pq.Array(attrs),
+		pq.Array(credits), pq.Array(cost), pq.Array(ver), pq.Array(bd), pq.Array(key), pq.Array(keyID), pq.Array(ip),
+		pq.Array(meta), pq.Array(ph), pq.Array(batch), pq.Array(hold), pq.Array(warn), pq.Array(occurred)}, nil
+}
+
+func grantArrays(cs []billing.GrantChange) []any {
+	ids, rem, exp := make([]string, len(cs)), make([]int64, len(cs)), make([]string, len(cs))
+	for i, c := range cs {
+		ids[i], rem[i], exp[i] = c.ID, int64(c.Remaining), timeText(c.ExpiredAt)
+	}
+	return []any{pq.Array(ids), pq.Array(rem), pq.Array(exp)}
+}
+
+func entryArrays(es []billing.Entry) []any {
+	n := len(es)
+	acc, grant, debit, hold, kind, actor, reason := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	amt, bal := make([]int64, n), make([]int64, n)
+	for i, e := range es {
+		acc[i], grant[i], debit[i], hold[i], kind[i], actor[i], reason[i] = e.AccountID, deref(e.GrantID), deref(e.DebitID), deref(e.HoldID), e.Kind, e.Actor, e.Reason
+		amt[i], bal[i] = int64(e.Amount), int64(e.BalanceAfter)
+	}
+	return []any{pq.Array(acc), pq.Array(grant), pq.Array(debit), pq.Array(hold), pq.Array(kind), pq.Array(amt), pq.Array(bal), pq.Array(actor), pq.Array(reason)}
+}
+
+func stateArrays(ss []billing.LedgerState) []any {
+	n := len(ss)
+	ids, start := make([]string, n), make([]string, n)
+	bal, res, debt, spent, topup := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, s := range ss {
+		ids[i], start[i] = s.AccountID, timeText(s.PeriodStart)
+		bal[i], res[i], debt[i], spent[i], topup[i] = int64(s.Balance), int64(s.Reserved), int64(s.Debt), int64(s.PeriodSpent), int64(s.LastTopup)
+	}
+	return []any{pq.Array(ids), pq.Array(bal), pq.Array(res), pq.Array(debt), pq.Array(start), pq.Array(spent), pq.Array(topup)}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// timeText is a nullable time as array text: "" stands for NULL.
+func timeText(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
