@@ -528,9 +528,15 @@ func TestOverviewFigures(t *testing.T) {
 		t.Errorf("spend against the limit: %q", spend.Text())
 	}
 	banner := p.Doc.Find(`[data-testid="low-balance"]`)
-	if banner.Length() != 1 || banner.Find(`form[action="/billing/checkout"] input[name="key"]`).AttrOr("value", "") == "" ||
-		banner.Find(`input[name="_csrf"]`).Length() != 1 {
+	pack := banner.Find(`form[action="/billing/checkout"] input[name="key"]`).AttrOr("value", "")
+	if banner.Length() != 1 || pack == "" || banner.Find(`input[name="_csrf"]`).Length() != 1 {
 		t.Fatalf("nova's low-balance banner: %q", banner.Text())
+	}
+	// One click: the banner's form starts a checkout for that pack.
+	novaC := signedIn(t, env, "nova@creditline.test")
+	if p := novaC.Submit("/", "/billing/checkout", url.Values{"kind": {"pack"}, "key": {pack}}); p.Status != http.StatusSeeOther ||
+		!strings.Contains(p.Header.Get("Location"), "/checkout/") {
+		t.Fatalf("top-up from the banner: %d %s", p.Status, p.Header.Get("Location"))
 	}
 	// A new account: empty states with a next step.
 	fresh := env.Client(t)
