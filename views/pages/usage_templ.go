@@ -35,8 +35,8 @@ type Usage struct {
 	NextCursor string
 }
 
-// UsageQuery is the filters as a query string (no cursor), for links that keep them.
-func UsageQuery(f UsageFilters) url.Values {
+// usageQuery is the filters as a query string (no cursor), for links that keep them.
+func usageQuery(f UsageFilters) url.Values {
 	q := url.Values{}
 	for k, v := range map[string]string{"action": f.Action, "model": f.Model, "from": f.From, "to": f.To, "account": f.AccountQ} {
 		if v != "" {
@@ -47,7 +47,7 @@ func UsageQuery(f UsageFilters) url.Values {
 }
 
 func usageURL(path string, f UsageFilters, cursor string) string {
-	q := UsageQuery(f)
+	q := usageQuery(f)
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
