@@ -14,7 +14,7 @@ var DemoLogins = []DemoLogin{
 	{"admin", "admin@creditline.test", "admin-password"},
 }
 
-// SeedDemo creates the demo users once; running it again changes nothing.
+// SeedDemo creates the demo users and their 30 days of usage once; running it again changes nothing.
 func (s *Service) SeedDemo(ctx context.Context) ([]DemoLogin, error) {
 	if err := s.SeedCatalog(ctx); err != nil {
 		return nil, err
@@ -37,6 +37,9 @@ func (s *Service) SeedDemo(ctx context.Context) ([]DemoLogin, error) {
 		if _, _, err := s.SignUp(ctx, SignUpInput{Name: names[l.Email], Email: l.Email, Password: l.Password}); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.seedDemoUsage(ctx); err != nil {
+		return nil, err
 	}
 	return DemoLogins, nil
 }

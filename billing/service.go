@@ -61,6 +61,7 @@ type Store interface {
 	UsageStore
 	APIKeyStore
 	PaymentsStore
+	DashboardStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -82,4 +83,5 @@ type Tx interface {
 	SetAccountPlan(ctx context.Context, accountID, planKey string) error
 	LedgerTx
 	PaymentsTx
+	DashboardTx
 }

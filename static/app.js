@@ -1,16 +1,36 @@
 // Small behaviours that need script; CSP forbids inline script, so they live here.
 (function () {
   "use strict";
+
+  // data-copy="id": copy that element's text; if the clipboard is refused, select the text so
+  // the person can copy it themselves.
+  function copyFrom(button) {
+    var el = document.getElementById(button.getAttribute("data-copy"));
+    if (!el) return;
+    var text = el.textContent.trim();
+    var old = button.textContent;
+    function done(label) {
+      button.textContent = label;
+      setTimeout(function () { button.textContent = old; }, 1500);
+    }
+    function selectIt() {
+      var range = document.createRange();
+      range.selectNodeContents(el);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      done("Press Ctrl+C");
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { done("Copied"); }, selectIt);
+    } else {
+      selectIt();
+    }
+  }
+
   document.addEventListener("click", function (e) {
     var t = e.target.closest("[data-copy]");
-    if (t) {
-      var el = document.getElementById(t.getAttribute("data-copy"));
-      if (el && navigator.clipboard) {
-        navigator.clipboard.writeText(el.textContent.trim()).then(function () {
-          var old = t.textContent; t.textContent = "Copied"; setTimeout(function () { t.textContent = old; }, 1500);
-        });
-      }
-    }
+    if (t) copyFrom(t);
     var m = e.target.closest("[data-menu-toggle]");
     if (m) {
       var nav = document.getElementById(m.getAttribute("data-menu-toggle"));
@@ -18,6 +38,16 @@
         var open = nav.classList.toggle("hidden") === false;
         m.setAttribute("aria-expanded", open ? "true" : "false");
       }
+    }
+  });
+
+  // After "load more", move focus to the first new row so the keyboard continues there.
+  document.addEventListener("htmx:load", function (e) {
+    var el = e.target;
+    if (el && el.hasAttribute && el.hasAttribute("data-focus-on-load")) {
+      el.removeAttribute("data-focus-on-load");
+      var f = el.querySelector("summary, a, button") || el;
+      f.focus();
     }
   });
 })();

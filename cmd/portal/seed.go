@@ -4,32 +4,68 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
+	"creditline/billing"
 	"creditline/store"
 )
 
 func cmdSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("seed", "load data into the database named by DATABASE_URL", stderr)
-	demo := fs.Bool("demo", false, "the demo: users, price book, plans, packs (safe to run twice)")
+	demo := fs.Bool("demo", false, "the demo: users, price book, plans, packs, 30 days of usage (safe to run twice)")
+	bulk := fs.Int("bulk", 0, "write N usage events over the last 30 days for one account (load testing; set-based SQL)")
+	account := fs.String("account", "", "with --bulk: the account id (acc_...)")
+	email := fs.String("email", "demo@creditline.test", "with --bulk and no --account: the account of this user")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if !*demo {
+	if !*demo && *bulk <= 0 {
 		fs.Usage()
-		return fmt.Errorf("nothing to seed: pass --demo")
+		return fmt.Errorf("nothing to seed: pass --demo and/or --bulk N")
 	}
 	a, err := openTool(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	logins, err := a.svc.SeedDemo(ctx)
+	if *demo {
+		logins, err := a.svc.SeedDemo(ctx)
+		if err != nil {
+			return err
+		}
+		for _, l := range logins {
+			fmt.Fprintf(stdout, "%s %s / %s\n", l.Role, l.Email, l.Password)
+		}
+	}
+	if *bulk > 0 {
+		return seedBulk(ctx, a, *bulk, *account, *email, stdout)
+	}
+	return nil
+}
+
+// seedBulk resolves the account and writes the events, printing progress and the rate.
+func seedBulk(ctx context.Context, a *app, n int, accountID, email string, stdout io.Writer) error {
+	if accountID == "" {
+		u, err := a.store.UserByEmail(ctx, billing.NormalizeEmail(email))
+		if err != nil {
+			return fmt.Errorf("no user %s: pass --account or run seed --demo first", email)
+		}
+		acc, _, err := a.svc.AccountForUser(ctx, u.ID, "")
+		if err != nil {
+			return err
+		}
+		accountID = acc.ID
+	}
+	start := time.Now()
+	res, err := a.svc.SeedBulkUsage(ctx, accountID, n, 0, func(done int) {
+		fmt.Fprintf(stdout, "  %d events (%s)\n", done, time.Since(start).Round(time.Millisecond))
+	})
 	if err != nil {
 		return err
 	}
-	for _, l := range logins {
-		fmt.Fprintf(stdout, "%s %s / %s\n", l.Role, l.Email, l.Password)
-	}
+	took := time.Since(start)
+	fmt.Fprintf(stdout, "bulk: %d usage events, %s credits, for %s in %s (%.0f events/s)\n",
+		res.Events, res.Credits.Display(), accountID, took.Round(time.Millisecond), float64(res.Events)/took.Seconds())
 	return nil
 }
 

@@ -1,0 +1,60 @@
+package billing
+
+import "context"
+
+// CanManageKeys says whether a member with this role may create and revoke the account's keys:
+// owners and admins manage the account; members use it.
+func CanManageKeys(role string) bool { return role == RoleOwner || role == RoleAdmin }
+
+// CreateCustomerAPIKey is a customer creating a key for their own account in the portal: only
+// owners and admins, and only on a plan with api_access. (Operators issue keys through
+// CreateAPIKey whatever the plan.) The secret is returned this once.
+// Errors: forbidden (role), feature_not_entitled, invalid_request (name), not_found.
+func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, name, createdBy string) (APIKey, string, error) {
+	if !CanManageKeys(role) {
+		return APIKey{}, "", Errorf(EForbidden, "Only the account's owner or an admin can create API keys.")
+	}
+	plan, err := s.cachedPlan(ctx, acc.PlanKey)
+	if err != nil {
+		return APIKey{}, "", err
+	}
+	if !plan.Entitlements.APIAccess {
+		return APIKey{}, "", notEntitled(FeatureAPIAccess, plan)
+	}
+	return s.CreateAPIKey(ctx, acc.ID, name, createdBy)
+}
+
+// RevokeCustomerAPIKey revokes one of the account's own keys. Errors: forbidden (role),
+// not_found (no such active key in this account, including another account's key).
+func (s *Service) RevokeCustomerAPIKey(ctx context.Context, acc Account, role, keyID string) error {
+	if !CanManageKeys(role) {
+		return Errorf(EForbidden, "Only the account's owner or an admin can revoke API keys.")
+	}
+	return s.RevokeAPIKey(ctx, keyID, acc.ID)
+}
+
+// KeysOverview is the customer's API keys page: the keys, and whether the plan allows more.
+type KeysOverview struct {
+	Keys     []APIKey
+	Plan     Plan
+	Entitled bool
+	// PlansWithAccess lists the active plans that include api_access (for the upgrade hint).
+	PlansWithAccess []Plan
+}
+
+// KeysOverview reads an account's keys (newest first) and its plan's api_access.
+func (s *Service) KeysOverview(ctx context.Context, acc Account) (KeysOverview, error) {
+	plan, err := s.cachedPlan(ctx, acc.PlanKey)
+	if err != nil {
+		return KeysOverview{}, err
+	}
+	keys, err := s.store.APIKeysOf(ctx, acc.ID)
+	if err != nil {
+		return KeysOverview{}, err
+	}
+	with, err := s.PlansWith(ctx, FeatureAPIAccess)
+	if err != nil {
+		return KeysOverview{}, err
+	}
+	return KeysOverview{Keys: keys, Plan: plan, Entitled: plan.Entitlements.APIAccess, PlansWithAccess: with}, nil
+}
