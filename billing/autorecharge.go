@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -70,6 +71,8 @@ type AutoRechargeTx interface {
 	// RechargeCandidates returns, of these accounts, the settings of those with auto-recharge
 	// on, out of back-off at now and with no recharge in flight.
 	RechargeCandidates(ctx context.Context, accountIDs []string, now time.Time) ([]AutoRechargeSettings, error)
+	// AutoRechargeAccounts lists the accounts whose auto-recharge is enabled.
+	AutoRechargeAccounts(ctx context.Context) ([]string, error)
 	// InFlightRecharge returns the account's recharge in flight; not_found when none.
 	InFlightRecharge(ctx context.Context, accountID string) (Recharge, error)
 	// InsertRecharge returns conflict when the account already has one in flight.
@@ -117,6 +120,7 @@ func (s *Service) AutoRecharge(ctx context.Context, accountID string) (AutoRecha
 // needs a saved card; re-enabling after three declines gives three new tries but keeps any
 // back-off, which only a successful payment clears. Errors: invalid_request naming fields.
 func (s *Service) SaveAutoRecharge(ctx context.Context, userID string, f AutoRechargeForm) (AutoRechargeSettings, error) {
+	defer s.rechargeEnabled.invalidate()
 	acc, _, err := s.AccountForUser(ctx, userID, "")
 	if err != nil {
 		return AutoRechargeSettings{}, err
@@ -196,6 +200,44 @@ func rechargeJob(accountID string, now time.Time) Job {
 	return j
 }
 
+// rechargeSet remembers which accounts have auto-recharge on, so the debit path asks the
+// database only for batches that contain one. Reloaded every rechargeSetTTL (an account enabled
+// on another instance starts recharging within it) and at once after a local change.
+type rechargeSet struct {
+	mu     sync.Mutex
+	ids    map[string]bool
+	loaded time.Time
+}
+
+const rechargeSetTTL = 10 * time.Second
+
+func (r *rechargeSet) filter(ctx context.Context, tx Tx, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil || time.Since(r.loaded) > rechargeSetTTL {
+		list, err := tx.AutoRechargeAccounts(ctx) // in the caller's transaction: never a second connection
+		if err != nil {
+			return nil, err
+		}
+		r.ids, r.loaded = make(map[string]bool, len(list)), time.Now()
+		for _, id := range list {
+			r.ids[id] = true
+		}
+	}
+	out := ids[:0:0]
+	for _, id := range ids {
+		if r.ids[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (r *rechargeSet) invalidate() { r.mu.Lock(); r.ids = nil; r.mu.Unlock() }
+
 // autoRechargeHook runs inside every debit transaction: an account whose available fell
 // below its threshold gets a recharge job in the same transaction. One query per batch.
 func (s *Service) autoRechargeHook(ctx context.Context, tx Tx, cs []AccountChange) error {
@@ -205,8 +247,9 @@ func (s *Service) autoRechargeHook(ctx context.Context, tx Tx, cs []AccountChang
 			ids = append(ids, c.AccountID)
 		}
 	}
-	if len(ids) == 0 {
-		return nil
+	ids, err := s.rechargeEnabled.filter(ctx, tx, ids)
+	if err != nil || len(ids) == 0 {
+		return err
 	}
 	cands, err := tx.RechargeCandidates(ctx, ids, s.Now())
 	if err != nil {

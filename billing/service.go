@@ -18,7 +18,9 @@ type Service struct {
 	keys       keyCache
 	gc         atomic.Pointer[GroupCommit]
 	accounts   accountCache
-	payments   Payments // UsePayments
+	// rechargeEnabled lets the debit path skip the auto-recharge query for most batches.
+	rechargeEnabled rechargeSet
+	payments        Payments // UsePayments
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).

@@ -56,7 +56,7 @@ ins_entries AS (
 ins_usage AS (
 	INSERT INTO usage_events (id, account_id, debit_id, action, model, quantities, attributes, credits, vendor_cost_micro_usd,
 		price_version, breakdown, idempotency_key, occurred_at, created_at)
-	SELECT 'use_' || sfx, $1, 'deb_' || sfx, action, model, qs::jsonb, attrs::jsonb, credits, cost, ver, bd::jsonb,
+	SELECT 'use_' || sfx, $1, 'deb_' || sfx, action, model, qs::json, attrs::json, credits, cost, ver, bd::json,
 		'bulk-' || sfx, occurred_at, $5
 	FROM run ORDER BY occurred_at
 ),

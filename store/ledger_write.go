@@ -19,8 +19,8 @@ d AS (INSERT INTO debits (` + debitCols + `)
 	FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[],
 		$10::bigint[], $11::bigint[], $12::text[], $13::text[]) AS x(id, acc, key, hash, amt, req, od, hold, bal, avail, actor, reason)),
 u AS (INSERT INTO usage_events (` + usageCols + `)
-	SELECT x.id, x.acc, x.deb, x.action, x.model, x.qs::jsonb, x.attrs::jsonb, x.credits, x.cost, x.ver, x.bd::jsonb,
-		x.key, x.key_id, x.ip, NULLIF(x.meta, '')::jsonb, x.ph, x.batch, NULLIF(x.hold, ''), x.warn::text[], x.occurred::timestamptz, $1
+	SELECT x.id, x.acc, x.deb, x.action, x.model, x.qs::json, x.attrs::json, x.credits, x.cost, x.ver, x.bd::json,
+		x.key, x.key_id, x.ip, NULLIF(x.meta, '')::json, x.ph, x.batch, NULLIF(x.hold, ''), x.warn::text[], x.occurred::timestamptz, $1
 	FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bigint[],
 		$22::bigint[], $23::bigint[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
 		$30::boolean[], $31::text[], $32::text[], $33::text[])

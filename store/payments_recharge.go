@@ -95,3 +95,9 @@ func (s *Store) RechargeByID(ctx context.Context, id string) (billing.Recharge, 
 	err := s.db.GetContext(ctx, &r, `SELECT `+rechargeCols+` FROM recharges WHERE id = $1`, id)
 	return r, mapErr("recharge", err)
 }
+
+func (t *tx) AutoRechargeAccounts(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := t.tx.SelectContext(ctx, &ids, `SELECT account_id FROM autorecharge_settings WHERE enabled`)
+	return ids, mapErr("auto-recharge accounts", err)
+}

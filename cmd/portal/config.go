@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is read from the environment once, at start, and validated there.
@@ -18,6 +20,10 @@ type Config struct {
 	StripeAPIBase       string
 	SMTPURL             string
 	Dev                 bool
+	// DebitShards is how many debit transactions may run at once (group commit).
+	DebitShards int
+	// DebitWindow is how long a small debit batch waits for company (0: none).
+	DebitWindow time.Duration
 }
 
 // TestMode says payments run on the built-in provider (no Stripe keys).
@@ -39,6 +45,21 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 	}
 	if c.Addr == "" {
 		c.Addr = ":8080"
+	}
+	c.DebitShards = 2 // measured best on 2 cores: bigger batches beat more parallel transactions
+	if v := strings.TrimSpace(getenv("DEBIT_SHARDS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			return c, fmt.Errorf("DEBIT_SHARDS %q must be a whole number from 1 to 64", v)
+		}
+		c.DebitShards = n
+	}
+	if v := strings.TrimSpace(getenv("DEBIT_WINDOW")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 100*time.Millisecond {
+			return c, fmt.Errorf("DEBIT_WINDOW %q must be a duration from 0 to 100ms (e.g. 500us)", v)
+		}
+		c.DebitWindow = d
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		return c, fmt.Errorf("ADDR %q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)
