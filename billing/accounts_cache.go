@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -16,7 +17,7 @@ type accountCache struct {
 
 type cachedAccount struct {
 	acc Account
-	at  time.Time
+	at  time.Time // expiry
 }
 
 const (
@@ -32,7 +33,7 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 	c.mu.RLock()
 	ca, ok := c.m[ref]
 	c.mu.RUnlock()
-	if ok && now.Sub(ca.at) < accountCacheTTL {
+	if ok && now.Before(ca.at) {
 		return ca.acc, nil
 	}
 	a, err := s.ResolveAccount(ctx, ref)
@@ -43,9 +44,12 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 	if c.m == nil || len(c.m) >= accountCacheMax {
 		c.m = make(map[string]cachedAccount, 1024)
 	}
-	c.m[ref] = cachedAccount{acc: a, at: now}
+	// Expiry is spread over ±20% of the TTL so snapshots taken together are not all refreshed
+	// together.
+	exp := now.Add(accountCacheTTL*4/5 + time.Duration(rand.Int64N(int64(accountCacheTTL*2/5))))
+	c.m[ref] = cachedAccount{acc: a, at: exp}
 	if ref != a.ID {
-		c.m[a.ID] = cachedAccount{acc: a, at: now}
+		c.m[a.ID] = cachedAccount{acc: a, at: exp}
 	}
 	c.mu.Unlock()
 	return a, nil
