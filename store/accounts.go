@@ -29,38 +29,21 @@ func (s *Store) AccountByExternalID(ctx context.Context, externalID string) (bil
 
 func (t *tx) SetOverdraftLimit(ctx context.Context, accountID string, limit billing.Credits) error {
 	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET overdraft_limit = $2 WHERE id = $1`, accountID, limit)
-	if err != nil {
-		return mapErr("set overdraft limit", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return &billing.Error{Code: billing.ENotFound, Message: "No such account."}
-	}
-	return nil
-}
-
-// updated maps "no row" to not_found for single-account updates.
-func updated(op string, res interface{ RowsAffected() (int64, error) }, err error) error {
-	if err != nil {
-		return mapErr(op, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return &billing.Error{Code: billing.ENotFound, Message: "No such account."}
-	}
-	return nil
+	return affected("set overdraft limit", res, err)
 }
 
 func (t *tx) SetAccountStatus(ctx context.Context, accountID, status, reason string) error {
 	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET status = $2, status_reason = $3 WHERE id = $1`, accountID, status, reason)
-	return updated("set status", res, err)
+	return affected("set status", res, err)
 }
 
 func (t *tx) SetSpendLimit(ctx context.Context, accountID string, limit *billing.Credits, mode string, lowBalance *billing.Credits) error {
 	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET spend_limit = $2, spend_limit_mode = $3, low_balance_threshold = $4 WHERE id = $1`,
 		accountID, limit, mode, lowBalance)
-	return updated("set spend limit", res, err)
+	return affected("set spend limit", res, err)
 }
 
 func (t *tx) SetAccountPlan(ctx context.Context, accountID, planKey string) error {
 	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET plan_key = $2 WHERE id = $1`, accountID, planKey)
-	return updated("set plan", res, err)
+	return affected("set plan", res, err)
 }

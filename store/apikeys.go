@@ -36,13 +36,7 @@ func (s *Store) InsertAPIKey(ctx context.Context, k billing.APIKey) error {
 func (s *Store) RevokeAPIKey(ctx context.Context, id, accountID string, at time.Time) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $3
 		WHERE id = $1 AND revoked_at IS NULL AND ($2 = '' OR account_id = $2)`, id, accountID, at)
-	if err != nil {
-		return mapErr("revoke api key", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return &billing.Error{Code: billing.ENotFound, Message: "No such API key."}
-	}
-	return nil
+	return affected("revoke api key", res, err)
 }
 
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {

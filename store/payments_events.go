@@ -11,6 +11,7 @@ import (
 )
 
 // affected maps an UPDATE that touched no row to not_found.
+// affected maps an update or delete that touched no row to not_found.
 func affected(op string, res sql.Result, err error) error {
 	if err != nil {
 		return mapErr(op, err)
