@@ -140,7 +140,8 @@ type CatalogAction struct {
 }
 
 // CatalogRate lists a rate's prices as text ("2.25 per 1k tokens", "1 per call",
-// "minimum 0.5"). Multiplier is its feature multiplier, left unapplied.
+// "minimum 0.5"), with the plan and the rate's feature multiplier applied (what the customer
+// pays, before a time-of-day or batch factor). Multiplier names the feature multiplier.
 type CatalogRate struct {
 	ID         string            `json:"id"`
 	Match      map[string]string `json:"match,omitempty"`
@@ -171,6 +172,7 @@ func catalogRate(r Rate, plan Multiplier) CatalogRate {
 	cr := CatalogRate{ID: r.ID, Match: r.Match, Premium: r.Premium, Prices: []string{}}
 	if m := r.Multiplier.Or1(); m != MultiplierOne {
 		cr.Multiplier = m
+		plan = Multiplier(scaled(Credits(plan), m)) // plan × feature, exact to 1/10000
 	}
 	if r.Flat > 0 {
 		cr.Prices = append(cr.Prices, scaled(r.Flat, plan).String()+" per call")

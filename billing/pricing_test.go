@@ -245,7 +245,7 @@ func TestCatalog(t *testing.T) {
 		"chat-small-open": "0.9 per call",
 		"file-process":    "0.9 per MB (first 10 MB); 0.63 per MB (over 10 MB)",
 		"embedding":       "0.018 per 1k tokens",
-		"text-creative":   "0.9 per 500 words",
+		"text-creative":   "1.35 per 500 words", // pro 0.9 × creative 1.5: what the customer pays
 	}
 	for id, w := range want {
 		if got[id] != w {
