@@ -204,6 +204,14 @@ func (gc *GroupCommit) commit(batch []*pendingDebit) {
 	gc.stats.Transactions.Add(1)
 	gc.stats.Ops.Add(int64(len(ops)))
 	gc.stats.TxNanos.Add(int64(time.Since(start)))
+	if err != nil && len(live) > 1 {
+		// The transaction failed as a whole (nothing of it was written): run each op alone, so
+		// a database error caused by one of them never fails its neighbours.
+		for _, p := range live {
+			gc.commit([]*pendingDebit{p})
+		}
+		return
+	}
 	for i, p := range live {
 		if err != nil {
 			p.done <- opResult{debit: DebitOutcome{Err: err}, holdErr: err}

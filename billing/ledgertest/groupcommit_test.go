@@ -182,3 +182,35 @@ func TestGroupCommitReservations(t *testing.T) {
 		t.Fatalf("reserved %s available %s", b.Reserved, b.Available)
 	}
 }
+
+// A debit that makes the database fail its batch (here, bytes PostgreSQL refuses as text) is
+// answered with that error alone: its neighbours are retried one by one and charged.
+func TestGroupCommitPoisonDebitSparesItsNeighbours(t *testing.T) {
+	e := newEnv(t)
+	startGC(t, e, 1, 20*time.Millisecond) // one shard and a long window: all land in one batch
+	ctx := context.Background()
+	acc := e.account()
+	e.grant(acc, "100")
+	var wg sync.WaitGroup
+	errs := make([]error, 11)
+	for i := 0; i < 11; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			in := billing.DebitInput{AccountID: acc, Amount: c("1"), IdempotencyKey: fmt.Sprintf("n%d", i)}
+			if i == 5 {
+				in.Usage = &billing.UsageEvent{Action: "bad\xffbytes", OccurredAt: time.Now()}
+			}
+			_, errs[i] = e.svc.Debit(ctx, in)
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i == 5) != (err != nil) {
+			t.Errorf("debit %d: %v", i, err)
+		}
+	}
+	if b := e.balance(acc); b.Balance != c("90") {
+		t.Fatalf("balance %s, want 90 (ten good debits)", b.Balance)
+	}
+}
