@@ -43,7 +43,12 @@ type JobStore interface {
 	// RetryJob puts a failed job back with its error; retryAt nil marks it failed for good.
 	RetryJob(ctx context.Context, id int64, errText string, retryAt *time.Time) error
 	EnqueueJob(ctx context.Context, j Job) error
+	// PruneJobs deletes jobs that finished (done or failed) before the given time.
+	PruneJobs(ctx context.Context, before time.Time) (int64, error)
 }
+
+// jobRetention is how long finished jobs stay visible (the admin console lists them).
+const jobRetention = 7 * 24 * time.Hour
 
 // JobHandler runs one job.
 type JobHandler func(ctx context.Context, payload json.RawMessage) error
@@ -106,6 +111,11 @@ func (w *Worker) sweep(ctx context.Context) {
 		w.log.Error("hold expiry sweep", "err", err)
 	} else if n > 0 {
 		w.log.Info("hold expiry sweep", "holds", n)
+	}
+	if n, err := w.svc.store.PruneJobs(ctx, w.svc.Now().Add(-jobRetention)); err != nil {
+		w.log.Error("job pruning", "err", err)
+	} else if n > 0 {
+		w.log.Info("job pruning", "jobs", n)
 	}
 }
 

@@ -61,3 +61,12 @@ func (s *Store) RetryJob(ctx context.Context, id int64, errText string, retryAt 
 		WHERE id = $1`, id, errText, retryAt)
 	return mapErr("retry job", err)
 }
+
+func (s *Store) PruneJobs(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1`, before)
+	if err != nil {
+		return 0, mapErr("prune jobs", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

@@ -372,3 +372,25 @@ func TestHoldsShrinkWhenTheirCreditsExpireOrAreRevoked(t *testing.T) {
 		t.Fatalf("commit after shrink: %+v %v", out.Debit, err)
 	}
 }
+
+func TestFinishedJobsArePrunedAfterAWeek(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	acc := e.account()
+	e.grant(acc, "10")
+	if _, err := e.svc.Reserve(ctx, billing.ReserveInput{AccountID: acc, Amount: c("1"), TTL: time.Second, IdempotencyKey: key()}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Second)
+	if n := e.svc.NewWorker(nil).RunDue(ctx); n < 1 {
+		t.Fatal("expiry job did not run")
+	}
+	count := func() (n int) { e.db.Get(&n, `SELECT count(*) FROM jobs WHERE status = 'done'`); return }
+	done := count()
+	if n, err := e.store.PruneJobs(ctx, e.clock.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("pruned %d recent jobs, %v", n, err)
+	}
+	if n, err := e.store.PruneJobs(ctx, e.clock.Now().Add(8*24*time.Hour)); err != nil || n < 1 || count() != done-int(n) {
+		t.Fatalf("pruned %d, %v", n, err)
+	}
+}
