@@ -158,7 +158,12 @@ type CommitInput struct {
 // to the hold plus what is available (and the overdraft limit); the debit then says Capped.
 // Errors: invalid_request (hold no longer active), not_found, idempotency_conflict.
 func (s *Service) Commit(ctx context.Context, in CommitInput) (DebitOutcome, error) {
-	din := DebitInput{AccountID: "-", Amount: in.Amount, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash, Actor: in.Actor, Reason: in.Reason}
+	if in.HoldID == "" {
+		return DebitOutcome{}, FieldError("reservation", "Name the reservation to commit.")
+	}
+	// The commit's debit is checked like any debit; its account is the hold's, known only under
+	// the lock, so the hold id stands in for it in the account check here.
+	din := DebitInput{AccountID: in.HoldID, Amount: in.Amount, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash, Actor: in.Actor, Reason: in.Reason}
 	if err := din.normalize(); err != nil {
 		return DebitOutcome{}, err
 	}

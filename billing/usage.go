@@ -49,9 +49,6 @@ type UsageStore interface {
 	// UsageByDebit returns ENotFound when the debit has no usage event.
 	UsageByDebit(ctx context.Context, debitID string) (UsageEvent, error)
 	UsagePage(ctx context.Context, f UsageFilter) ([]UsageEvent, error)
-	AccountsByIDs(ctx context.Context, ids []string) ([]Account, error)
-	// CountActiveHolds counts an account's active holds.
-	CountActiveHolds(ctx context.Context, accountID string) (int, error)
 }
 
 // UsageInput is one AI action to charge.

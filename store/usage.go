@@ -76,14 +76,3 @@ func (s *Store) UsagePage(ctx context.Context, f billing.UsageFilter) ([]billing
 	return out, nil
 }
 
-func (s *Store) AccountsByIDs(ctx context.Context, ids []string) ([]billing.Account, error) {
-	var out []billing.Account
-	err := s.db.SelectContext(ctx, &out, `SELECT `+accountCols+` FROM accounts WHERE id = ANY($1)`, pq.Array(ids))
-	return out, mapErr("accounts by ids", err)
-}
-
-func (s *Store) CountActiveHolds(ctx context.Context, accountID string) (int, error) {
-	var n int
-	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM holds WHERE account_id = $1 AND status = 'active'`, accountID)
-	return n, mapErr("count holds", err)
-}
