@@ -75,4 +75,3 @@ func (s *Store) UsagePage(ctx context.Context, f billing.UsageFilter) ([]billing
 	}
 	return out, nil
 }
-
