@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 
 	"creditline/billing"
 	"github.com/lib/pq"
@@ -16,19 +17,27 @@ const holdCols = `id, account_id, amount, status, expires_at, idempotency_key, r
 const debitCols = `id, account_id, idempotency_key, request_hash, amount, requested, overdraft, hold_id, balance_after,
 	available_after, actor, reason, created_at`
 
+// The hot lookups drive index probes from the arrays through LATERAL subqueries (OFFSET 0
+// keeps the planner from flattening them into a join). With `= ANY($1)` or a plain join, the
+// generic plan of a prepared statement picks a sequential scan while a table is small, and
+// keeps it as the table grows: measured at 1.2 ms a lookup on 20,000 debits.
 var (
-	lockAccountsSQL = `SELECT ` + accountCols + ` FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`
+	// Locks are taken in the order of the (sorted) array: one nested loop, one probe each.
+	lockAccountsSQL = `SELECT a.* FROM unnest($1::text[]) AS k(id),
+		LATERAL (SELECT ` + accountCols + ` FROM accounts WHERE id = k.id FOR NO KEY UPDATE) a`
 	// Read in a statement of its own, after the locks: under READ COMMITTED a statement sees
 	// the data as of its start, so grants joined to the locking query could predate the lock.
-	liveGrantsSQL = `SELECT ` + grantCols + ` FROM grants WHERE account_id = ANY($1) AND remaining > 0
-		ORDER BY account_id, priority, expires_at NULLS LAST, created_at, id`
-	debitsByKeysSQL = `SELECT ` + debitCols + ` FROM debits
-		WHERE (account_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+	liveGrantsSQL = `SELECT g.* FROM unnest($1::text[]) AS k(id),
+		LATERAL (SELECT ` + grantCols + ` FROM grants WHERE account_id = k.id AND remaining > 0 OFFSET 0) g
+		ORDER BY g.account_id, g.priority, g.expires_at NULLS LAST, g.created_at, g.id`
+	debitsByKeysSQL = `SELECT d.* FROM unnest($1::text[], $2::text[]) AS k(acc, key),
+		LATERAL (SELECT ` + debitCols + ` FROM debits WHERE account_id = k.acc AND idempotency_key = k.key OFFSET 0) d`
 )
 
 // LockAccounts takes row locks in id order, so concurrent batches never deadlock, then reads
 // the accounts' live grants (a second statement, so it sees what committed before the locks).
 func (t *tx) LockAccounts(ctx context.Context, ids []string) ([]billing.Account, []billing.Grant, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	var accs []billing.Account
 	if err := t.hot(lockAccountsSQL).Select(ctx, &accs, pq.Array(ids)); err != nil {
 		return nil, nil, mapErr("lock accounts", err)
