@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/hex"
 	"strings"
 	"sync"
@@ -48,12 +49,15 @@ func hashKey(raw string) string {
 	return hex.EncodeToString(h[:])
 }
 
+var secretEncoding = base32.NewEncoding(idAlphabet).WithPadding(base32.NoPadding)
+
+// newSecret is 192 random bits; unlike ids, it carries no time.
 func newSecret(prefix string) string {
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err)
 	}
-	return prefix + strings.ToLower(idEncoding.EncodeToString(b[:]))
+	return prefix + strings.ToLower(secretEncoding.EncodeToString(b[:]))
 }
 
 // CreateAPIKey makes a key and returns the secret, shown this once.
