@@ -14,6 +14,7 @@ import (
 )
 
 type loadgen struct {
+	warmup   time.Duration // load sent before measuring: connections, caches and prepared statements warm up
 	base     string
 	key      string
 	accounts []string
@@ -45,13 +46,17 @@ func (l *loadgen) post(c *http.Client, path string, body []byte) (int, error) {
 
 // samples collects latencies from many goroutines.
 type samples struct {
+	from time.Time // requests sent earlier are warm-up, not counted
 	mu   sync.Mutex
 	lat  []time.Duration
 	ok   int64
 	errs int64
 }
 
-func (s *samples) add(d time.Duration, ok bool, n int) {
+func (s *samples) add(sent time.Time, d time.Duration, ok bool, n int) {
+	if sent.Before(s.from) {
+		return
+	}
 	s.mu.Lock()
 	s.lat = append(s.lat, d)
 	if ok {
@@ -77,9 +82,10 @@ func (s *samples) result(name string, clients int, elapsed time.Duration) result
 func (l *loadgen) closedLoop(ctx context.Context, name string, n int, d time.Duration, hot bool) result {
 	c := l.client(n)
 	var s samples
-	ctx, cancel := context.WithTimeout(ctx, d)
+	ctx, cancel := context.WithTimeout(ctx, l.warmup+d)
 	defer cancel()
 	start := time.Now()
+	s.from = start.Add(l.warmup)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -93,21 +99,22 @@ func (l *loadgen) closedLoop(ctx context.Context, name string, n int, d time.Dur
 				}
 				t := time.Now()
 				status, err := l.post(c, "/api/v1/usage", l.event(acc))
-				s.add(time.Since(t), err == nil && status == 201, 1)
+				s.add(t, time.Since(t), err == nil && status == 201, 1)
 			}
 		}(uint64(i))
 	}
 	wg.Wait()
-	return s.result(name, n, time.Since(start))
+	return s.result(name, n, time.Since(s.from))
 }
 
 // batches runs n clients posting batches of size events spread over the accounts.
 func (l *loadgen) batches(ctx context.Context, name string, n, size int, d time.Duration) result {
 	c := l.client(n)
 	var s samples
-	ctx, cancel := context.WithTimeout(ctx, d)
+	ctx, cancel := context.WithTimeout(ctx, l.warmup+d)
 	defer cancel()
 	start := time.Now()
+	s.from = start.Add(l.warmup)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -126,12 +133,12 @@ func (l *loadgen) batches(ctx context.Context, name string, n, size int, d time.
 				b.WriteString(`]}`)
 				t := time.Now()
 				status, err := l.post(c, "/api/v1/usage/batch", b.Bytes())
-				s.add(time.Since(t), err == nil && status == 200, size)
+				s.add(t, time.Since(t), err == nil && status == 200, size)
 			}
 		}(uint64(i) + 100)
 	}
 	wg.Wait()
-	return s.result(name, n, time.Since(start))
+	return s.result(name, n, time.Since(s.from))
 }
 
 // fixedRate sends rate requests per second whatever the latency (open loop); a request that
@@ -142,9 +149,11 @@ func (l *loadgen) fixedRate(ctx context.Context, name string, rate int, d time.D
 	var s samples
 	var dropped atomic.Int64
 	sem := make(chan struct{}, slots)
-	ctx, cancel := context.WithTimeout(ctx, d)
+	tl := newTimeline(l.warmup + d)
+	ctx, cancel := context.WithTimeout(ctx, l.warmup+d)
 	defer cancel()
 	start := time.Now()
+	s.from = start.Add(l.warmup)
 	interval := time.Second / time.Duration(rate)
 	var wg sync.WaitGroup
 	r := rand.New(rand.NewPCG(7, 3))
@@ -157,7 +166,10 @@ func (l *loadgen) fixedRate(ctx context.Context, name string, rate int, d time.D
 		select {
 		case sem <- struct{}{}:
 		default:
-			dropped.Add(1)
+			if now := time.Now(); !now.Before(s.from) {
+				dropped.Add(1)
+			}
+			tl.drop(time.Now())
 			continue
 		}
 		acc := l.accounts[r.IntN(len(l.accounts))]
@@ -168,11 +180,60 @@ func (l *loadgen) fixedRate(ctx context.Context, name string, rate int, d time.D
 			defer func() { <-sem }()
 			t := time.Now()
 			status, err := l.post(c, "/api/v1/usage", body)
-			s.add(time.Since(t), err == nil && status == 201, 1)
+			s.add(t, time.Since(t), err == nil && status == 201, 1)
+			tl.done(t, time.Since(t))
 		}()
 	}
 	wg.Wait()
-	res := s.result(name, slots, time.Since(start))
+	res := s.result(name, slots, time.Since(s.from))
 	res.dropped = dropped.Load()
+	res.timeline = tl.String()
 	return res
+}
+
+// timeline counts, per 250 ms of the run, the requests sent, dropped, and the slowest answer,
+// so a stall shows when it happened (printed with -timeline).
+type timeline struct {
+	mu    sync.Mutex
+	start time.Time
+	sent  []int
+	drops []int
+	worst []time.Duration
+}
+
+const tick = 250 * time.Millisecond
+
+func newTimeline(d time.Duration) *timeline {
+	n := int(d/tick) + 2
+	return &timeline{start: time.Now(), sent: make([]int, n), drops: make([]int, n), worst: make([]time.Duration, n)}
+}
+
+func (t *timeline) slot(at time.Time) int {
+	return min(int(at.Sub(t.start)/tick), len(t.sent)-1)
+}
+
+func (t *timeline) drop(at time.Time) {
+	t.mu.Lock()
+	t.drops[t.slot(at)]++
+	t.mu.Unlock()
+}
+
+func (t *timeline) done(sent time.Time, lat time.Duration) {
+	t.mu.Lock()
+	i := t.slot(sent)
+	t.sent[i]++
+	t.worst[i] = max(t.worst[i], lat)
+	t.mu.Unlock()
+}
+
+func (t *timeline) String() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "  %8s %6s %7s %10s\n", "at", "sent", "dropped", "worst ms")
+	for i := range t.sent {
+		if t.sent[i]+t.drops[i] == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "  %7.2fs %6d %7d %10.1f\n", (time.Duration(i) * tick).Seconds(), t.sent[i], t.drops[i], float64(t.worst[i].Microseconds())/1000)
+	}
+	return b.String()
 }

@@ -26,6 +26,8 @@ type options struct {
 	rate      int
 	keep      bool
 	only      string
+	timeline  bool
+	warmup    time.Duration
 }
 
 func main() {
@@ -38,6 +40,8 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 0, "also run a fixed-rate (open loop) spread scenario at this many requests/s, reporting dropped requests")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run: baseline,spread,hot,batch,rate")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "load sent before each scenario's measurement starts (not counted)")
+	flag.BoolVar(&o.timeline, "timeline", false, "with -rate: print sends, drops and the worst latency per 250 ms")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -83,7 +87,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer srv.stop()
-	lg := &loadgen{base: srv.base, key: fix.key, accounts: fix.accounts}
+	lg := &loadgen{warmup: o.warmup, base: srv.base, key: fix.key, accounts: fix.accounts}
 	measure := func(f func() result) {
 		before := readGC(srv.base)
 		r := f()
@@ -103,6 +107,13 @@ func run(ctx context.Context, o options) error {
 		measure(func() result { return lg.fixedRate(ctx, fmt.Sprintf("api spread @%d/s", o.rate), o.rate, o.duration) })
 	}
 	report(results)
+	if o.timeline {
+		for _, r := range results {
+			if r.timeline != "" {
+				fmt.Printf("\n%s, per 250 ms:\n%s", r.name, r.timeline)
+			}
+		}
+	}
 	if err := srv.verify(ctx); err != nil {
 		return err
 	}

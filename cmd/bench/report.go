@@ -16,6 +16,7 @@ type result struct {
 	dropped  int64
 	baseline bool
 	batcher  string
+	timeline string // fixed-rate runs: per-interval sends, drops and worst latency
 }
 
 func report(rs []result) {

@@ -115,7 +115,8 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 
 func checkURL(name, raw string, schemes ...string) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	// postgres://user@/db?host=/var/run/postgresql names a Unix socket directory instead of a host.
+	if err != nil || (u.Host == "" && !strings.HasPrefix(u.Query().Get("host"), "/")) {
 		return fmt.Errorf("%s is not a valid URL", name)
 	}
 	for _, s := range schemes {

@@ -51,6 +51,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{map[string]string{}, "DATABASE_URL is required"},
 		{map[string]string{"DATABASE_URL": "mysql://x/y", "SESSION_SECRET": strings.Repeat("s", 32)}, "DATABASE_URL must use postgres://"},
 		{map[string]string{"DATABASE_URL": "postgres://h/db"}, "SESSION_SECRET is required"},
+		{map[string]string{"DATABASE_URL": "postgres:///db"}, "DATABASE_URL is not a valid URL"},
+		{map[string]string{"DATABASE_URL": "postgres://u@/db?host=/var/run/postgresql"}, "SESSION_SECRET is required"}, // a socket directory is a host
 		{map[string]string{"DATABASE_URL": "postgres://h/db", "SESSION_SECRET": "short"}, "SESSION_SECRET is too short"},
 		{map[string]string{"DATABASE_URL": "postgres://h/db", "SESSION_SECRET": strings.Repeat("s", 32), "ADDR": "8080"}, "ADDR"},
 		{map[string]string{"DATABASE_URL": "postgres://h/db", "SESSION_SECRET": strings.Repeat("s", 32), "STRIPE_SECRET_KEY": "pk_live_x"}, "STRIPE_SECRET_KEY"},
