@@ -80,7 +80,8 @@ func (s *samples) result(name string, clients int, elapsed time.Duration) result
 
 // closedLoop runs n clients that each send one debit, wait for the answer, and repeat.
 func (l *loadgen) closedLoop(ctx context.Context, name string, n int, d time.Duration, hot bool) result {
-	c := l.client(n)
+	c := &rawPool{base: l.base, path: "/api/v1/usage", key: l.key}
+	defer c.close()
 	var s samples
 	ctx, cancel := context.WithTimeout(ctx, l.warmup+d)
 	defer cancel()
@@ -97,8 +98,9 @@ func (l *loadgen) closedLoop(ctx context.Context, name string, n int, d time.Dur
 				if !hot {
 					acc = l.accounts[r.IntN(len(l.accounts))]
 				}
+				body := l.event(acc)
 				t := time.Now()
-				status, err := l.post(c, "/api/v1/usage", l.event(acc))
+				status, err := c.post(body)
 				s.add(t, time.Since(t), err == nil && status == 201, 1)
 			}
 		}(uint64(i))
@@ -145,7 +147,8 @@ func (l *loadgen) batches(ctx context.Context, name string, n, size int, d time.
 // finds every in-flight slot busy is dropped and counted.
 func (l *loadgen) fixedRate(ctx context.Context, name string, rate int, d time.Duration) result {
 	const slots = 256
-	c := l.client(slots)
+	c := &rawPool{base: l.base, path: "/api/v1/usage", key: l.key}
+	defer c.close()
 	var s samples
 	var dropped atomic.Int64
 	sem := make(chan struct{}, slots)
@@ -179,7 +182,7 @@ func (l *loadgen) fixedRate(ctx context.Context, name string, rate int, d time.D
 			defer wg.Done()
 			defer func() { <-sem }()
 			t := time.Now()
-			status, err := l.post(c, "/api/v1/usage", body)
+			status, err := c.post(body)
 			s.add(t, time.Since(t), err == nil && status == 201, 1)
 			tl.done(t, time.Since(t))
 		}()

@@ -9,10 +9,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
+// gcPercent replaces Go's default GOGC of 100 unless GOGC is set: the server's live heap is
+// a few tens of MB, and collecting at every doubling of it cost about 9% of the server's CPU
+// on the debit path (measured with make bench); at 400 the heap peaks near 5x live.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
