@@ -36,6 +36,8 @@ type Account struct {
 	// LowBalanceThreshold (nil: 10% of LastTopup) triggers the low_balance warning.
 	LowBalanceThreshold *Credits `db:"low_balance_threshold"`
 	LastTopup           Credits  `db:"last_topup"`
+	// Version counts the row's updates (a trigger bumps it): see LedgerState.Version.
+	Version int64 `db:"version"`
 }
 
 // Spend limit modes.

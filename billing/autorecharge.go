@@ -236,6 +236,22 @@ func (r *rechargeSet) filter(ctx context.Context, tx Tx, ids []string) ([]string
 	return out, nil
 }
 
+// quiet is true when the set is fresh and no account whose available fell has auto-recharge
+// on: the hook would then do nothing.
+func (r *rechargeSet) quiet(cs []AccountChange) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil || time.Since(r.loaded) > rechargeSetTTL {
+		return false
+	}
+	for _, c := range cs {
+		if c.AvailableAfter < c.AvailableBefore && r.ids[c.AccountID] {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *rechargeSet) invalidate() { r.mu.Lock(); r.ids = nil; r.mu.Unlock() }
 
 // autoRechargeHook runs inside every debit transaction: an account whose available fell

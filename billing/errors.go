@@ -23,6 +23,10 @@ const (
 	EInternal            = "internal"
 )
 
+// ErrStale is returned by a write that checks account versions when an account changed since
+// it was read; nothing was written. It never reaches a client: the caller retries under locks.
+var ErrStale = errors.New("billing: an account changed since it was read")
+
 // Error is the one error type of the domain: a machine code and a message a person can read.
 // Fields carries per-field messages for form and API validation errors; Details carries
 // extra machine-readable facts (e.g. required/available credits).

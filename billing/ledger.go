@@ -152,6 +152,9 @@ type LedgerState struct {
 	PeriodStart *time.Time
 	PeriodSpent Credits
 	LastTopup   Credits
+	// Version is the account version the state was decided against: the write applies only
+	// if the row is still at it. -1 skips the check (the writer holds the account's lock).
+	Version int64
 }
 
 // LedgerWrites is what one ledger transaction writes besides new grants and holds.
@@ -193,10 +196,18 @@ type LedgerTx interface {
 	InsertHolds(ctx context.Context, hs []Hold) error
 	SetHolds(ctx context.Context, hs []Hold) error
 	// WriteLedger writes debits, usage events (and their rollups), grant balances, entries in
-	// order and account caches, all stamped At, in one statement.
+	// order and account caches, all stamped At, in one statement. The account rows are
+	// updated first; if one is not at its state's Version, nothing is written (ErrStale).
 	WriteLedger(ctx context.Context, w LedgerWrites) error
 	// Enqueue adds a job; a job whose unique key is already queued is dropped silently.
 	Enqueue(ctx context.Context, j Job) error
+}
+
+// LedgerCommitter writes a ledger batch decided without locks, as a transaction of its own
+// (one statement, one round trip): every account must still be at its state's Version, else
+// nothing is written and the error is ErrStale. A taken idempotency key fails it with EConflict.
+type LedgerCommitter interface {
+	CommitLedger(ctx context.Context, w LedgerWrites) error
 }
 
 // LedgerReader is what the ledger reads outside a transaction.

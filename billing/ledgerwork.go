@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"time"
 )
@@ -35,11 +36,17 @@ type writes struct {
 // loadBook locks the accounts (id order) and their live grants, then sweeps expired grants so
 // that nothing decided in this transaction sees expired credits.
 func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, error) {
-	ids = uniqueSorted(ids)
-	accs, grants, err := tx.LockAccounts(ctx, ids)
+	accs, grants, err := tx.LockAccounts(ctx, uniqueSorted(ids))
 	if err != nil {
 		return nil, err
 	}
+	return newBook(ctx, tx, now, accs, grants)
+}
+
+// newBook builds the book of accounts and their live grants (read under lock, or cached when
+// tx is nil), and sweeps expired grants. Without tx, a sweep that would need to shrink holds
+// fails with errNeedsLock.
+func newBook(ctx context.Context, tx Tx, now time.Time, accs []Account, grants []Grant) (*book, error) {
 	b := &book{now: now, accounts: make(map[string]*acctState, len(accs)),
 		w: writes{grantChanges: map[string]*Grant{}, holdChanges: map[string]*Hold{}}}
 	for _, a := range accs {
@@ -65,6 +72,9 @@ func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, e
 	return b, nil
 }
 
+// errNeedsLock stops a lock-free (cached) decision that needs to read more of the database.
+var errNeedsLock = errors.New("billing: this batch needs the locking path")
+
 // coverHolds keeps available >= -overdraft_limit after credits left the account without
 // being spent (expiry, revoke): active holds are reduced, newest first, by the uncovered
 // amount, each with a release entry. A later commit is then capped accordingly.
@@ -72,6 +82,9 @@ func (b *book) coverHolds(ctx context.Context, tx Tx, st *acctState, reason stri
 	deficit := -st.acc.OverdraftLimit - b.available(st)
 	if deficit <= 0 || st.acc.Reserved == 0 {
 		return nil
+	}
+	if tx == nil {
+		return errNeedsLock
 	}
 	holds, err := tx.ActiveHolds(ctx, st.acc.ID)
 	if err != nil {
@@ -155,7 +168,13 @@ func (b *book) usableBalance(st *acctState) Credits { return st.acc.Balance - st
 // available is usable balance minus active holds.
 func (b *book) available(st *acctState) Credits { return b.usableBalance(st) - st.acc.Reserved }
 
-func (b *book) touchGrant(g *Grant) { b.w.grantChanges[g.ID] = g }
+// touchGrant records a grant's change; its account is rewritten too (balance, version).
+func (b *book) touchGrant(g *Grant) {
+	b.w.grantChanges[g.ID] = g
+	if st := b.accounts[g.AccountID]; st != nil {
+		st.dirty = true
+	}
+}
 
 // entry appends a ledger line stamped with the account's balance after it.
 func (b *book) entry(st *acctState, e Entry) {
@@ -244,23 +263,53 @@ type AccountChange struct {
 // auto-recharge job in the same transaction). An error rolls the whole transaction back.
 type DebitHook func(ctx context.Context, tx Tx, changes []AccountChange) error
 
-// OnDebit registers a hook run after every debit batch and commit.
-func (s *Service) OnDebit(h DebitHook) { s.debitHooks = append(s.debitHooks, h) }
+// DebitHookQuiet reports, without the database, that its hook would do nothing for these
+// changes; a batch is committed without locks only when every hook is quiet.
+type DebitHookQuiet func(changes []AccountChange) bool
 
-func (s *Service) runDebitHooks(ctx context.Context, tx Tx, b *book) error {
-	if len(s.debitHooks) == 0 {
-		return nil
-	}
+// OnDebit registers a hook run after every debit batch and commit; quiet may be nil (the
+// hook then always runs, inside a locked transaction).
+func (s *Service) OnDebit(h DebitHook, quiet DebitHookQuiet) {
+	s.debitHooks = append(s.debitHooks, h)
+	s.debitQuiet = append(s.debitQuiet, quiet)
+}
+
+// accountChanges lists the accounts the batch changed, by id.
+func (b *book) accountChanges() []AccountChange {
 	var cs []AccountChange
 	for _, st := range b.accounts {
 		if st.dirty {
 			cs = append(cs, AccountChange{AccountID: st.acc.ID, Account: st.acc, AvailableBefore: st.startAvail, AvailableAfter: b.available(st)})
 		}
 	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].AccountID < cs[j].AccountID })
+	return cs
+}
+
+func (s *Service) debitHooksQuiet(b *book) bool {
+	if len(s.debitHooks) == 0 {
+		return true
+	}
+	cs := b.accountChanges()
+	if len(cs) == 0 {
+		return true
+	}
+	for _, q := range s.debitQuiet {
+		if q == nil || !q(cs) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) runDebitHooks(ctx context.Context, tx Tx, b *book) error {
+	if len(s.debitHooks) == 0 {
+		return nil
+	}
+	cs := b.accountChanges()
 	if len(cs) == 0 {
 		return nil
 	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].AccountID < cs[j].AccountID })
 	for _, h := range s.debitHooks {
 		if err := h(ctx, tx, cs); err != nil {
 			return err
@@ -272,29 +321,13 @@ func (s *Service) runDebitHooks(ctx context.Context, tx Tx, b *book) error {
 // flush writes everything collected, one statement per table, in foreign-key order.
 func (b *book) flush(ctx context.Context, tx Tx) error {
 	w := &b.w
-	newGrant := map[string]bool{}
-	for _, g := range w.newGrants {
-		newGrant[g.ID] = true
-	}
-	// New grants are inserted with their final remaining.
-	for i := range w.newGrants {
-		if g := w.grantChanges[w.newGrants[i].ID]; g != nil {
-			w.newGrants[i].Remaining, w.newGrants[i].ExpiredAt = g.Remaining, g.ExpiredAt
-		}
-	}
+	lw := b.ledgerWrites(false) // first: it sets the new grants' final remaining
 	if err := tx.InsertGrants(ctx, w.newGrants); err != nil {
 		return err
 	}
 	if err := tx.InsertHolds(ctx, w.newHolds); err != nil {
 		return err
 	}
-	var gcs []GrantChange
-	for id, g := range w.grantChanges {
-		if !newGrant[id] {
-			gcs = append(gcs, GrantChange{ID: id, Remaining: g.Remaining, ExpiredAt: g.ExpiredAt})
-		}
-	}
-	sort.Slice(gcs, func(i, j int) bool { return gcs[i].ID < gcs[j].ID })
 	if len(w.holdChanges) > 0 {
 		var hcs []Hold
 		for _, h := range w.holdChanges {
@@ -305,16 +338,7 @@ func (b *book) flush(ctx context.Context, tx Tx) error {
 			return err
 		}
 	}
-	var states []LedgerState
-	for _, st := range b.accounts {
-		if st.dirty {
-			a := st.acc
-			states = append(states, LedgerState{AccountID: a.ID, Balance: a.Balance, Reserved: a.Reserved, Debt: a.Debt,
-				PeriodStart: a.PeriodStart, PeriodSpent: a.PeriodSpent, LastTopup: a.LastTopup})
-		}
-	}
-	sort.Slice(states, func(i, j int) bool { return states[i].AccountID < states[j].AccountID })
-	if err := tx.WriteLedger(ctx, LedgerWrites{At: b.now, Debits: w.debits, Usage: w.usage, Grants: gcs, Entries: w.entries, States: states}); err != nil {
+	if err := tx.WriteLedger(ctx, lw); err != nil {
 		return err
 	}
 	for _, j := range w.jobs {
@@ -323,4 +347,47 @@ func (b *book) flush(ctx context.Context, tx Tx) error {
 		}
 	}
 	return nil
+}
+
+// onlyLedgerWrites is true when everything collected fits one WriteLedger statement (no new
+// grants or holds, no hold changes, no jobs): what the lock-free path can commit.
+func (b *book) onlyLedgerWrites() bool {
+	w := &b.w
+	return len(w.newGrants) == 0 && len(w.newHolds) == 0 && len(w.holdChanges) == 0 && len(w.jobs) == 0
+}
+
+// ledgerWrites gathers the debits, usage, grant changes, entries and account states. With
+// versioned, every account of the book gets a state (changed or not: a refusal was decided
+// against it too) carrying the version it was decided against; otherwise only changed
+// accounts, with -1 (decided under lock). New grants get their final remaining here.
+func (b *book) ledgerWrites(versioned bool) LedgerWrites {
+	w := &b.w
+	newGrant := map[string]bool{}
+	for i := range w.newGrants {
+		newGrant[w.newGrants[i].ID] = true
+		if g := w.grantChanges[w.newGrants[i].ID]; g != nil {
+			w.newGrants[i].Remaining, w.newGrants[i].ExpiredAt = g.Remaining, g.ExpiredAt
+		}
+	}
+	var gcs []GrantChange
+	for id, g := range w.grantChanges {
+		if !newGrant[id] {
+			gcs = append(gcs, GrantChange{ID: id, Remaining: g.Remaining, ExpiredAt: g.ExpiredAt})
+		}
+	}
+	sort.Slice(gcs, func(i, j int) bool { return gcs[i].ID < gcs[j].ID })
+	var states []LedgerState
+	for _, st := range b.accounts {
+		if st.dirty || versioned {
+			a := st.acc
+			ver := int64(-1)
+			if versioned {
+				ver = a.Version
+			}
+			states = append(states, LedgerState{AccountID: a.ID, Balance: a.Balance, Reserved: a.Reserved, Debt: a.Debt,
+				PeriodStart: a.PeriodStart, PeriodSpent: a.PeriodSpent, LastTopup: a.LastTopup, Version: ver})
+		}
+	}
+	sort.Slice(states, func(i, j int) bool { return states[i].AccountID < states[j].AccountID })
+	return LedgerWrites{At: b.now, Debits: w.debits, Usage: w.usage, Grants: gcs, Entries: w.entries, States: states}
 }

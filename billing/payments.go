@@ -97,7 +97,7 @@ type ChargeResult struct {
 // UsePayments wires the payment provider and starts auto-recharge on debits.
 func (s *Service) UsePayments(p Payments) {
 	s.payments = p
-	s.OnDebit(s.autoRechargeHook)
+	s.OnDebit(s.autoRechargeHook, s.rechargeEnabled.quiet)
 }
 
 // PaymentsTestMode says the provider simulates payments (no Stripe keys).

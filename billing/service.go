@@ -14,10 +14,15 @@ type Service struct {
 	live  LiveBook // published price books for the hot path (LoadLiveBook)
 	// debitHooks run inside every debit transaction (OnDebit).
 	debitHooks []DebitHook
-	plans      planCache
-	keys       keyCache
-	gc         atomic.Pointer[GroupCommit]
-	accounts   accountCache
+	debitQuiet []DebitHookQuiet
+	// ledger caches accounts and live grants for lock-free debit batches (applyOps).
+	ledger       ledgerCache
+	ledgerStats  LedgerStats
+	ledgerLocked bool // SetLockFreeDebits(false)
+	plans        planCache
+	keys         keyCache
+	gc           atomic.Pointer[GroupCommit]
+	accounts     accountCache
 	// rechargeEnabled lets the debit path skip the auto-recharge query for most batches.
 	rechargeEnabled rechargeSet
 	payments        Payments // UsePayments
@@ -46,6 +51,7 @@ type Store interface {
 	PlanStore
 	// InTx runs fn in one transaction, committing when fn returns nil.
 	InTx(ctx context.Context, fn func(Tx) error) error
+	LedgerCommitter
 	// UserByEmail returns ENotFound when no user has that (lower-cased) email.
 	UserByEmail(ctx context.Context, email string) (User, error)
 	// UserByID returns ENotFound for an unknown id.

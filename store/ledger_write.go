@@ -38,27 +38,59 @@ e AS (INSERT INTO ledger_entries (account_id, grant_id, debit_id, hold_id, kind,
 	FROM unnest($37::text[], $38::text[], $39::text[], $40::text[], $41::text[], $42::bigint[], $43::bigint[], $44::text[], $45::text[])
 		WITH ORDINALITY AS x(acc, grant_id, debit_id, hold_id, kind, amt, bal, actor, reason, ord)
 	ORDER BY x.ord),
+l AS MATERIALIZED (SELECT x.* FROM unnest($46::text[], $47::bigint[], $48::bigint[], $49::bigint[], $50::text[], $51::bigint[], $52::bigint[], $53::bigint[])
+		AS x(id, bal, res, debt, start, spent, topup, ver),
+	LATERAL (SELECT 1 FROM accounts WHERE id = x.id FOR NO KEY UPDATE OFFSET 0) k),
 a AS (UPDATE accounts a SET balance = x.bal, reserved = x.res, debt = x.debt, period_start = NULLIF(x.start, '')::timestamptz, period_spent = x.spent, last_topup = x.topup
-	FROM unnest($46::text[], $47::bigint[], $48::bigint[], $49::bigint[], $50::text[], $51::bigint[], $52::bigint[])
-		AS x(id, bal, res, debt, start, spent, topup) WHERE a.id = x.id)
-SELECT 1`
+	FROM l x WHERE a.id = x.id AND (x.ver < 0 OR a.version = x.ver)
+	RETURNING a.id)
+SELECT ledger_expect((SELECT count(*) FROM a), cardinality($46::text[]))`
+
+// The main query reads a, so the account rows are locked (by l, in the order of the sorted
+// array, whatever join the update uses), checked and updated while the statement runs,
+// before the other sub-statements, which PostgreSQL completes afterwards: a stale version
+// stops the statement before anything else is written, and account locks are always taken
+// first and in id order, as on the locking path.
 
 // WriteLedger writes everything a ledger transaction decided, with one round trip.
 func (t *tx) WriteLedger(ctx context.Context, w billing.LedgerWrites) error {
 	if len(w.Debits)+len(w.Usage)+len(w.Grants)+len(w.Entries)+len(w.States) == 0 {
 		return nil
 	}
+	args, err := ledgerArgs(w)
+	if err != nil {
+		return err
+	}
+	return mapErr("write ledger", t.hot(writeLedgerSQL).Exec(ctx, args...))
+}
+
+func ledgerArgs(w billing.LedgerWrites) ([]any, error) {
 	args := []any{w.At}
 	args = append(args, debitArrays(w.Debits)...)
 	ua, err := usageArrays(w.Usage)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	args = append(args, ua...)
 	args = append(args, grantArrays(w.Grants)...)
 	args = append(args, entryArrays(w.Entries)...)
 	args = append(args, stateArrays(w.States)...)
-	return mapErr("write ledger", t.hot(writeLedgerSQL).Exec(ctx, args...))
+	return args, nil
+}
+
+// CommitLedger writes w as a transaction of its own: one statement, applied only if every
+// account is at its state's version.
+func (s *Store) CommitLedger(ctx context.Context, w billing.LedgerWrites) error {
+	args, err := ledgerArgs(w)
+	if err != nil {
+		return err
+	}
+	if st := s.prepared(writeLedgerSQL); st != nil {
+		_, err = st.ExecContext(ctx, args...)
+	} else {
+		_, err = s.db.ExecContext(ctx, writeLedgerSQL, args...)
+	}
+	return mapErr("commit ledger", err)
 }
 
 func debitArrays(ds []billing.Debit) []any {
@@ -118,12 +150,12 @@ func entryArrays(es []billing.Entry) []any {
 func stateArrays(ss []billing.LedgerState) []any {
 	n := len(ss)
 	ids, start := make([]string, n), make([]string, n)
-	bal, res, debt, spent, topup := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	bal, res, debt, spent, topup, ver := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, s := range ss {
 		ids[i], start[i] = s.AccountID, timeText(s.PeriodStart)
-		bal[i], res[i], debt[i], spent[i], topup[i] = int64(s.Balance), int64(s.Reserved), int64(s.Debt), int64(s.PeriodSpent), int64(s.LastTopup)
+		bal[i], res[i], debt[i], spent[i], topup[i], ver[i] = int64(s.Balance), int64(s.Reserved), int64(s.Debt), int64(s.PeriodSpent), int64(s.LastTopup), s.Version
 	}
-	return []any{pq.Array(ids), pq.Array(bal), pq.Array(res), pq.Array(debt), pq.Array(start), pq.Array(spent), pq.Array(topup)}
+	return []any{pq.Array(ids), pq.Array(bal), pq.Array(res), pq.Array(debt), pq.Array(start), pq.Array(spent), pq.Array(topup), pq.Array(ver)}
 }
 
 func deref(p *string) string {

@@ -151,6 +151,8 @@ func mapErr(op string, err error) error {
 		switch pqe.Code {
 		case "23505": // unique_violation
 			return &billing.Error{Code: billing.EConflict, Message: "Already exists.", Details: map[string]any{"constraint": pqe.Constraint}}
+		case "40001": // serialization_failure: ledger_expect found an account at another version
+			return fmt.Errorf("store: %s: %w", op, billing.ErrStale)
 		case "40P01": // deadlock_detected
 			return fmt.Errorf("store: %s: deadlock: %w", op, err)
 		}

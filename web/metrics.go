@@ -60,6 +60,19 @@ func (m *Metrics) WatchGroupCommit(stats func() *billing.GroupCommitStats) {
 	)
 }
 
+// WatchLedger exports how debit batches were committed: lock-free, under locks, and the
+// lock-free attempts redone under locks.
+func (m *Metrics) WatchLedger(s *billing.LedgerStats) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_ledger_lock_free_batches_total", Help: "Debit batches committed with one statement against cached accounts."},
+			func() float64 { return float64(s.LockFree.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_ledger_locked_batches_total", Help: "Debit and hold batches that locked and read their accounts."},
+			func() float64 { return float64(s.Locked.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_ledger_lock_free_fallbacks_total", Help: "Lock-free attempts redone under locks (account changed, key replayed, or more to write)."},
+			func() float64 { return float64(s.Fallbacks.Load()) }),
+	)
+}
+
 // Middleware records each request's latency under its route pattern (not its raw path).
 func (m *Metrics) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

@@ -8,7 +8,7 @@ import (
 )
 
 // gcCounters reads the batcher's counters from the server's /metrics.
-type gcCounters struct{ tx, ops, txSec, waitSec float64 }
+type gcCounters struct{ tx, ops, txSec, waitSec, lockFree, locked float64 }
 
 func readGC(base string) gcCounters {
 	var c gcCounters
@@ -33,6 +33,10 @@ func readGC(base string) gcCounters {
 			c.txSec = v
 		case "creditline_group_commit_wait_seconds_total":
 			c.waitSec = v
+		case "creditline_ledger_lock_free_batches_total":
+			c.lockFree = v
+		case "creditline_ledger_locked_batches_total":
+			c.locked = v
 		}
 	}
 	return c
@@ -46,5 +50,6 @@ func batcherNote(a, b gcCounters) string {
 	}
 	return strconv.FormatFloat(ops/tx, 'f', 1, 64) + " per tx, " +
 		strconv.FormatFloat((b.txSec-a.txSec)/tx*1000, 'f', 2, 64) + " ms/tx, queued " +
-		strconv.FormatFloat((b.waitSec-a.waitSec)/ops*1000, 'f', 2, 64) + " ms"
+		strconv.FormatFloat((b.waitSec-a.waitSec)/ops*1000, 'f', 2, 64) + " ms, " +
+		strconv.FormatFloat(100*(b.lockFree-a.lockFree)/max(1, b.lockFree-a.lockFree+b.locked-a.locked), 'f', 0, 64) + "% lock-free"
 }

@@ -89,6 +89,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
+	metrics.WatchLedger(a.svc.LedgerStats())
 	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: metrics})
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {

@@ -1,0 +1,143 @@
+package ledgertest
+
+import (
+	"context"
+	"testing"
+
+	"creditline/billing"
+)
+
+// debit runs one debit through svc and returns its outcome (err is the refusal, if any).
+func debitOn(t *testing.T, svc *billing.Service, acc, amount, k string, enforce bool) (billing.DebitOutcome, error) {
+	t.Helper()
+	return svc.Debit(context.Background(), billing.DebitInput{AccountID: acc, Amount: c(amount), IdempotencyKey: k, Enforce: enforce})
+}
+
+// TestLockFreeDebitsSeeEveryOtherChange: after a locked batch caches an account, debits are
+// decided against the cache and committed with one version-checked statement. Every change
+// made elsewhere (a grant, a status, a limit, another instance's debits) must be seen: the
+// statement is refused and the batch redone under locks, never decided on stale state.
+func TestLockFreeDebitsSeeEveryOtherChange(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	stats := e.svc.LedgerStats()
+	acc := e.account()
+	e.grant(acc, "10")
+	if _, err := debitOn(t, e.svc, acc, "1", key(), true); err != nil { // locked: fills the cache
+		t.Fatal(err)
+	}
+	free := stats.LockFree.Load()
+	if _, err := debitOn(t, e.svc, acc, "1", key(), true); err != nil {
+		t.Fatal(err)
+	}
+	if stats.LockFree.Load() != free+1 {
+		t.Fatalf("second debit was not lock-free (lock-free %d -> %d)", free, stats.LockFree.Load())
+	}
+
+	t.Run("replayed key", func(t *testing.T) {
+		k := key()
+		first, err := debitOn(t, e.svc, acc, "1", k, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fb := stats.Fallbacks.Load()
+		again, err := debitOn(t, e.svc, acc, "1", k, true)
+		if err != nil || !again.Replayed || again.Debit.ID != first.Debit.ID {
+			t.Fatalf("replay: %+v %v, want the first debit %s replayed", again, err, first.Debit.ID)
+		}
+		if stats.Fallbacks.Load() != fb+1 {
+			t.Fatalf("the replay should have been refused by the unique key and redone under locks")
+		}
+	})
+
+	t.Run("suspended elsewhere", func(t *testing.T) {
+		if err := e.svc.SetAccountStatus(ctx, acc, billing.StatusSuspended, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := debitOn(t, e.svc, acc, "1", key(), true); billing.ErrorCode(err) != billing.EAccountSuspended {
+			t.Fatalf("debit on a suspended account: %v", err)
+		}
+		if err := e.svc.SetAccountStatus(ctx, acc, billing.StatusActive, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("refused on stale state, then granted elsewhere", func(t *testing.T) {
+		left := e.balance(acc).Balance
+		if _, err := debitOn(t, e.svc, acc, left.String(), key(), true); err != nil { // drain to 0
+			t.Fatal(err)
+		}
+		if _, err := debitOn(t, e.svc, acc, "3", key(), true); billing.ErrorCode(err) != billing.EInsufficient {
+			t.Fatalf("debit of an empty account: %v", err)
+		}
+		e.grant(acc, "5") // the cache still says 0 available
+		out, err := debitOn(t, e.svc, acc, "3", key(), true)
+		if err != nil {
+			t.Fatalf("debit after a grant made elsewhere was refused: %v", err)
+		}
+		if out.Debit.BalanceAfter != c("2") {
+			t.Fatalf("balance after %s, want 2", out.Debit.BalanceAfter)
+		}
+	})
+
+	t.Run("another instance", func(t *testing.T) {
+		other := billing.NewService(e.store, e.clock.Now) // its own cache, same database
+		acc := e.account()
+		e.grant(acc, "10")
+		for _, amt := range []string{"1", "3"} { // cached on this instance, at 6
+			if _, err := debitOn(t, e.svc, acc, amt, key(), false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := debitOn(t, other, acc, "5", key(), false); err != nil { // 1 left
+			t.Fatal(err)
+		}
+		if _, err := debitOn(t, e.svc, acc, "2", key(), false); billing.ErrorCode(err) != billing.EInsufficient {
+			t.Fatalf("debit of 2 with 1 left (spent by another instance): %v", err)
+		}
+		out, err := debitOn(t, e.svc, acc, "1", key(), false)
+		if err != nil || out.Debit.BalanceAfter != 0 {
+			t.Fatalf("last credit: %+v %v", out.Debit, err)
+		}
+		if b := e.balance(acc).Balance; b != 0 {
+			t.Fatalf("balance %s, want 0", b)
+		}
+	})
+
+	t.Run("limit changed elsewhere", func(t *testing.T) {
+		acc := e.account()
+		e.grant(acc, "2")
+		if _, err := debitOn(t, e.svc, acc, "2", key(), false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := debitOn(t, e.svc, acc, "1", key(), false); billing.ErrorCode(err) != billing.EInsufficient {
+			t.Fatalf("debit beyond a zero overdraft limit: %v", err)
+		}
+		if err := e.svc.SetOverdraftLimit(ctx, acc, c("5")); err != nil {
+			t.Fatal(err)
+		}
+		out, err := debitOn(t, e.svc, acc, "4", key(), false)
+		if err != nil || out.Debit.Overdraft != c("4") {
+			t.Fatalf("debit into a raised overdraft limit: %+v %v", out.Debit, err)
+		}
+	})
+}
+
+// TestLockedPathAlone: with the lock-free path off, every batch locks its accounts.
+func TestLockedPathAlone(t *testing.T) {
+	e := newEnv(t)
+	e.svc.SetLockFreeDebits(false)
+	acc := e.account()
+	e.grant(acc, "5")
+	for i := 0; i < 3; i++ {
+		if _, err := debitOn(t, e.svc, acc, "1", key(), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.svc.LedgerStats().LockFree.Load(); n != 0 {
+		t.Fatalf("%d lock-free batches with the path off", n)
+	}
+	if b := e.balance(acc).Balance; b != c("2") {
+		t.Fatalf("balance %s, want 2", b)
+	}
+}
