@@ -55,6 +55,21 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 	return a, nil
 }
 
+// snapshotsFrom renews the snapshots of a committed batch's accounts with the state the batch
+// saw under lock or version check, so that busy accounts are not read again for routing.
+func (s *Service) snapshotsFrom(b *book) {
+	c := &s.accounts
+	exp := time.Now().Add(accountCacheTTL*4/5 + time.Duration(rand.Int64N(int64(accountCacheTTL*2/5))))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m)+len(b.accounts) > accountCacheMax {
+		c.m = make(map[string]cachedAccount, 1024)
+	}
+	for id, st := range b.accounts {
+		c.m[id] = cachedAccount{acc: st.acc, at: exp}
+	}
+}
+
 // forgetAccount drops an account's snapshot after a local change to it.
 func (s *Service) forgetAccount(id string) {
 	s.accounts.mu.Lock()

@@ -215,6 +215,7 @@ func (s *Service) applyOps(ctx context.Context, ops []ledgerOp) ([]opResult, err
 	if !s.ledgerLocked {
 		s.ledger.put(locked, false)
 	}
+	s.snapshotsFrom(locked)
 	return res, nil
 }
 
@@ -263,6 +264,7 @@ func (s *Service) applyLockFree(ctx context.Context, ops []ledgerOp, ids []strin
 		return nil, false
 	}
 	s.ledger.put(b, true)
+	s.snapshotsFrom(b)
 	s.ledgerStats.LockFree.Add(1)
 	return res, true
 }
