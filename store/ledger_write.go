@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"creditline/billing"
-	"github.com/lib/pq"
 )
 
 // writeLedgerSQL writes a whole ledger transaction in ONE statement: debits, usage events
@@ -101,8 +100,8 @@ func debitArrays(ds []billing.Debit) []any {
 		id[i], acc[i], key[i], hash[i], actor[i], reason[i], hold[i] = d.ID, d.AccountID, d.IdempotencyKey, d.RequestHash, d.Actor, d.Reason, deref(d.HoldID)
 		amt[i], req[i], od[i], bal[i], avail[i] = int64(d.Amount), int64(d.Requested), int64(d.Overdraft), int64(d.BalanceAfter), int64(d.AvailableAfter)
 	}
-	return []any{pq.Array(id), pq.Array(acc), pq.Array(key), pq.Array(hash), pq.Array(amt), pq.Array(req), pq.Array(od),
-		pq.Array(hold), pq.Array(bal), pq.Array(avail), pq.Array(actor), pq.Array(reason)}
+	return []any{textArray(id), textArray(acc), textArray(key), textArray(hash), int64Array(amt), int64Array(req), int64Array(od),
+		textArray(hold), int64Array(bal), int64Array(avail), textArray(actor), textArray(reason)}
 }
 
 func usageArrays(us []billing.UsageEvent) ([]any, error) {
@@ -117,15 +116,14 @@ func usageArrays(us []billing.UsageEvent) ([]any, error) {
 		if err1 != nil || err2 != nil || err3 != nil {
 			return nil, fmt.Errorf("store: usage %s: cannot encode", u.ID)
 		}
-		w, _ := pq.StringArray(u.Warnings).Value()
 		id[i], acc[i], deb[i], action[i], model[i], qs[i], attrs[i], bd[i] = u.ID, u.AccountID, u.DebitID, u.Action, u.Model, string(q), string(a), string(b)
-		key[i], keyID[i], ip[i], meta[i], ph[i], hold[i], warn[i] = u.IdempotencyKey, u.APIKeyID, u.ClientIP, string(u.Metadata), u.PromptHash, deref(u.HoldID), w.(string)
+		key[i], keyID[i], ip[i], meta[i], ph[i], hold[i], warn[i] = u.IdempotencyKey, u.APIKeyID, u.ClientIP, string(u.Metadata), u.PromptHash, deref(u.HoldID), textArray(u.Warnings)
 		credits[i], cost[i], ver[i], batch[i] = int64(u.Credits), u.VendorCostMicroUSD, int64(u.PriceVersion), u.Batch
 		occurred[i] = u.OccurredAt.UTC().Format(time.RFC3339Nano)
 	}
-	return []any{pq.Array(id), pq.Array(acc), pq.Array(deb), pq.Array(action), pq.Array(model), pq.Array(qs), pq.Array(attrs),
-		pq.Array(credits), pq.Array(cost), pq.Array(ver), pq.Array(bd), pq.Array(key), pq.Array(keyID), pq.Array(ip),
-		pq.Array(meta), pq.Array(ph), pq.Array(batch), pq.Array(hold), pq.Array(warn), pq.Array(occurred)}, nil
+	return []any{textArray(id), textArray(acc), textArray(deb), textArray(action), textArray(model), textArray(qs), textArray(attrs),
+		int64Array(credits), int64Array(cost), int64Array(ver), textArray(bd), textArray(key), textArray(keyID), textArray(ip),
+		textArray(meta), textArray(ph), boolArray(batch), textArray(hold), textArray(warn), textArray(occurred)}, nil
 }
 
 func grantArrays(cs []billing.GrantChange) []any {
@@ -133,7 +131,7 @@ func grantArrays(cs []billing.GrantChange) []any {
 	for i, c := range cs {
 		ids[i], rem[i], exp[i] = c.ID, int64(c.Remaining), timeText(c.ExpiredAt)
 	}
-	return []any{pq.Array(ids), pq.Array(rem), pq.Array(exp)}
+	return []any{textArray(ids), int64Array(rem), textArray(exp)}
 }
 
 func entryArrays(es []billing.Entry) []any {
@@ -144,7 +142,7 @@ func entryArrays(es []billing.Entry) []any {
 		acc[i], grant[i], debit[i], hold[i], kind[i], actor[i], reason[i] = e.AccountID, deref(e.GrantID), deref(e.DebitID), deref(e.HoldID), e.Kind, e.Actor, e.Reason
 		amt[i], bal[i] = int64(e.Amount), int64(e.BalanceAfter)
 	}
-	return []any{pq.Array(acc), pq.Array(grant), pq.Array(debit), pq.Array(hold), pq.Array(kind), pq.Array(amt), pq.Array(bal), pq.Array(actor), pq.Array(reason)}
+	return []any{textArray(acc), textArray(grant), textArray(debit), textArray(hold), textArray(kind), int64Array(amt), int64Array(bal), textArray(actor), textArray(reason)}
 }
 
 func stateArrays(ss []billing.LedgerState) []any {
@@ -155,7 +153,7 @@ func stateArrays(ss []billing.LedgerState) []any {
 		ids[i], start[i] = s.AccountID, timeText(s.PeriodStart)
 		bal[i], res[i], debt[i], spent[i], topup[i], ver[i] = int64(s.Balance), int64(s.Reserved), int64(s.Debt), int64(s.PeriodSpent), int64(s.LastTopup), s.Version
 	}
-	return []any{pq.Array(ids), pq.Array(bal), pq.Array(res), pq.Array(debt), pq.Array(start), pq.Array(spent), pq.Array(topup), pq.Array(ver)}
+	return []any{textArray(ids), int64Array(bal), int64Array(res), int64Array(debt), textArray(start), int64Array(spent), int64Array(topup), int64Array(ver)}
 }
 
 func deref(p *string) string {
