@@ -89,10 +89,10 @@ func (s *Store) VerifyFacts(ctx context.Context, now time.Time) (billing.VerifyF
 		FROM accounts a ORDER BY a.id`, now); err != nil {
 		return f, mapErr("verify accounts", err)
 	}
-	if err := t.SelectContext(ctx, &f.DebitMismatches, `SELECT d.id, d.account_id, d.amount,
-			-COALESCE((SELECT sum(amount) FROM ledger_entries e WHERE e.debit_id = d.id AND e.kind = 'debit'), 0) AS allocations
-		FROM debits d
-		WHERE d.amount <> -COALESCE((SELECT sum(amount) FROM ledger_entries e WHERE e.debit_id = d.id AND e.kind = 'debit'), 0)`); err != nil {
+	if err := t.SelectContext(ctx, &f.DebitMismatches, `SELECT d.id, d.account_id, d.amount, -COALESCE(e.total, 0) AS allocations
+		FROM debits d LEFT JOIN (SELECT debit_id, sum(amount) AS total FROM ledger_entries
+			WHERE kind = 'debit' AND debit_id IS NOT NULL GROUP BY debit_id) e ON e.debit_id = d.id
+		WHERE d.amount <> -COALESCE(e.total, 0)`); err != nil {
 		return f, mapErr("verify debits", err)
 	}
 	var dups []struct {
