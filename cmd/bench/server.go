@@ -29,6 +29,7 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 		return nil, err
 	}
 	cmd.Stderr = io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the benchmark
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -42,6 +43,7 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 	}
 	go io.Copy(io.Discard, out) //nolint:errcheck
 	if s.base == "" {
+		s.kill()
 		return nil, fmt.Errorf("portal serve did not start")
 	}
 	for i := 0; i < 100; i++ {
@@ -53,7 +55,13 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	s.kill()
 	return nil, fmt.Errorf("portal serve never became ready")
+}
+
+func (s *server) kill() {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
 }
 
 func (s *server) stop() {
