@@ -248,8 +248,8 @@ type lockFreePlan struct {
 }
 
 // planLockFree decides a batch of plain debits against cached accounts (see ledgerCache), or
-// returns nil when the batch needs the locking path: an account not cached, holds, or
-// anything to write besides debits, usage, entries and account states.
+// returns nil when the batch needs the locking path: an account not cached, holds, a refused
+// debit, or anything to write besides debits, usage, entries and account states.
 //
 // (Deciding the next batch on top of this one while it is written does not pay: the two
 // statements travel on different connections, the second often reaches the rows first, finds
@@ -273,12 +273,17 @@ func (s *Service) planLockFree(ctx context.Context, ops []ledgerOp, ids []string
 	}
 	res := append([]opResult(nil), pre...)
 	seen := make(map[AccountKey]*Debit, len(ops))
+	refused := false
 	for i, op := range ops {
 		if res[i].debit.Err == nil {
 			res[i].debit = b.debit(*op.debit, seen)
+			refused = refused || res[i].debit.Err != nil
 		}
 	}
-	if !b.onlyLedgerWrites() || !s.debitHooksQuiet(b) {
+	// A refusal writes nothing, so no unique index would notice that its key was already used:
+	// a retry of a debit that emptied the account must replay it, not be refused. Batches with
+	// a refusal take the locking path, which looks the keys up first.
+	if refused || !b.onlyLedgerWrites() || !s.debitHooksQuiet(b) {
 		s.ledgerStats.Fallbacks.Add(1)
 		return nil
 	}

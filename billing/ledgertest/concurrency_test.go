@@ -47,9 +47,9 @@ func TestConcurrentDebitsOnOneAccount(t *testing.T) {
 			if ok.Load() != tc.wantOK || ok.Load()+refused.Load() != 192 {
 				t.Fatalf("ok %d refused %d, want %d ok", ok.Load(), refused.Load(), tc.wantOK)
 			}
-			if st := e.svc.LedgerStats(); st.LockFree.Load() == 0 || st.Fallbacks.Load() == 0 {
-				// both paths raced here: lock-free commits and ones refused as stale, redone under locks
-				t.Fatalf("lock-free %d, fallbacks %d: want both", st.LockFree.Load(), st.Fallbacks.Load())
+			if st := e.svc.LedgerStats(); st.Fallbacks.Load() == 0 {
+				// lock-free attempts raced here and were redone under locks
+				t.Fatalf("no lock-free attempt was redone under locks (lock-free %d)", st.LockFree.Load())
 			}
 			b := e.balance(acc)
 			want := c("96") - billing.Credits(ok.Load())*c("3")

@@ -50,6 +50,24 @@ func TestLockFreeDebitsSeeEveryOtherChange(t *testing.T) {
 		}
 	})
 
+	t.Run("replay of a debit that emptied the account", func(t *testing.T) {
+		acc := e.account()
+		e.grant(acc, "3")
+		if _, err := debitOn(t, e.svc, acc, "1", key(), false); err != nil { // cached
+			t.Fatal(err)
+		}
+		k := key()
+		first, err := debitOn(t, e.svc, acc, "2", k, false) // lock-free, leaves 0
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Decided against the cache alone, the replay would be refused for want of credits.
+		again, err := debitOn(t, e.svc, acc, "2", k, false)
+		if err != nil || !again.Replayed || again.Debit.ID != first.Debit.ID {
+			t.Fatalf("replay after the account emptied: %+v %v, want debit %s replayed", again.Debit, err, first.Debit.ID)
+		}
+	})
+
 	t.Run("suspended elsewhere", func(t *testing.T) {
 		if err := e.svc.SetAccountStatus(ctx, acc, billing.StatusSuspended, "test"); err != nil {
 			t.Fatal(err)

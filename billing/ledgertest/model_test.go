@@ -205,4 +205,9 @@ func TestModelBasedRandomOperations(t *testing.T) {
 			}
 		}
 	}
+	// Debits went both ways: lock-free on cached accounts, and redone under locks after the
+	// grants, holds and expiries in between changed the account.
+	if st := e.svc.LedgerStats(); st.LockFree.Load() == 0 || st.Fallbacks.Load() == 0 {
+		t.Fatalf("lock-free %d, fallbacks %d: want both paths exercised", st.LockFree.Load(), st.Fallbacks.Load())
+	}
 }
