@@ -103,6 +103,12 @@ func demoQuietDay(r *rand.Rand, daysAgo int) []demoAction {
 	if r.IntN(2) == 0 {
 		out = append(out, demoAction{"text.generate", nil, map[string]Quantity{"words": Count(int64(200 + r.IntN(600)))}})
 	}
+	if daysAgo == 0 {
+		// Today she tries images in earnest (10 credits): her run-out is then about 4 days away
+		// whatever the hour. Without it, it sat at exactly 7 days, and the banner came and went
+		// around noon UTC.
+		out = append(out, demoAction{"image.generate", map[string]string{"model": "sdxl"}, map[string]Quantity{"images": Count(2)}})
+	}
 	return out
 }
 
