@@ -177,9 +177,9 @@ type GrantChange struct {
 // LedgerTx is what the ledger needs inside a transaction. Every method that takes a slice
 // writes it with one statement, so a batch over many accounts costs a fixed number of round trips.
 type LedgerTx interface {
-	// LockAccounts locks the accounts in id order (never deadlocks against another batch) and
-	// returns those that exist with every grant of theirs that has credits left (in one
-	// round trip: grants change only under their account's lock).
+	// LockAccounts locks the accounts in id order, whatever order ids come in (so batches
+	// never deadlock), and returns those that exist with every grant of theirs that has
+	// credits left, read after the locks.
 	LockAccounts(ctx context.Context, ids []string) ([]Account, []Grant, error)
 	DebitsByKeys(ctx context.Context, keys []AccountKey) ([]Debit, error)
 	GrantByKey(ctx context.Context, accountID, key string) (Grant, error)

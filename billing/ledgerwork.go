@@ -36,7 +36,7 @@ type writes struct {
 // loadBook locks the accounts (id order) and their live grants, then sweeps expired grants so
 // that nothing decided in this transaction sees expired credits.
 func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, error) {
-	accs, grants, err := tx.LockAccounts(ctx, uniqueSorted(ids))
+	accs, grants, err := tx.LockAccounts(ctx, ids) // it sorts them
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 
 	"creditline/store"
 	"creditline/store/pgcluster"
-	"github.com/jmoiron/sqlx"
 )
 
 const devDataDir = ".data"
@@ -82,21 +81,7 @@ func devDatabase(ctx context.Context, stdout io.Writer) (string, error) {
 		return "", err
 	}
 	fmt.Fprintf(stdout, "PostgreSQL (local, %s) on 127.0.0.1:%d\n", filepath.Join(devDataDir, "pg"), cl.Port)
-	admin, err := sqlx.Open("postgres", cl.URL("postgres"))
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close()
-	var exists bool
-	if err := admin.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'creditline')`); err != nil {
-		return "", fmt.Errorf("local PostgreSQL: %w", err)
-	}
-	if !exists {
-		if _, err := admin.ExecContext(ctx, `CREATE DATABASE creditline`); err != nil {
-			return "", fmt.Errorf("create database: %w", err)
-		}
-	}
-	return cl.URL("creditline"), nil
+	return cl.EnsureDatabase(ctx, "creditline")
 }
 
 // devSecret keeps one generated session secret under .data/ so sessions survive restarts.

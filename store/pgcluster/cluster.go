@@ -3,6 +3,7 @@
 package pgcluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // ErrNoBinaries is returned when no initdb/pg_ctl can be found.
@@ -34,6 +38,25 @@ type Cluster struct {
 // URL is a connection string for database db as the superuser "postgres" (trust auth).
 func (c *Cluster) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, db)
+}
+
+// EnsureDatabase creates database name on the cluster unless it exists, and returns its URL.
+func (c *Cluster) EnsureDatabase(ctx context.Context, name string) (string, error) {
+	admin, err := sqlx.Open("postgres", c.URL("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	var exists bool
+	if err := admin.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name); err != nil {
+		return "", fmt.Errorf("local PostgreSQL: %w", err)
+	}
+	if !exists {
+		if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+pq.QuoteIdentifier(name)); err != nil {
+			return "", fmt.Errorf("create database: %w", err)
+		}
+	}
+	return c.URL(name), nil
 }
 
 // FindBinaries returns the folder holding initdb and pg_ctl: PATH first, then the newest

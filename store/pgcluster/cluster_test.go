@@ -1,6 +1,7 @@
 package pgcluster
 
 import (
+	"context"
 	"database/sql"
 	"os"
 	"path/filepath"
@@ -52,5 +53,15 @@ func TestEnsureStartsAndReusesACluster(t *testing.T) {
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM kept`).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("data not kept across restart: %d, %v", n, err)
+	}
+	// EnsureDatabase creates once and then finds it.
+	for i := 0; i < 2; i++ {
+		url, err := c.EnsureDatabase(context.Background(), "made_here")
+		if err != nil || url != c.URL("made_here") {
+			t.Fatalf("ensure database, time %d: %s %v", i+1, url, err)
+		}
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM pg_database WHERE datname = 'made_here'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("databases named 'made_here': %d, %v", n, err)
 	}
 }
