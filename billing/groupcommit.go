@@ -9,14 +9,15 @@ import (
 )
 
 // GroupCommit coalesces concurrent single debits into shared transactions. Requests are
-// sharded by account, so every debit of one account goes through one queue: a hot account
+// sharded by account, so every single debit of one account goes through one queue: a hot account
 // then gets one transaction for everything that queued while the previous one committed,
 // instead of one lock hand-off (and WAL flush) per debit. A request is answered only after
 // its transaction commits, so nothing acknowledged can be lost.
 type GroupCommit struct {
 	stats    GroupCommitStats
 	svc      *Service
-	shards   []chan *pendingDebit
+	shards   []chan *pendingDebit // single debits and holds
+	bulk     []chan *pendingDebit // the events of multi-event requests
 	maxBatch int
 	window   time.Duration
 	wg       sync.WaitGroup
@@ -54,8 +55,15 @@ func (s *Service) GroupCommitStats() *GroupCommitStats {
 
 // GroupCommitConfig tunes the batcher.
 type GroupCommitConfig struct {
-	// Shards is how many transactions may run at once (accounts are spread over them).
+	// Shards is how many transactions of single debits and holds may run at once (accounts
+	// are spread over them).
 	Shards int
+	// BulkShards is how many transactions of multi-event requests (usage batches) may run at
+	// once, beside those of single debits. Such requests bring their own batch, so running
+	// two side by side uses both cores, where single debits gain more from fewer, bigger
+	// transactions. Both lanes write the same accounts safely: each transaction locks, or
+	// version-checks, every account it writes.
+	BulkShards int
 	// MaxBatch bounds the debits of one transaction.
 	MaxBatch int
 	// Window is how long a small batch waits for company; 0 takes what is queued.
@@ -68,16 +76,24 @@ func (s *Service) StartGroupCommit(ctx context.Context, cfg GroupCommitConfig) (
 	if cfg.Shards <= 0 {
 		cfg.Shards = 4
 	}
+	if cfg.BulkShards <= 0 {
+		cfg.BulkShards = cfg.Shards
+	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 512
 	}
 	gc := &GroupCommit{svc: s, maxBatch: cfg.MaxBatch, window: cfg.Window}
-	for i := 0; i < cfg.Shards; i++ {
-		ch := make(chan *pendingDebit, cfg.MaxBatch*4)
-		gc.shards = append(gc.shards, ch)
-		gc.wg.Add(1)
-		go gc.run(ctx, ch)
+	lane := func(n int) []chan *pendingDebit {
+		var chs []chan *pendingDebit
+		for i := 0; i < n; i++ {
+			ch := make(chan *pendingDebit, cfg.MaxBatch*4)
+			chs = append(chs, ch)
+			gc.wg.Add(1)
+			go gc.run(ctx, ch)
+		}
+		return chs
 	}
+	gc.shards, gc.bulk = lane(cfg.Shards), lane(cfg.BulkShards)
 	s.gc.Store(gc)
 	return func() { s.gc.Store(nil); gc.wg.Wait() }
 }
@@ -110,14 +126,14 @@ func (gc *GroupCommit) submitOp(ctx context.Context, op ledgerOp) (opResult, err
 	}
 }
 
-// submitMany queues debits over their shards and waits for every answer; debits of one
-// shard share transactions with whatever else is queued there.
+// submitMany queues debits over the bulk lane's shards and waits for every answer; debits of
+// one shard share transactions with whatever else is queued there.
 func (gc *GroupCommit) submitMany(ctx context.Context, ins []DebitInput) ([]DebitOutcome, error) {
 	ps := make([]*pendingDebit, len(ins))
 	for i := range ins {
 		ps[i] = &pendingDebit{at: time.Now(), ctx: ctx, op: ledgerOp{debit: &ins[i]}, done: make(chan opResult, 1)}
 		select {
-		case gc.shards[shardOf(ins[i].AccountID, len(gc.shards))] <- ps[i]:
+		case gc.bulk[shardOf(ins[i].AccountID, len(gc.bulk))] <- ps[i]:
 		case <-ctx.Done():
 			for _, p := range ps[:i] { // what is queued is answered; wait so none is left behind
 				<-p.done

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,5 +213,75 @@ func TestGroupCommitPoisonDebitSparesItsNeighbours(t *testing.T) {
 	}
 	if b := e.balance(acc); b.Balance != c("90") {
 		t.Fatalf("balance %s, want 90 (ten good debits)", b.Balance)
+	}
+}
+
+// Single debits (one lane) and multi-event batches (the other, with two shards) spend one
+// account at the same time, with more demand than credit: every key is charged at most once,
+// the account never goes below zero, and what was charged is exactly what the answers say.
+func TestGroupCommitLanesShareAnAccount(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := e.svc.StartGroupCommit(ctx, billing.GroupCommitConfig{Shards: 1, BulkShards: 2, MaxBatch: 64})
+	t.Cleanup(func() { cancel(); wait() })
+	acc, other := e.account(), e.account()
+	e.grant(acc, "150")
+	e.grant(other, "1000")
+	var charged atomic.Int64 // millicredits charged to acc, summed from the answers
+	var wg sync.WaitGroup
+	record := func(outs []billing.DebitOutcome, ins []billing.DebitInput) {
+		for i, o := range outs {
+			switch {
+			case o.Err == nil && !o.Replayed && ins[i].AccountID == acc:
+				charged.Add(int64(o.Debit.Amount))
+			case o.Err != nil && billing.ErrorCode(o.Err) != billing.EInsufficient:
+				t.Errorf("debit %s: %v", ins[i].IdempotencyKey, o.Err)
+			}
+		}
+	}
+	for g := 0; g < 8; g++ {
+		wg.Add(2)
+		go func(g int) { // single debits, each sent twice
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				in := billing.DebitInput{AccountID: acc, Amount: c("1"), IdempotencyKey: fmt.Sprintf("s%d-%d", g, i)}
+				for range 2 {
+					out, err := e.svc.Debit(ctx, in)
+					if billing.ErrorCode(err) == billing.EInsufficient {
+						continue
+					}
+					record([]billing.DebitOutcome{out}, []billing.DebitInput{in})
+				}
+			}
+		}(g)
+		go func(g int) { // batches over both accounts, each sent twice
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				var ins []billing.DebitInput
+				for j := 0; j < 6; j++ {
+					ins = append(ins, billing.DebitInput{AccountID: acc, Amount: c("1"), IdempotencyKey: fmt.Sprintf("b%d-%d-%d", g, i, j)},
+						billing.DebitInput{AccountID: other, Amount: c("1"), IdempotencyKey: fmt.Sprintf("o%d-%d-%d", g, i, j)})
+				}
+				for range 2 {
+					outs, err := e.svc.DebitBatch(ctx, ins)
+					if err != nil {
+						t.Errorf("batch: %v", err)
+						return
+					}
+					record(outs, ins)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	// 80 singles and 240 batched debits of 1 credit each asked for 320 credits; 150 exist.
+	if got := billing.Credits(charged.Load()); got != c("150") {
+		t.Fatalf("answers charged %s to the account, want all of its 150", got)
+	}
+	if b := e.balance(acc); b.Balance != 0 {
+		t.Fatalf("balance %s, want 0", b.Balance)
+	}
+	if b := e.balance(other); b.Balance != c("760") {
+		t.Fatalf("other account: balance %s, want 760 (240 charged once each)", b.Balance)
 	}
 }

@@ -20,8 +20,10 @@ type Config struct {
 	StripeAPIBase       string
 	SMTPURL             string
 	Dev                 bool
-	// DebitShards is how many debit transactions may run at once (group commit).
+	// DebitShards is how many transactions of single debits may run at once (group commit).
 	DebitShards int
+	// DebitBulkShards is how many transactions of usage batches may run at once, beside them.
+	DebitBulkShards int
 	// DebitWindow is how long a small debit batch waits for company (0: none).
 	DebitWindow time.Duration
 }
@@ -46,13 +48,21 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 	if c.Addr == "" {
 		c.Addr = ":8080"
 	}
-	c.DebitShards = 2 // measured best on 2 cores: bigger batches beat more parallel transactions
-	if v := strings.TrimSpace(getenv("DEBIT_SHARDS")); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 64 {
-			return c, fmt.Errorf("DEBIT_SHARDS %q must be a whole number from 1 to 64", v)
+	// Measured on 2 cores: single debits gain more from one queue's bigger batches than from
+	// two transactions at once (spread +12%); batches of 500 events are big enough already and
+	// gain from running two at once (+50%).
+	c.DebitShards, c.DebitBulkShards = 1, 2
+	for _, s := range []struct {
+		name string
+		to   *int
+	}{{"DEBIT_SHARDS", &c.DebitShards}, {"DEBIT_BULK_SHARDS", &c.DebitBulkShards}} {
+		if v := strings.TrimSpace(getenv(s.name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 64 {
+				return c, fmt.Errorf("%s %q must be a whole number from 1 to 64", s.name, v)
+			}
+			*s.to = n
 		}
-		c.DebitShards = n
 	}
 	if v := strings.TrimSpace(getenv("DEBIT_WINDOW")); v != "" {
 		d, err := time.ParseDuration(v)

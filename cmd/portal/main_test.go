@@ -58,6 +58,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{map[string]string{"DATABASE_URL": "postgres://h/db", "SESSION_SECRET": strings.Repeat("s", 32), "STRIPE_SECRET_KEY": "pk_live_x"}, "STRIPE_SECRET_KEY"},
 		{map[string]string{"DATABASE_URL": "postgres://h/db", "SESSION_SECRET": strings.Repeat("s", 32), "STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET is required"},
 		{map[string]string{"DATABASE_URL": "postgres://h/db", "SESSION_SECRET": strings.Repeat("s", 32), "BASE_URL": "ftp://x"}, "BASE_URL"},
+		{map[string]string{"DATABASE_URL": "postgres://h/db", "SESSION_SECRET": strings.Repeat("s", 32), "DEBIT_SHARDS": "0"}, "DEBIT_SHARDS"},
+		{map[string]string{"DATABASE_URL": "postgres://h/db", "SESSION_SECRET": strings.Repeat("s", 32), "DEBIT_BULK_SHARDS": "two"}, "DEBIT_BULK_SHARDS"},
 	}
 	for _, c := range cases {
 		err := run(context.Background(), []string{"serve"}, env(c.env), io.Discard, io.Discard)

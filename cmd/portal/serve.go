@@ -108,7 +108,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		go http.ListenAndServe(addr, pprofMux()) //nolint:errcheck
 	}
 	gctx, stopGC := context.WithCancel(context.WithoutCancel(ctx))
-	waitGC := a.svc.StartGroupCommit(gctx, billing.GroupCommitConfig{Shards: a.cfg.DebitShards, MaxBatch: 512, Window: a.cfg.DebitWindow})
+	waitGC := a.svc.StartGroupCommit(gctx, billing.GroupCommitConfig{Shards: a.cfg.DebitShards, BulkShards: a.cfg.DebitBulkShards, MaxBatch: 512, Window: a.cfg.DebitWindow})
 	defer func() { stopGC(); waitGC() }() // after Shutdown: in-flight debits are answered first
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
