@@ -1,7 +1,8 @@
 // Command bench measures debit throughput end to end: it starts `portal serve` on a fresh
 // database, drives POST /api/v1/usage and /api/v1/usage/batch with a load generator, and runs
-// a pgbench baseline (one conditional debit and one ledger insert per transaction) in the
-// same run, printing debits/s, p50, p99 and the ratio to the baseline.
+// a pgbench baseline (one conditional debit and one ledger insert per transaction) and a
+// pgbench ceiling (the very rows a debit writes, batched, with no server) in the same run,
+// printing debits/s, p50, p99, the ratio to the baseline and the share of the ceiling.
 package main
 
 import (
@@ -39,7 +40,7 @@ func main() {
 	flag.IntVar(&o.batchCli, "batch-clients", 8, "concurrent clients for the batch scenario")
 	flag.IntVar(&o.rate, "rate", 0, "also run a fixed-rate (open loop) spread scenario at this many requests/s, reporting dropped requests")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark database")
-	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run: baseline,spread,hot,batch,rate")
+	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run: baseline,ceiling,spread,hot,batch,rate")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "load sent before each scenario's measurement starts (not counted)")
 	flag.BoolVar(&o.timeline, "timeline", false, "with -rate: print sends, drops and the worst latency per 250 ms")
 	flag.Parse()
@@ -76,6 +77,22 @@ func run(ctx context.Context, o options) error {
 	if o.wants("baseline") {
 		for _, hot := range []bool{false, true} {
 			r, err := pgbenchBaseline(ctx, db.url, o.accounts, hot, o.duration)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+		}
+	}
+	if o.wants("ceiling") {
+		for _, c := range []struct {
+			name                     string
+			accounts, batch, clients int
+		}{
+			{"pgbench ceiling spread", o.accounts, 16, 2},
+			{"pgbench ceiling hot account", 1, 16, 2},
+			{"pgbench ceiling batch", o.accounts, o.batchSize, 2},
+		} {
+			r, err := pgbenchCeiling(ctx, db.url, c.name, c.accounts, c.batch, c.clients, o.duration)
 			if err != nil {
 				return err
 			}
