@@ -106,9 +106,10 @@ func run(ctx context.Context, o options) error {
 	defer srv.stop()
 	lg := &loadgen{warmup: o.warmup, base: srv.base, key: fix.key, accounts: fix.accounts}
 	measure := func(f func() result) {
-		before := readGC(srv.base)
+		before := make(chan gcCounters, 1) // the batcher's counters once the warm-up is over
+		go func() { time.Sleep(o.warmup); before <- readGC(srv.base) }()
 		r := f()
-		r.batcher = batcherNote(before, readGC(srv.base))
+		r.batcher = batcherNote(<-before, readGC(srv.base))
 		results = append(results, r)
 	}
 	if o.wants("spread") {
