@@ -11,8 +11,10 @@ import (
 // debit does not read the account before the transaction that locks it. Snapshots only route
 // and price; status and limits are enforced again under the account lock.
 type accountCache struct {
-	mu sync.RWMutex
-	m  map[string]cachedAccount
+	mu    sync.RWMutex
+	m     map[string]cachedAccount
+	loads flight[Account]
+	gen   int // bumped by forgetAccount: a read that started before it does not cache
 }
 
 type cachedAccount struct {
@@ -36,11 +38,29 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 	if ok && now.Before(ca.at) {
 		return ca.acc, nil
 	}
-	a, err := s.ResolveAccount(ctx, ref)
-	if err != nil {
-		return Account{}, err
-	}
+	return c.loads.do(ctx, ref, func(ctx context.Context) (Account, error) {
+		c.mu.RLock()
+		gen := c.gen
+		c.mu.RUnlock()
+		a, err := s.ResolveAccount(ctx, ref)
+		if err != nil {
+			return Account{}, err
+		}
+		s.snapshot(ref, a, gen)
+		return a, nil
+	})
+}
+
+// snapshot records an account read under ref (an id or an external id) and its id, unless
+// an account was forgotten since the read began (generation gen).
+func (s *Service) snapshot(ref string, a Account, gen int) {
+	c := &s.accounts
+	now := time.Now()
 	c.mu.Lock()
+	if c.gen != gen {
+		c.mu.Unlock()
+		return
+	}
 	if c.m == nil || len(c.m) >= accountCacheMax {
 		c.m = make(map[string]cachedAccount, 1024)
 	}
@@ -52,7 +72,6 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 		c.m[a.ID] = cachedAccount{acc: a, at: exp}
 	}
 	c.mu.Unlock()
-	return a, nil
 }
 
 // snapshotsFrom renews the snapshots of a committed batch's accounts with the state the batch
@@ -70,6 +89,23 @@ func (s *Service) snapshotsFrom(b *book) {
 	}
 }
 
+// snapshotsOf records snapshots of accounts just read, under their ids and external ids.
+func (s *Service) snapshotsOf(accs []Account) {
+	c := &s.accounts
+	exp := time.Now().Add(accountCacheTTL*4/5 + time.Duration(rand.Int64N(int64(accountCacheTTL*2/5))))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m)+2*len(accs) > accountCacheMax {
+		c.m = make(map[string]cachedAccount, 2*len(accs))
+	}
+	for _, a := range accs {
+		c.m[a.ID] = cachedAccount{acc: a, at: exp}
+		if a.ExternalID != nil && *a.ExternalID != "" {
+			c.m[*a.ExternalID] = cachedAccount{acc: a, at: exp}
+		}
+	}
+}
+
 // forgetAccount drops an account's snapshot after a local change to it.
 func (s *Service) forgetAccount(id string) {
 	s.accounts.mu.Lock()
@@ -78,5 +114,7 @@ func (s *Service) forgetAccount(id string) {
 			delete(s.accounts.m, k)
 		}
 	}
+	s.accounts.gen++
 	s.accounts.mu.Unlock()
+	s.accounts.loads.forget()
 }

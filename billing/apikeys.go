@@ -91,6 +91,8 @@ type keyCache struct {
 	mu      sync.Mutex
 	byHash  map[string]cachedKey
 	touched map[string]time.Time
+	loads   flight[APIKey]
+	gen     int // bumped by each revocation: a lookup that started before one does not cache
 }
 
 type cachedKey struct {
@@ -116,7 +118,20 @@ func (s *Service) AuthenticateKey(ctx context.Context, raw string) (APIKey, erro
 	ck, ok := c.byHash[h]
 	c.mu.Unlock()
 	if !ok || now.Sub(ck.at) > keyCacheTTL {
-		k, err := s.store.APIKeyByHash(ctx, h)
+		k, err := c.loads.do(ctx, h, func(ctx context.Context) (APIKey, error) {
+			c.mu.Lock()
+			gen := c.gen
+			c.mu.Unlock()
+			k, err := s.store.APIKeyByHash(ctx, h)
+			if err == nil {
+				c.mu.Lock()
+				if c.gen == gen {
+					c.byHash[h] = cachedKey{key: k, at: time.Now()}
+				}
+				c.mu.Unlock()
+			}
+			return k, err
+		})
 		if ErrorCode(err) == ENotFound {
 			return APIKey{}, bad
 		}
@@ -124,9 +139,6 @@ func (s *Service) AuthenticateKey(ctx context.Context, raw string) (APIKey, erro
 			return APIKey{}, err
 		}
 		ck = cachedKey{key: k, at: now}
-		c.mu.Lock()
-		c.byHash[h] = ck
-		c.mu.Unlock()
 	}
 	if ck.key.RevokedAt != nil {
 		return APIKey{}, Errorf(EUnauthenticated, "This API key was revoked.")
@@ -165,7 +177,9 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id, accountID string) error 
 			delete(s.keys.byHash, h)
 		}
 	}
+	s.keys.gen++
 	s.keys.mu.Unlock()
+	s.keys.loads.forget()
 	return nil
 }
 

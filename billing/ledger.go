@@ -224,4 +224,8 @@ type LedgerReader interface {
 	// ExpiredHolds lists active holds past their expiry.
 	ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]string, error)
 	VerifyFacts(ctx context.Context, now time.Time) (VerifyFacts, error)
+	// RecentLedgerAccounts returns up to limit accounts among those of the newest `entries`
+	// ledger entries, most recent first, with their live grants (remaining > 0), all read
+	// in one snapshot and without locks.
+	RecentLedgerAccounts(ctx context.Context, entries, limit int) ([]Account, []Grant, error)
 }

@@ -12,6 +12,8 @@ type planCache struct {
 	mu     sync.RWMutex
 	plans  map[string]Plan
 	loaded time.Time
+	loads  flight[map[string]Plan]
+	gen    int // bumped by invalidatePlans: a load that started before it does not cache
 }
 
 const planCacheTTL = 30 * time.Second
@@ -26,20 +28,31 @@ func (s *Service) cachedPlan(ctx context.Context, key string) (Plan, error) {
 	if ok && fresh {
 		return p, nil
 	}
-	all, err := s.store.ListPlans(ctx, true)
+	m, err := c.loads.do(ctx, "", func(ctx context.Context) (map[string]Plan, error) {
+		c.mu.RLock()
+		gen := c.gen
+		c.mu.RUnlock()
+		all, err := s.store.ListPlans(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]Plan, len(all))
+		for _, p := range all {
+			m[p.Key] = p
+		}
+		c.mu.Lock()
+		if c.gen == gen {
+			c.plans, c.loaded = m, time.Now()
+		}
+		c.mu.Unlock()
+		return m, nil
+	})
 	if err != nil {
 		if ok {
 			return p, nil // stale beats failing the request
 		}
 		return Plan{}, err
 	}
-	m := make(map[string]Plan, len(all))
-	for _, p := range all {
-		m[p.Key] = p
-	}
-	c.mu.Lock()
-	c.plans, c.loaded = m, time.Now()
-	c.mu.Unlock()
 	if p, ok := m[key]; ok {
 		return p, nil
 	}
@@ -50,7 +63,9 @@ func (s *Service) cachedPlan(ctx context.Context, key string) (Plan, error) {
 func (s *Service) invalidatePlans() {
 	s.plans.mu.Lock()
 	s.plans.loaded = time.Time{}
+	s.plans.gen++
 	s.plans.mu.Unlock()
+	s.plans.loads.forget()
 }
 
 // Entitlements returns the account's plan entitlements (cached). Errors: not_found.

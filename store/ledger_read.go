@@ -135,3 +135,32 @@ func (s *Store) VerifyFacts(ctx context.Context, now time.Time) (billing.VerifyF
 	}
 	return f, nil
 }
+
+// RecentLedgerAccounts reads, in one snapshot, the accounts that moved credits most recently
+// (found by walking the newest ledger entries backwards along the primary key) and their live
+// grants. Nothing is locked: a cache filled from it is checked by version on every write.
+func (s *Store) RecentLedgerAccounts(ctx context.Context, entries, limit int) ([]billing.Account, []billing.Grant, error) {
+	t, err := s.db.BeginTxx(ctx, &sqlTxReadOnlySnapshot)
+	if err != nil {
+		return nil, nil, mapErr("recent accounts", err)
+	}
+	defer t.Rollback() //nolint:errcheck // read only
+	var accs []billing.Account
+	err = t.SelectContext(ctx, &accs, `SELECT a.* FROM (SELECT account_id, max(id) AS newest
+			FROM (SELECT account_id, id FROM ledger_entries ORDER BY id DESC LIMIT $1) e
+			GROUP BY account_id ORDER BY newest DESC LIMIT $2) r,
+		LATERAL (SELECT `+accountCols+` FROM accounts WHERE id = r.account_id) a
+		ORDER BY r.newest DESC`, entries, limit)
+	if err != nil || len(accs) == 0 {
+		return nil, nil, mapErr("recent accounts", err)
+	}
+	ids := make([]string, len(accs))
+	for i, a := range accs {
+		ids[i] = a.ID
+	}
+	var grants []billing.Grant
+	if err := t.SelectContext(ctx, &grants, liveGrantsSQL, textArray(ids)); err != nil {
+		return nil, nil, mapErr("recent accounts' grants", err)
+	}
+	return accs, grants, nil
+}

@@ -159,3 +159,54 @@ func TestLockedPathAlone(t *testing.T) {
 		t.Fatalf("balance %s, want 2", b)
 	}
 }
+
+// A service that just started warms its cache from the accounts that moved credits last: its
+// first debits on them are lock-free. What changed after the warm-up (a grant made by another
+// instance, with a different consumption order) is still seen: the statement is refused and
+// the debit decided again under locks.
+func TestWarmLedgerCache(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	busy, quiet, changed := e.account(), e.account(), e.account()
+	for _, acc := range []string{quiet, busy, changed} { // busy and changed moved credits last
+		e.grant(acc, "10")
+	}
+	if _, err := debitOn(t, e.svc, busy, "1", key(), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := debitOn(t, e.svc, changed, "1", key(), false); err != nil {
+		t.Fatal(err)
+	}
+
+	fresh := billing.NewService(e.store, e.clock.Now) // a restarted instance: empty caches
+	n, err := fresh.WarmLedgerCache(ctx, 2)
+	if err != nil || n != 2 {
+		t.Fatalf("warm: %d accounts, %v; want the 2 that moved credits last", n, err)
+	}
+	stats := fresh.LedgerStats()
+	if _, err := debitOn(t, fresh, busy, "2", key(), false); err != nil {
+		t.Fatal(err)
+	}
+	if stats.LockFree.Load() != 1 || stats.Locked.Load() != 0 {
+		t.Fatalf("first debit after warm-up: %d lock-free, %d locked; want it lock-free", stats.LockFree.Load(), stats.Locked.Load())
+	}
+	if _, err := debitOn(t, fresh, quiet, "2", key(), false); err != nil { // not among the 2: locked
+		t.Fatal(err)
+	}
+	if stats.Locked.Load() != 1 {
+		t.Fatalf("debit of an account left out of the warm-up: %d locked, want 1", stats.Locked.Load())
+	}
+
+	promo := e.grant(changed, "5", func(g *billing.GrantInput) { g.Source = "promo" }) // drawn first
+	out, err := debitOn(t, fresh, changed, "6", key(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Debit.BalanceAfter != c("8") || stats.Fallbacks.Load() != 1 {
+		t.Fatalf("debit after a grant made elsewhere: balance %s (want 8), %d fallbacks (want 1)", out.Debit.BalanceAfter, stats.Fallbacks.Load())
+	}
+	var left billing.Credits
+	if err := e.db.Get(&left, `SELECT remaining FROM grants WHERE id = $1`, promo.ID); err != nil || left != 0 {
+		t.Fatalf("promo grant has %s left (%v): the debit was not decided on the new grants", left, err)
+	}
+}

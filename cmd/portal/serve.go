@@ -107,6 +107,14 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	if addr := os.Getenv("PPROF_ADDR"); addr != "" { // debugging only: never expose publicly
 		go http.ListenAndServe(addr, pprofMux()) //nolint:errcheck
 	}
+	wctx, cancelWarm := context.WithTimeout(ctx, 10*time.Second)
+	start := time.Now()
+	if n, err := a.svc.WarmLedgerCache(wctx, 20_000); err != nil {
+		a.log.Warn("ledger cache not warmed: first debits take the locking path", "err", err)
+	} else {
+		a.log.Info("ledger cache warmed", "accounts", n, "ms", time.Since(start).Milliseconds())
+	}
+	cancelWarm()
 	gctx, stopGC := context.WithCancel(context.WithoutCancel(ctx))
 	waitGC := a.svc.StartGroupCommit(gctx, billing.GroupCommitConfig{Shards: a.cfg.DebitShards, BulkShards: a.cfg.DebitBulkShards, MaxBatch: 512, Window: a.cfg.DebitWindow})
 	defer func() { stopGC(); waitGC() }() // after Shutdown: in-flight debits are answered first
