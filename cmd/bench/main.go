@@ -76,6 +76,7 @@ func run(ctx context.Context, o options) error {
 	var results []result
 	if o.wants("baseline") {
 		for _, hot := range []bool{false, true} {
+			db.checkpoint(ctx)
 			r, err := pgbenchBaseline(ctx, db.url, o.accounts, hot, o.duration)
 			if err != nil {
 				return err
@@ -92,6 +93,7 @@ func run(ctx context.Context, o options) error {
 			{"pgbench ceiling hot account", 1, 16, 2},
 			{"pgbench ceiling batch", o.accounts, o.batchSize, 2},
 		} {
+			db.checkpoint(ctx)
 			r, err := pgbenchCeiling(ctx, db.url, c.name, c.accounts, c.batch, c.clients, o.duration)
 			if err != nil {
 				return err
@@ -106,6 +108,7 @@ func run(ctx context.Context, o options) error {
 	defer srv.stop()
 	lg := &loadgen{warmup: o.warmup, base: srv.base, key: fix.key, accounts: fix.accounts}
 	measure := func(f func() result) {
+		db.checkpoint(ctx)
 		before := make(chan gcCounters, 1) // the batcher's counters once the warm-up is over
 		go func() { time.Sleep(o.warmup); before <- readGC(srv.base) }()
 		r := f()
