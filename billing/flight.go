@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -41,15 +42,20 @@ func (f *flight[T]) do(ctx context.Context, key string, load func(context.Contex
 		c = &flightCall[T]{done: make(chan struct{})}
 		f.calls[key] = c
 		go func() {
+			defer func() {
+				if r := recover(); r != nil { // this goroutine is outside the request's recovery
+					c.err = fmt.Errorf("billing: load of %q panicked: %v", key, r)
+				}
+				f.mu.Lock()
+				if f.calls[key] == c {
+					delete(f.calls, key)
+				}
+				f.mu.Unlock()
+				close(c.done)
+			}()
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flightTimeout)
 			defer cancel()
 			c.v, c.err = load(lctx)
-			f.mu.Lock()
-			if f.calls[key] == c {
-				delete(f.calls, key)
-			}
-			f.mu.Unlock()
-			close(c.done)
 		}()
 	}
 	f.mu.Unlock()

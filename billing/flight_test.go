@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,15 +32,7 @@ func TestFlightSharesOneLoad(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); got[i], _ = f.do(context.Background(), "k", load) }()
 	}
-	for { // every caller is waiting on the one call before it is released
-		f.mu.Lock()
-		joined := f.calls["k"].joined
-		f.mu.Unlock()
-		if joined == 49 {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitJoined(&f, "k", 49) // every caller waits on the one load before it is released
 	close(release)
 	wg.Wait()
 	for i, v := range got {
@@ -84,15 +77,7 @@ func TestFlightCallerGivesUp(t *testing.T) {
 	}
 	other := make(chan string, 1)
 	go func() { v, _ := f.do(context.Background(), "k", nil); other <- v }()
-	for {
-		f.mu.Lock()
-		joined := f.calls["k"].joined
-		f.mu.Unlock()
-		if joined == 1 {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitJoined(&f, "k", 1)
 	cancel()
 	<-done
 	if !errors.Is(first, context.Canceled) {
@@ -104,5 +89,33 @@ func TestFlightCallerGivesUp(t *testing.T) {
 	}
 	if v := <-other; v != "v" {
 		t.Fatalf("other caller got %q", v)
+	}
+}
+
+// waitJoined returns once n callers have joined the load of key that is running.
+func waitJoined[T any](f *flight[T], key string, n int) {
+	for {
+		f.mu.Lock()
+		joined := 0
+		if c := f.calls[key]; c != nil {
+			joined = c.joined
+		}
+		f.mu.Unlock()
+		if joined >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// A load that panics answers its callers with an error instead of taking the process down.
+func TestFlightLoadPanics(t *testing.T) {
+	var f flight[int]
+	_, err := f.do(context.Background(), "k", func(context.Context) (int, error) { panic("boom") })
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err %v, want the panic as an error", err)
+	}
+	if v, err := f.do(context.Background(), "k", func(context.Context) (int, error) { return 1, nil }); v != 1 || err != nil {
+		t.Fatalf("after a panic: %d %v, want a fresh load", v, err)
 	}
 }

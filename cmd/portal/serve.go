@@ -91,6 +91,15 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
 	metrics.WatchLedger(a.svc.LedgerStats())
 	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: metrics})
+	// Before listening: the first debits after a deploy find their accounts cached.
+	wctx, cancelWarm := context.WithTimeout(ctx, 10*time.Second)
+	start := time.Now()
+	if n, err := a.svc.WarmLedgerCache(wctx, 20_000); err != nil {
+		a.log.Warn("ledger cache not warmed: first debits take the locking path", "err", err)
+	} else {
+		a.log.Info("ledger cache warmed", "accounts", n, "ms", time.Since(start).Milliseconds())
+	}
+	cancelWarm()
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
@@ -107,14 +116,6 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	if addr := os.Getenv("PPROF_ADDR"); addr != "" { // debugging only: never expose publicly
 		go http.ListenAndServe(addr, pprofMux()) //nolint:errcheck
 	}
-	wctx, cancelWarm := context.WithTimeout(ctx, 10*time.Second)
-	start := time.Now()
-	if n, err := a.svc.WarmLedgerCache(wctx, 20_000); err != nil {
-		a.log.Warn("ledger cache not warmed: first debits take the locking path", "err", err)
-	} else {
-		a.log.Info("ledger cache warmed", "accounts", n, "ms", time.Since(start).Milliseconds())
-	}
-	cancelWarm()
 	gctx, stopGC := context.WithCancel(context.WithoutCancel(ctx))
 	waitGC := a.svc.StartGroupCommit(gctx, billing.GroupCommitConfig{Shards: a.cfg.DebitShards, BulkShards: a.cfg.DebitBulkShards, MaxBatch: 512, Window: a.cfg.DebitWindow})
 	defer func() { stopGC(); waitGC() }() // after Shutdown: in-flight debits are answered first
