@@ -119,8 +119,9 @@ func setup(ctx context.Context, dbURL string, n int) (*fixture, error) {
 
 // checkpoint starts the next scenario from a fresh checkpoint, best effort (it needs a
 // superuser or pg_checkpoint). Under this write load the default max_wal_size forces a
-// checkpoint every 20-60 s, and the full-page images written after one slow what runs then:
-// a scenario that happened to meet one came out up to 25% slower than its neighbours.
+// checkpoint every 20-60 s ("checkpoints are occurring too frequently" in the server's log),
+// and the full-page images written after one slow whatever runs then: without this, whether
+// a scenario met one was left to chance.
 func (d *benchDB) checkpoint(ctx context.Context) {
 	admin, err := sqlx.Open("postgres", d.server)
 	if err != nil {
