@@ -10,8 +10,8 @@ import (
 // flight lets one caller per key load what a cache lacks while the others asking for the same
 // key at the same time wait for that load and share its answer. Without it, a cache entry
 // that expires (or a server that just started) under load sends every request in flight to
-// the database for the same row at once: measured, 256 concurrent first requests made 256
-// lookups of one API key and were answered up to 0.8 s late.
+// the database for the same row at once: 256 requests at a fresh server looked one API key up
+// 256 times, and the key's expiry every 10 s repeated that on a smaller scale.
 type flight[T any] struct {
 	mu    sync.Mutex
 	calls map[string]*flightCall[T]
