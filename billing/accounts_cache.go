@@ -89,7 +89,9 @@ func (s *Service) snapshotsFrom(b *book) {
 	}
 }
 
-// snapshotsOf records snapshots of accounts just read, under their ids and external ids.
+// snapshotsOf records snapshots of accounts just read, under the refs AccountSnapshot is
+// asked for: the id, and "external:" + the external id (never the bare external id, which
+// an operator may have chosen equal to another account's id).
 func (s *Service) snapshotsOf(accs []Account) {
 	c := &s.accounts
 	exp := time.Now().Add(accountCacheTTL*4/5 + time.Duration(rand.Int64N(int64(accountCacheTTL*2/5))))
@@ -101,7 +103,7 @@ func (s *Service) snapshotsOf(accs []Account) {
 	for _, a := range accs {
 		c.m[a.ID] = cachedAccount{acc: a, at: exp}
 		if a.ExternalID != nil && *a.ExternalID != "" {
-			c.m[*a.ExternalID] = cachedAccount{acc: a, at: exp}
+			c.m["external:"+*a.ExternalID] = cachedAccount{acc: a, at: exp}
 		}
 	}
 }

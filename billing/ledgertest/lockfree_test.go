@@ -171,6 +171,12 @@ func TestWarmLedgerCache(t *testing.T) {
 	for _, acc := range []string{quiet, busy, changed} { // busy and changed moved credits last
 		e.grant(acc, "10")
 	}
+	// An operator's external id may equal another account's id: routing must keep them apart.
+	twin, err := e.svc.CreateAccount(ctx, billing.CreateAccountInput{Name: "twin", ExternalID: busy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.grant(twin.ID, "10") // after quiet: warmed too, but before busy's debit
 	if _, err := debitOn(t, e.svc, busy, "1", key(), false); err != nil {
 		t.Fatal(err)
 	}
@@ -179,9 +185,14 @@ func TestWarmLedgerCache(t *testing.T) {
 	}
 
 	fresh := billing.NewService(e.store, e.clock.Now) // a restarted instance: empty caches
-	n, err := fresh.WarmLedgerCache(ctx, 2)
-	if err != nil || n != 2 {
-		t.Fatalf("warm: %d accounts, %v; want the 2 that moved credits last", n, err)
+	n, err := fresh.WarmLedgerCache(ctx, 3)
+	if err != nil || n != 3 {
+		t.Fatalf("warm: %d accounts, %v; want the 3 that moved credits last", n, err)
+	}
+	for ref, want := range map[string]string{busy: busy, "external:" + busy: twin.ID} {
+		if a, err := fresh.AccountSnapshot(ctx, ref); err != nil || a.ID != want {
+			t.Fatalf("after warm-up, %q routes to %s (%v), want %s", ref, a.ID, err, want)
+		}
 	}
 	stats := fresh.LedgerStats()
 	if _, err := debitOn(t, fresh, busy, "2", key(), false); err != nil {
