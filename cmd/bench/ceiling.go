@@ -15,8 +15,9 @@ import (
 // The ceiling: PostgreSQL alone writing exactly the rows a Creditline debit writes (a debit,
 // a usage event with its indexes, its daily rollup, a ledger entry, the grant and the account
 // with its version trigger), batched as the server batches them, in one autocommit statement
-// per batch, with no HTTP, no Go and no parameter parsing. No server can beat it with this
-// schema on this machine: the API figures read best as a fraction of it.
+// per batch, with no HTTP, no Go and no parameter parsing. It bounds what any server can do
+// with this schema on this machine (up to the drift between runs): the API figures read best
+// as a fraction of it.
 //
 // The tables are copies (LIKE … INCLUDING ALL: same columns, defaults, checks and indexes) so
 // the server's own data and `portal verify` are untouched.
