@@ -14,7 +14,6 @@ type accountCache struct {
 	mu    sync.RWMutex
 	m     map[string]cachedAccount
 	loads flight[Account]
-	gen   int // bumped by forgetAccount: a read that started before it does not cache
 }
 
 type cachedAccount struct {
@@ -39,28 +38,15 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 		return ca.acc, nil
 	}
 	return c.loads.do(ctx, ref, func(ctx context.Context) (Account, error) {
-		c.mu.RLock()
-		gen := c.gen
-		c.mu.RUnlock()
-		a, err := s.ResolveAccount(ctx, ref)
-		if err != nil {
-			return Account{}, err
-		}
-		s.snapshot(ref, a, gen)
-		return a, nil
-	})
+		return s.ResolveAccount(ctx, ref)
+	}, func(a Account) { s.snapshot(ref, a) })
 }
 
-// snapshot records an account read under ref (an id or an external id) and its id, unless
-// an account was forgotten since the read began (generation gen).
-func (s *Service) snapshot(ref string, a Account, gen int) {
+// snapshot records an account read under ref (an id or an external id) and its id.
+func (s *Service) snapshot(ref string, a Account) {
 	c := &s.accounts
 	now := time.Now()
 	c.mu.Lock()
-	if c.gen != gen {
-		c.mu.Unlock()
-		return
-	}
 	if c.m == nil || len(c.m) >= accountCacheMax {
 		c.m = make(map[string]cachedAccount, 1024)
 	}
@@ -110,13 +96,12 @@ func (s *Service) snapshotsOf(accs []Account) {
 
 // forgetAccount drops an account's snapshot after a local change to it.
 func (s *Service) forgetAccount(id string) {
+	s.accounts.loads.forget()
 	s.accounts.mu.Lock()
 	for k, ca := range s.accounts.m {
 		if ca.acc.ID == id {
 			delete(s.accounts.m, k)
 		}
 	}
-	s.accounts.gen++
 	s.accounts.mu.Unlock()
-	s.accounts.loads.forget()
 }

@@ -92,7 +92,6 @@ type keyCache struct {
 	byHash  map[string]cachedKey
 	touched map[string]time.Time
 	loads   flight[APIKey]
-	gen     int // bumped by each revocation: a lookup that started before one does not cache
 }
 
 type cachedKey struct {
@@ -119,18 +118,11 @@ func (s *Service) AuthenticateKey(ctx context.Context, raw string) (APIKey, erro
 	c.mu.Unlock()
 	if !ok || now.Sub(ck.at) > keyCacheTTL {
 		k, err := c.loads.do(ctx, h, func(ctx context.Context) (APIKey, error) {
+			return s.store.APIKeyByHash(ctx, h)
+		}, func(k APIKey) {
 			c.mu.Lock()
-			gen := c.gen
+			c.byHash[h] = cachedKey{key: k, at: time.Now()}
 			c.mu.Unlock()
-			k, err := s.store.APIKeyByHash(ctx, h)
-			if err == nil {
-				c.mu.Lock()
-				if c.gen == gen {
-					c.byHash[h] = cachedKey{key: k, at: time.Now()}
-				}
-				c.mu.Unlock()
-			}
-			return k, err
 		})
 		if ErrorCode(err) == ENotFound {
 			return APIKey{}, bad
@@ -171,15 +163,14 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id, accountID string) error 
 		}
 		return err
 	}
+	s.keys.loads.forget()
 	s.keys.mu.Lock()
 	for h, ck := range s.keys.byHash {
 		if ck.key.ID == id {
 			delete(s.keys.byHash, h)
 		}
 	}
-	s.keys.gen++
 	s.keys.mu.Unlock()
-	s.keys.loads.forget()
 	return nil
 }
 

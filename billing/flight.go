@@ -15,6 +15,7 @@ import (
 type flight[T any] struct {
 	mu    sync.Mutex
 	calls map[string]*flightCall[T]
+	gen   int // bumped by forget: a load begun before it must not be kept
 }
 
 type flightCall[T any] struct {
@@ -29,9 +30,12 @@ type flightCall[T any] struct {
 const flightTimeout = 10 * time.Second
 
 // do returns load's answer for key, running it once for all the callers that arrive while it
-// runs. A caller whose ctx ends stops waiting; the load goes on for the others.
-func (f *flight[T]) do(ctx context.Context, key string, load func(context.Context) (T, error)) (T, error) {
+// runs. A caller whose ctx ends stops waiting; the load goes on for the others. keep (if not
+// nil) stores a successful answer in the cache, unless forget was called since the load
+// began: then the answer may predate the change that called it.
+func (f *flight[T]) do(ctx context.Context, key string, load func(context.Context) (T, error), keep func(T)) (T, error) {
 	f.mu.Lock()
+	gen := f.gen
 	c, running := f.calls[key]
 	if running {
 		c.joined++
@@ -56,6 +60,13 @@ func (f *flight[T]) do(ctx context.Context, key string, load func(context.Contex
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flightTimeout)
 			defer cancel()
 			c.v, c.err = load(lctx)
+			if c.err == nil && keep != nil {
+				f.mu.Lock()
+				if f.gen == gen {
+					keep(c.v)
+				}
+				f.mu.Unlock()
+			}
 		}()
 	}
 	f.mu.Unlock()
@@ -68,10 +79,12 @@ func (f *flight[T]) do(ctx context.Context, key string, load func(context.Contex
 	}
 }
 
-// forget detaches the loads running now, for a cache that was just invalidated: callers that
-// come later start loads of their own instead of sharing one that may have read the old row.
+// forget is for a cache about to be invalidated; call it before dropping the cache's entries.
+// The loads running now are detached (callers that come later start loads of their own
+// instead of sharing one that may have read the old row) and their answers are not kept.
 func (f *flight[T]) forget() {
 	f.mu.Lock()
 	f.calls = nil
+	f.gen++
 	f.mu.Unlock()
 }

@@ -26,11 +26,11 @@ func TestFlightSharesOneLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	got := make([]int, 50)
 	wg.Add(1)
-	go func() { defer wg.Done(); got[0], _ = f.do(context.Background(), "k", load) }()
+	go func() { defer wg.Done(); got[0], _ = f.do(context.Background(), "k", load, nil) }()
 	<-started
 	for i := 1; i < 50; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); got[i], _ = f.do(context.Background(), "k", load) }()
+		go func() { defer wg.Done(); got[i], _ = f.do(context.Background(), "k", load, nil) }()
 	}
 	waitJoined(&f, "k", 49) // every caller waits on the one load before it is released
 	close(release)
@@ -43,7 +43,7 @@ func TestFlightSharesOneLoad(t *testing.T) {
 	if n := loads.Load(); n != 1 {
 		t.Fatalf("%d loads for 50 callers", n)
 	}
-	v, err := f.do(context.Background(), "k", func(context.Context) (int, error) { return 7, nil })
+	v, err := f.do(context.Background(), "k", func(context.Context) (int, error) { return 7, nil }, nil)
 	if v != 7 || err != nil {
 		t.Fatalf("after the flight: %d %v, want a fresh load", v, err)
 	}
@@ -64,7 +64,7 @@ func TestFlightCallerGivesUp(t *testing.T) {
 			<-release
 			loadErr <- lctx.Err()
 			return "v", nil
-		})
+		}, nil)
 	}()
 	for {
 		f.mu.Lock()
@@ -76,7 +76,7 @@ func TestFlightCallerGivesUp(t *testing.T) {
 		runtime.Gosched()
 	}
 	other := make(chan string, 1)
-	go func() { v, _ := f.do(context.Background(), "k", nil); other <- v }()
+	go func() { v, _ := f.do(context.Background(), "k", nil, nil); other <- v }()
 	waitJoined(&f, "k", 1)
 	cancel()
 	<-done
@@ -111,11 +111,47 @@ func waitJoined[T any](f *flight[T], key string, n int) {
 // A load that panics answers its callers with an error instead of taking the process down.
 func TestFlightLoadPanics(t *testing.T) {
 	var f flight[int]
-	_, err := f.do(context.Background(), "k", func(context.Context) (int, error) { panic("boom") })
+	_, err := f.do(context.Background(), "k", func(context.Context) (int, error) { panic("boom") }, nil)
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("err %v, want the panic as an error", err)
 	}
-	if v, err := f.do(context.Background(), "k", func(context.Context) (int, error) { return 1, nil }); v != 1 || err != nil {
+	if v, err := f.do(context.Background(), "k", func(context.Context) (int, error) { return 1, nil }, nil); v != 1 || err != nil {
 		t.Fatalf("after a panic: %d %v, want a fresh load", v, err)
+	}
+}
+
+// A cache invalidated while a load runs does not get that load's answer: it may predate the
+// change. The callers still get it (they asked before the change); the next load is kept.
+func TestFlightForgetDropsAnswersOfEarlierLoads(t *testing.T) {
+	var f flight[int]
+	release := make(chan struct{})
+	kept := []int{}
+	keep := func(v int) { kept = append(kept, v) } // under f.mu
+	got := make(chan int, 1)
+	go func() {
+		v, _ := f.do(context.Background(), "k", func(context.Context) (int, error) { <-release; return 1, nil }, keep)
+		got <- v
+	}()
+	for {
+		f.mu.Lock()
+		n := len(f.calls)
+		f.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	f.forget()
+	close(release)
+	if v := <-got; v != 1 {
+		t.Fatalf("caller got %d, want 1", v)
+	}
+	if v, _ := f.do(context.Background(), "k", func(context.Context) (int, error) { return 2, nil }, keep); v != 2 {
+		t.Fatalf("later caller got %d, want a fresh load", v)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(kept) != 1 || kept[0] != 2 {
+		t.Fatalf("kept %v, want only the load begun after forget [2]", kept)
 	}
 }

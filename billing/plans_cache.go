@@ -13,7 +13,6 @@ type planCache struct {
 	plans  map[string]Plan
 	loaded time.Time
 	loads  flight[map[string]Plan]
-	gen    int // bumped by invalidatePlans: a load that started before it does not cache
 }
 
 const planCacheTTL = 30 * time.Second
@@ -29,9 +28,6 @@ func (s *Service) cachedPlan(ctx context.Context, key string) (Plan, error) {
 		return p, nil
 	}
 	m, err := c.loads.do(ctx, "", func(ctx context.Context) (map[string]Plan, error) {
-		c.mu.RLock()
-		gen := c.gen
-		c.mu.RUnlock()
 		all, err := s.store.ListPlans(ctx, true)
 		if err != nil {
 			return nil, err
@@ -40,12 +36,11 @@ func (s *Service) cachedPlan(ctx context.Context, key string) (Plan, error) {
 		for _, p := range all {
 			m[p.Key] = p
 		}
-		c.mu.Lock()
-		if c.gen == gen {
-			c.plans, c.loaded = m, time.Now()
-		}
-		c.mu.Unlock()
 		return m, nil
+	}, func(m map[string]Plan) {
+		c.mu.Lock()
+		c.plans, c.loaded = m, time.Now()
+		c.mu.Unlock()
 	})
 	if err != nil {
 		if ok {
@@ -61,11 +56,10 @@ func (s *Service) cachedPlan(ctx context.Context, key string) (Plan, error) {
 
 // invalidatePlans makes the next lookup reload.
 func (s *Service) invalidatePlans() {
+	s.plans.loads.forget()
 	s.plans.mu.Lock()
 	s.plans.loaded = time.Time{}
-	s.plans.gen++
 	s.plans.mu.Unlock()
-	s.plans.loads.forget()
 }
 
 // Entitlements returns the account's plan entitlements (cached). Errors: not_found.

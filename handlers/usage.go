@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,12 +104,8 @@ func usageView(acc billing.Account, fv pages.UsageFilters, l billing.UsageListin
 }
 
 func firstError(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys[0] + ": " + m[keys[0]]
+	k := slices.Min(slices.Collect(maps.Keys(m)))
+	return k + ": " + m[k]
 }
 
 // UsageEvent: GET /usage/:id — one event with its breakdown; another account's id is a 404.
@@ -212,11 +209,7 @@ func cell(s string) string {
 }
 
 func pairs(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + m[k]
@@ -225,11 +218,7 @@ func pairs(m map[string]string) string {
 }
 
 func quantities(m map[string]billing.Quantity) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + m[k].String()
