@@ -115,14 +115,16 @@ func (h *Handlers) rateLimit(c echo.Context, k *billing.APIKey, a billing.Accoun
 func decode(c echo.Context, v any) (string, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return "", billing.Errorf(billing.EInvalid, "The request body is larger than 1 MiB.")
-		}
-		return "", billing.Errorf(billing.EInvalid, "Could not read the request body.")
+		return "", bodyError(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", billing.Errorf(billing.EInvalid, "The request body is empty; send a JSON object.")
+	}
+	if d := billing.JSONDepth(body); d > billing.MaxJSONDepth {
+		return "", billing.Errorf(billing.EInvalid, "The JSON body nests %d levels; at most %d.", d, billing.MaxJSONDepth)
+	}
+	if err := billing.CheckJSONText(body); err != nil {
+		return "", err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -135,6 +137,25 @@ func decode(c echo.Context, v any) (string, error) {
 	canon, _ := json.Marshal(v)
 	sum := sha256.Sum256(canon)
 	return hex.EncodeToString(sum[:16]), nil
+}
+
+// bodyError explains a failed body read: too large (the limit set by the server), or cut short.
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return BodyTooLarge(mbe.Limit)
+	}
+	return billing.Errorf(billing.EInvalid, "Could not read the request body.")
+}
+
+// BodyTooLarge is the invalid_request of a body over its route's limit.
+func BodyTooLarge(limit int64) *billing.Error {
+	size := fmt.Sprintf("%d KiB", limit>>10)
+	if limit >= 1<<20 {
+		size = fmt.Sprintf("%d MiB", limit>>20)
+	}
+	return &billing.Error{Code: billing.EInvalid, Message: "The request body is larger than " + size + ".",
+		Details: map[string]any{"limit_bytes": limit}}
 }
 
 func jsonError(err error) error {

@@ -52,8 +52,8 @@ func (r usageRequest) validate() (map[string]billing.Quantity, error) {
 	if len(r.IdempotencyKey) > 255 {
 		v.Add("idempotency_key", "Use at most 255 characters.")
 	}
-	if len(r.Metadata) > 0 && r.Metadata[0] != '{' && string(r.Metadata) != "null" {
-		v.Add("metadata", "must be a JSON object")
+	if be, ok := billing.CheckMetadata(r.Metadata).(*billing.Error); ok {
+		v.Add("metadata", "%s", be.Fields["metadata"])
 	}
 	return qs, v.Err()
 }

@@ -23,7 +23,7 @@ func (h *Handlers) StripeWebhook(c echo.Context) error {
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return &billing.Error{Code: billing.EInvalid, Message: "The request body could not be read."}
+		return bodyError(err)
 	}
 	ev, err := h.webhooks.Parse(body, c.Request().Header.Get("Stripe-Signature"))
 	if err != nil {

@@ -2,6 +2,7 @@ package payments
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -27,13 +28,17 @@ func (w Webhooks) Parse(payload []byte, header string) (billing.PaymentEvent, er
 	}
 	ev, err := webhook.ConstructEventWithOptions(payload, header, w.Secret,
 		webhook.ConstructEventOptions{Tolerance: w.Tolerance, IgnoreAPIVersionMismatch: true})
-	if err != nil {
+	switch {
+	case errors.Is(err, webhook.ErrNotSigned), errors.Is(err, webhook.ErrInvalidHeader),
+		errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrTooOld):
 		return billing.PaymentEvent{}, billing.Errorf(billing.EInvalid, "Webhook signature verification failed: %v", err)
+	case err != nil:
+		return billing.PaymentEvent{}, billing.Errorf(billing.EInvalid, "Malformed webhook event: %v", err)
+	}
+	if err := checkEnvelope(payload, &ev); err != nil {
+		return billing.PaymentEvent{}, err
 	}
 	out := billing.PaymentEvent{ID: ev.ID, Type: string(ev.Type), Created: time.Unix(ev.Created, 0).UTC()}
-	if ev.Data == nil {
-		return out, nil
-	}
 	raw := ev.Data.Raw
 	switch {
 	case strings.HasPrefix(out.Type, "checkout.session."):
@@ -61,6 +66,29 @@ func (w Webhooks) Parse(payload []byte, header string) (billing.PaymentEvent, er
 		return billing.PaymentEvent{}, billing.Errorf(billing.EInvalid, "Malformed %s event: %v", out.Type, err)
 	}
 	return out, nil
+}
+
+// checkEnvelope refuses, with a 400 that changes nothing, a signed event that no retry can
+// fix: no id or type, no data.object, or text PostgreSQL cannot store anywhere in it.
+func checkEnvelope(payload []byte, ev *stripe.Event) error {
+	if err := billing.CheckJSONText(payload); err != nil {
+		return err
+	}
+	var v billing.Validation
+	if strings.TrimSpace(ev.ID) == "" {
+		v.Add("id", "Required: the event id (evt_...).")
+	} else if len(ev.ID) > 255 {
+		v.Add("id", "Use at most 255 characters.")
+	}
+	if strings.TrimSpace(string(ev.Type)) == "" {
+		v.Add("type", "Required: the event type.")
+	} else if len(ev.Type) > 255 {
+		v.Add("type", "Use at most 255 characters.")
+	}
+	if ev.Data == nil || len(ev.Data.Raw) == 0 || ev.Data.Raw[0] != '{' {
+		v.Add("data.object", "Required: the event's object.")
+	}
+	return v.Err()
 }
 
 func unix(t int64) time.Time {

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"crypto/subtle"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"creditline/billing"
@@ -16,6 +19,7 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	latency  *prometheus.HistogramVec
 	handler  echo.HandlerFunc
+	token    string // set by New from Deps.MetricsToken
 	Registry prometheus.Registerer
 }
 
@@ -73,25 +77,36 @@ func (m *Metrics) WatchLedger(s *billing.LedgerStats) {
 	)
 }
 
-// Middleware records each request's latency under its route pattern (not its raw path).
+// Middleware records each request's latency under its route pattern (not its raw path) and
+// the status the client received: an error is handed to the error handler here, first.
 func (m *Metrics) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		err := next(c)
-		status := c.Response().Status
 		if err != nil {
-			if he, ok := err.(*echo.HTTPError); ok {
-				status = he.Code
-			}
+			c.Error(err)
 		}
 		route := c.Path()
 		if route == "" {
 			route = "unmatched"
 		}
-		m.latency.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+		m.latency.WithLabelValues(c.Request().Method, route, strconv.Itoa(c.Response().Status)).Observe(time.Since(start).Seconds())
 		return err
 	}
 }
 
-// Handler serves the Prometheus text format.
-func (m *Metrics) Handler(c echo.Context) error { return m.handler(c) }
+// Handler serves the Prometheus text format on the main server, only to a request bearing
+// the metrics token; without a token configured, or with a wrong one, it is a 404.
+func (m *Metrics) Handler(c echo.Context) error {
+	got, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+	if m.token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(m.token)) != 1 {
+		return echo.ErrNotFound
+	}
+	return m.handler(c)
+}
+
+// HTTPHandler serves the Prometheus text format with no check, for a listener of its own
+// (METRICS_ADDR) that only the monitoring network reaches.
+func (m *Metrics) HTTPHandler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

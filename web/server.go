@@ -2,11 +2,16 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
+	"creditline/billing"
 	"creditline/handlers"
 	"creditline/static"
 	"github.com/labstack/echo/v4"
@@ -18,6 +23,14 @@ type Deps struct {
 	Handlers *handlers.Handlers
 	Logger   *slog.Logger
 	Metrics  *Metrics
+	// HSTS sends Strict-Transport-Security; set it when the public base URL is https.
+	HSTS bool
+	// MetricsToken lets GET /metrics answer a request bearing it (Authorization: Bearer);
+	// unset, /metrics is a 404 here and is served on its own listener (Metrics.HTTPHandler).
+	MetricsToken string
+	// TrustedProxies are the ranges whose X-Forwarded-For is believed; empty, the client IP is
+	// the connection's address.
+	TrustedProxies []netip.Prefix
 }
 
 // New builds the Echo server with every route of routes.go.
@@ -26,17 +39,124 @@ func New(d Deps) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(d.Logger)
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = ipExtractor(d.TrustedProxies)
+	d.Metrics.token = d.MetricsToken
 
+	// The logger and the metrics run the error handler themselves (when next returns an
+	// error), so both record the status the client received, 429s and 500s included.
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(d.Logger))
-	e.Use(middleware.Recover())
-	e.Use(securityHeaders)
 	e.Use(d.Metrics.Middleware)
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.Recover())
+	e.Use(securityHeaders(d.HSTS))
+	e.Use(bodyLimit)
+	e.Use(checkInput)
 
 	routes(e, d.Handlers, d.Metrics)
 	return e
+}
+
+// ipExtractor reads the client IP from the connection, or from X-Forwarded-For when the
+// connection comes from a trusted proxy (and only then: no range is trusted by default).
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// Body limits by route family: the JSON API, Stripe's webhooks, and browser forms.
+const (
+	apiBodyLimit     = 1 << 20
+	webhookBodyLimit = 512 << 10
+	formBodyLimit    = 64 << 10
+)
+
+func bodyLimitFor(path string) int64 {
+	switch {
+	case strings.HasPrefix(path, "/api/"):
+		return apiBodyLimit
+	case strings.HasPrefix(path, "/webhooks/"):
+		return webhookBodyLimit
+	}
+	return formBodyLimit
+}
+
+// bodyLimit refuses a body over its route's limit: at once when Content-Length says so,
+// else when a reader passes the limit (an invalid_request, JSON or page, never a 500).
+func bodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		limit := bodyLimitFor(r.URL.Path)
+		if r.ContentLength > limit {
+			return handlers.BodyTooLarge(limit)
+		}
+		r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, limit)
+		return next(c)
+	}
+}
+
+// checkInput applies billing.CheckText to every path parameter, query parameter and browser
+// form field (names and values): NUL, control characters and invalid UTF-8 are a 400 naming
+// the field. JSON bodies are checked by the API's decoder, which knows their field paths.
+func checkInput(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		for i, name := range c.ParamNames() {
+			if i < len(c.ParamValues()) {
+				if err := billing.CheckText(name, c.ParamValues()[i]); err != nil {
+					return err
+				}
+			}
+		}
+		if c.Request().URL.RawQuery != "" {
+			if err := checkValues("query", c.QueryParams()); err != nil {
+				return err
+			}
+		}
+		if isForm(c.Request()) {
+			form, err := c.FormParams()
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return handlers.BodyTooLarge(mbe.Limit)
+				}
+				return billing.Errorf(billing.EInvalid, "The form could not be read.")
+			}
+			if err := checkValues("form", form); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
+}
+
+func checkValues(what string, vs url.Values) error {
+	for name, values := range vs {
+		if err := billing.CheckText(what, name); err != nil {
+			return billing.FieldError(what, "parameter names must not contain NUL bytes, control characters or invalid UTF-8")
+		}
+		for _, v := range values {
+			if err := billing.CheckText(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// isForm: a browser form post. API and webhook bodies are left unread (a webhook's signature
+// covers its raw bytes).
+func isForm(r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/webhooks/") {
+		return false
+	}
+	ct := r.Header.Get(echo.HeaderContentType)
+	return strings.HasPrefix(ct, echo.MIMEApplicationForm) || strings.HasPrefix(ct, echo.MIMEMultipartForm)
 }
 
 // serveStatic serves fingerprinted assets with a year-long cache.
@@ -49,20 +169,36 @@ func serveStatic(c echo.Context) error {
 	return c.Blob(http.StatusOK, mime, body)
 }
 
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		return next(c)
+// csp allows forms to post here and to be redirected to Stripe (Checkout, the customer
+// portal, and the pages an auto-recharge's authentication leads to).
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"form-action 'self' https://*.stripe.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+
+// securityHeaders: every answer but a static asset carries account data or may, so none is
+// stored by a browser or a proxy.
+func securityHeaders(hsts bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", csp)
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "same-origin")
+			if hsts {
+				h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			}
+			if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+				h.Set("Cache-Control", "no-store")
+			}
+			return next(c)
+		}
 	}
 }
 
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true, LogError: true,
+		HandleError: true,
+		LogStatus:   true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true, LogError: true,
 		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/static/") },
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			attrs := []any{"id", v.RequestID, "method", v.Method, "uri", v.URI, "status", v.Status,
