@@ -22,6 +22,8 @@ import (
 type apiLimiters struct {
 	mu sync.Mutex
 	m  map[int]*billing.Limiter
+	// failures throttles failed key attempts per client IP.
+	failures keyFailures
 }
 
 func (l *apiLimiters) get(perMin int) *billing.Limiter {
@@ -41,6 +43,10 @@ func (l *apiLimiters) get(perMin int) *billing.Limiter {
 // APIAuth authenticates the bearer key of every /api/v1 request (except the OpenAPI document).
 func (h *Handlers) APIAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		fails := &h.apiLimits.failures
+		if wait := fails.blocked(c.RealIP()); wait > 0 {
+			return keyThrottled(c, wait)
+		}
 		auth := c.Request().Header.Get("Authorization")
 		raw, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || strings.TrimSpace(raw) == "" {
@@ -48,6 +54,9 @@ func (h *Handlers) APIAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		k, err := h.svc.AuthenticateKey(c.Request().Context(), strings.TrimSpace(raw))
 		if err != nil {
+			if billing.ErrorCode(err) == billing.EUnauthenticated {
+				fails.fail(c.RealIP())
+			}
 			return err
 		}
 		c.Set("apikey", &k)

@@ -221,18 +221,25 @@ func prefixFields(err error, i int) error {
 	return out
 }
 
+type estimateRequest struct {
+	actionRequest
+	Batch bool `json:"batch"`
+}
+
+func (r estimateRequest) validate() (map[string]billing.Quantity, error) {
+	var v billing.Validation
+	qs := r.check(&v)
+	return qs, v.Err()
+}
+
 // APIEstimate: POST /api/v1/estimate — prices and says whether a debit would pass; never charges.
 func (h *Handlers) APIEstimate(c echo.Context) error {
-	var req struct {
-		actionRequest
-		Batch bool `json:"batch"`
-	}
+	var req estimateRequest
 	if _, err := decode(c, &req); err != nil {
 		return err
 	}
-	var v billing.Validation
-	qs := req.check(&v)
-	if err := v.Err(); err != nil {
+	qs, err := req.validate()
+	if err != nil {
 		return err
 	}
 	a, err := h.account(c, req.Account)

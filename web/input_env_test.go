@@ -100,3 +100,9 @@ func signedWebhook(t *testing.T, base string, payload []byte) (int, string) {
 func hasField(body, field string) bool {
 	return strings.Contains(body, `"fields":{`) && strings.Contains(body, `"`+field+`":`)
 }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func mustRequest(method, target string) *http.Request {
+	return httptest.NewRequest(method, target, nil)
+}
