@@ -106,20 +106,26 @@ func (w *jsonWalker) token() (json.Token, []byte, error) {
 	return t, w.raw[start:end], nil
 }
 
-// suspectEscape finds escapes that decode to a control (\u00xx) or may be a lone surrogate
-// (\udxxx), which PostgreSQL's jsonb refuses.
+// suspectEscape finds escapes that decode to a control (\b, \f, \u00xx) or may be a lone
+// surrogate (\udxxx), which PostgreSQL's jsonb refuses. In valid JSON a backslash only
+// starts an escape, so stepping over each escape's next byte keeps \\ from confusing it.
 func suspectEscape(raw []byte) bool {
-	for i := 0; ; {
-		j := bytes.Index(raw[i:], []byte(`\u`))
-		if j < 0 || i+j+2 >= len(raw) {
+	for i := bytes.IndexByte(raw, '\\'); i >= 0 && i+1 < len(raw); {
+		switch raw[i+1] {
+		case 'b', 'f':
+			return true
+		case 'u':
+			if i+2 < len(raw) && (raw[i+2] == '0' || raw[i+2] == 'd' || raw[i+2] == 'D') {
+				return true
+			}
+		}
+		next := bytes.IndexByte(raw[i+2:], '\\')
+		if next < 0 {
 			return false
 		}
-		i += j + 2
-		switch raw[i] {
-		case '0', 'd', 'D':
-			return true
-		}
+		i += 2 + next
 	}
+	return false
 }
 
 // checkToken refuses a string token. The decoder replaces invalid UTF-8 and lone surrogates

@@ -31,8 +31,8 @@ func usageForm(c echo.Context, accountID, accountQ string) (billing.UsageFilter,
 			return nil
 		}
 		t, err := time.Parse(time.DateOnly, s)
-		if err != nil {
-			v.Add(field, "Use a date like 2026-01-31.")
+		if err != nil || !filterYear(t) {
+			v.Add(field, "Use a date like 2026-01-31 (years 1970 to 9998).")
 			return nil
 		}
 		return &t

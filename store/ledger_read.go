@@ -33,7 +33,7 @@ func (s *Store) LedgerPage(ctx context.Context, accountID string, beforeID int64
 	var out []billing.Entry
 	err := s.db.SelectContext(ctx, &out, `SELECT id, account_id, grant_id, debit_id, hold_id, kind, amount, balance_after,
 			actor, reason, created_at
-		FROM ledger_entries WHERE account_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, accountID, beforeID, limit)
+		FROM ledger_entries WHERE account_id = $1 AND ($2::bigint = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, accountID, beforeID, limit)
 	return out, mapErr("ledger page", err)
 }
 

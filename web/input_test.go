@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -166,5 +167,39 @@ func TestJSONTextRefusals(t *testing.T) {
 	q := api.Do("GET", "/api/v1/accounts/"+acc.Str("id")+"/usage?action=%ff", nil)
 	if q.Status != 400 || !hasField(string(q.Raw), "action") {
 		t.Errorf("invalid UTF-8 in a query: %d %s", q.Status, q.Raw)
+	}
+}
+
+// 500s found by probing every handler with hostile but well-formed input: a ledger cursor
+// past int32, a forged usage cursor carrying NUL or invalid UTF-8, a date filter whose
+// end-of-day lands in year 10000.
+func TestHostileFiltersAndCursors(t *testing.T) {
+	ie := startInput(t, nil, nil)
+	api := ie.PlatformKey(t)
+	acc := api.Do("POST", "/api/v1/accounts", map[string]any{"external_id": "cursors", "name": "Cursors"}).Str("id")
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	if r := api.Do("GET", "/api/v1/accounts/"+acc+"/ledger?cursor="+b64("4294967296"), nil); r.Status != 200 {
+		t.Errorf("ledger cursor past int32: %d %s", r.Status, r.Raw)
+	}
+	for _, id := range []string{"a\x00b", "\xff", strings.Repeat("i", 65)} {
+		r := api.Do("GET", "/api/v1/accounts/"+acc+"/usage?cursor="+b64("2026-01-01T00:00:00Z|"+id), nil)
+		if r.Status != 400 || !hasField(string(r.Raw), "cursor") {
+			t.Errorf("usage cursor with id %q: %d %s", id, r.Status, r.Raw)
+		}
+	}
+	if r := api.Do("GET", "/api/v1/accounts/"+acc+"/usage?from=0001-01-01&to=9999-12-31", nil); r.Status != 400 || !hasField(string(r.Raw), "from") {
+		t.Errorf("API dates out of range: %d %s", r.Status, r.Raw)
+	}
+	c := ie.Client(t)
+	c.SignUp("Cursor", "cursor@example.com", "long-enough-pw")
+	for _, q := range []string{"/usage?to=9999-12-31", "/usage?from=0000-01-01&to=9999-12-31", "/usage?cursor=" + b64("2026-01-01T00:00:00Z|a\x00b")} {
+		if p := c.Get(q); p.Status != 422 {
+			t.Errorf("%s: %d, want the page with the field error", q, p.Status)
+		}
+	}
+	for _, q := range []string{"/usage.csv?to=9999-12-31", "/usage/more?to=9999-12-31"} {
+		if p := c.Get(q); p.Status != 400 {
+			t.Errorf("%s: %d", q, p.Status)
+		}
 	}
 }
