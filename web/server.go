@@ -73,7 +73,8 @@ func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
-// Body limits by route family: the JSON API, Stripe's webhooks, and browser forms.
+// Body limits by route family: the JSON API, Stripe's webhooks, and browser forms (the
+// admin console's may carry a price book document).
 const (
 	apiBodyLimit     = 1 << 20
 	webhookBodyLimit = 512 << 10
@@ -82,7 +83,7 @@ const (
 
 func bodyLimitFor(path string) int64 {
 	switch {
-	case strings.HasPrefix(path, "/api/"):
+	case strings.HasPrefix(path, "/api/"), path == "/admin" || strings.HasPrefix(path, "/admin/"):
 		return apiBodyLimit
 	case strings.HasPrefix(path, "/webhooks/"):
 		return webhookBodyLimit
