@@ -56,6 +56,7 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	// UserByID returns ENotFound for an unknown id.
 	UserByID(ctx context.Context, id string) (User, error)
+	AuthStore
 	// MembershipsOf lists the accounts a user belongs to, oldest first.
 	MembershipsOf(ctx context.Context, userID string) ([]Membership, error)
 	// AccountByID returns ENotFound for an unknown id.
@@ -78,6 +79,7 @@ type Tx interface {
 	PlanTx
 	// CreateUser returns EConflict when the email is taken.
 	CreateUser(ctx context.Context, u User) error
+	AuthTx
 	// SetAdmin marks a user as platform admin and, when hash is non-empty, sets the password.
 	SetAdmin(ctx context.Context, userID string, passwordHash string) error
 	// CreateAccount returns EConflict when external_id is taken.
