@@ -164,3 +164,18 @@ func TestChangePasswordEndsOtherSessionsAndChecksFields(t *testing.T) {
 		t.Fatal("old password still works")
 	}
 }
+
+func TestEnsureAdminAppliesThePolicyAndEndsSessionsOnReset(t *testing.T) {
+	ctx := context.Background()
+	svc, _, _, u := sessionEnv(t)
+	if _, err := svc.EnsureAdmin(ctx, "root@example.com", "administrator"); billing.ErrorCode(err) != billing.EInvalid {
+		t.Fatalf("a common password was accepted for an admin: %v", err)
+	}
+	sid, _ := svc.StartSession(ctx, u.ID, billing.Client{})
+	if _, err := svc.EnsureAdmin(ctx, u.Email, "a fresh admin secret"); err != nil {
+		t.Fatal(err)
+	}
+	if alive(t, svc, sid) {
+		t.Fatal("resetting a password through `portal admin create` left old sessions alive")
+	}
+}

@@ -117,6 +117,14 @@ func TestChangePasswordEndsOtherSessionsKeepsThisOne(t *testing.T) {
 	if p := env.Client(t).Login("pat@example.com", "correct horse battery"); p.Status != http.StatusSeeOther {
 		t.Fatalf("new password: %d", p.Status)
 	}
+	// A stolen session cannot guess the current password at full speed either.
+	for i := 0; i < 5; i++ {
+		laptop.Submit("/account/password", "/account/password", url.Values{"current_password": {"guess-number-" + string(rune('a'+i))}, "new_password": {"x"}, "confirm_password": {"x"}})
+	}
+	p = laptop.Submit("/account/password", "/account/password", url.Values{"current_password": {"correct horse battery"}, "new_password": {"x"}, "confirm_password": {"x"}})
+	if p.Status != http.StatusTooManyRequests || !strings.Contains(p.Body, "Wait 1 second") {
+		t.Fatalf("sixth guess of the current password: %d", p.Status)
+	}
 }
 
 func TestLoginNextStaysOnThisSite(t *testing.T) {
