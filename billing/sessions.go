@@ -46,6 +46,11 @@ type AuthStore interface {
 	TouchSession(ctx context.Context, idHash []byte, at time.Time) error
 	// Outbox lists mail, newest first.
 	Outbox(ctx context.Context, limit int) ([]Mail, error)
+	// PruneSessions deletes sessions created before createdBefore, or last seen (or revoked)
+	// before idleBefore; it returns how many.
+	PruneSessions(ctx context.Context, createdBefore, idleBefore time.Time) (int64, error)
+	// PruneSignupRequests deletes pending sign-ups that expired before the given time.
+	PruneSignupRequests(ctx context.Context, expiredBefore time.Time) (int64, error)
 }
 
 // AuthTx writes sessions, passwords, pending sign-ups and mail inside a transaction.
@@ -189,4 +194,16 @@ func (s *Service) ChangePassword(ctx context.Context, userID string, in ChangePa
 		return "", err
 	}
 	return sid, nil
+}
+
+// PruneAuth deletes sessions that can no longer come back to life and sign-up links that
+// expired a day ago; the worker's periodic sweep calls it so neither table grows forever.
+func (s *Service) PruneAuth(ctx context.Context) (int64, error) {
+	now := s.Now()
+	n, err := s.store.PruneSessions(ctx, now.Add(-SessionLifetime), now.Add(-SessionIdle))
+	if err != nil {
+		return n, err
+	}
+	m, err := s.store.PruneSignupRequests(ctx, now.Add(-24*time.Hour))
+	return n + m, err
 }

@@ -42,6 +42,25 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]billing.Mail, error) {
 	return out, mapErr("outbox", err)
 }
 
+func (s *Store) PruneSessions(ctx context.Context, createdBefore, idleBefore time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions
+		WHERE created_at < $1 OR last_seen_at < $2 OR revoked_at < $2`, createdBefore, idleBefore)
+	if err != nil {
+		return 0, mapErr("prune sessions", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+func (s *Store) PruneSignupRequests(ctx context.Context, expiredBefore time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM signup_requests WHERE expires_at < $1`, expiredBefore)
+	if err != nil {
+		return 0, mapErr("prune signup requests", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 func (t *tx) CreateSession(ctx context.Context, s billing.Session) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, ip, user_agent)
 		VALUES ($1, $2, $3, $4, $5, $6)`, s.IDHash, s.UserID, s.CreatedAt, s.LastSeenAt, s.IP, s.UserAgent)

@@ -179,3 +179,24 @@ func TestEnsureAdminAppliesThePolicyAndEndsSessionsOnReset(t *testing.T) {
 		t.Fatal("resetting a password through `portal admin create` left old sessions alive")
 	}
 }
+
+func TestPruneAuthDropsOnlyDeadSessions(t *testing.T) {
+	ctx := context.Background()
+	svc, st, clk, u := sessionEnv(t)
+	old, _ := svc.StartSession(ctx, u.ID, billing.Client{})
+	revoked, _ := svc.StartSession(ctx, u.ID, billing.Client{})
+	if err := svc.EndSession(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(billing.SessionIdle + time.Hour)
+	live, _ := svc.StartSession(ctx, u.ID, billing.Client{})
+	if _, err := svc.PruneAuth(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for sid, want := range map[string]bool{old: false, revoked: false, live: true} {
+		_, _, err := st.SessionByHash(ctx, billing.HashToken(sid))
+		if got := err == nil; got != want {
+			t.Errorf("session kept=%v, want %v (%v)", got, want, err)
+		}
+	}
+}
