@@ -26,6 +26,7 @@ type Service struct {
 	// rechargeEnabled lets the debit path skip the auto-recharge query for most batches.
 	rechargeEnabled rechargeSet
 	payments        Payments // UsePayments
+	mailer          Mailer   // UseMailer; nil keeps mail in the outbox
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).

@@ -44,8 +44,7 @@ type AuthStore interface {
 	SessionByHash(ctx context.Context, idHash []byte) (Session, User, error)
 	// TouchSession records activity on a session.
 	TouchSession(ctx context.Context, idHash []byte, at time.Time) error
-	// Outbox lists mail, newest first.
-	Outbox(ctx context.Context, limit int) ([]Mail, error)
+	OutboxStore
 	// PruneSessions deletes sessions created before createdBefore, or last seen (or revoked)
 	// before idleBefore; it returns how many.
 	PruneSessions(ctx context.Context, createdBefore, idleBefore time.Time) (int64, error)
@@ -66,7 +65,8 @@ type AuthTx interface {
 	// SignupRequestForUpdate locks a pending sign-up; ENotFound for an unknown token.
 	SignupRequestForUpdate(ctx context.Context, tokenHash []byte) (SignupRequest, error)
 	UseSignupRequest(ctx context.Context, tokenHash []byte, at time.Time) error
-	QueueMail(ctx context.Context, m Mail) error
+	// QueueMail writes a message to the outbox and returns its id.
+	QueueMail(ctx context.Context, m Mail) (int64, error)
 }
 
 // NewToken returns 32 random bytes, URL-safe base64: session ids and email link tokens.

@@ -11,23 +11,6 @@ import (
 // SignupLinkTTL is how long the link of a sign-up mail stays valid.
 const SignupLinkTTL = 24 * time.Hour
 
-// Mail is one message. Without SMTP it stays in the outbox, which the admin console shows.
-type Mail struct {
-	ID        int64      `db:"id"`
-	Kind      string     `db:"kind"`
-	To        string     `db:"to_addr"`
-	Subject   string     `db:"subject"`
-	Body      string     `db:"body"`
-	CreatedAt time.Time  `db:"created_at"`
-	SentAt    *time.Time `db:"sent_at"`
-}
-
-// Mail kinds.
-const (
-	MailSignupLink    = "signup_link"
-	MailSignupAttempt = "signup_attempt"
-)
-
 // SignupRequest is a sign-up waiting for its owner to follow the emailed link. No user exists
 // until then, so nobody can hold an address they do not read.
 type SignupRequest struct {
@@ -71,7 +54,7 @@ func (s *Service) RequestSignUp(ctx context.Context, in SignUpInput, linkBase st
 	_, err = s.store.UserByEmail(ctx, in.Email)
 	switch {
 	case err == nil:
-		return s.store.InTx(ctx, func(tx Tx) error { return tx.QueueMail(ctx, signupAttemptMail(in.Email, linkBase, now)) })
+		return s.store.InTx(ctx, func(tx Tx) error { return s.queueMail(ctx, tx, signupAttemptMail(in.Email, linkBase, now)) })
 	case ErrorCode(err) != ENotFound:
 		return err
 	}
@@ -81,7 +64,7 @@ func (s *Service) RequestSignUp(ctx context.Context, in SignUpInput, linkBase st
 		if err := tx.CreateSignupRequest(ctx, req); err != nil {
 			return err
 		}
-		return tx.QueueMail(ctx, signupLinkMail(in.Email, in.Name, linkBase+"/signup/confirm?token="+token, now))
+		return s.queueMail(ctx, tx, signupLinkMail(in.Email, in.Name, linkBase+"/signup/confirm?token="+token, now))
 	})
 }
 
@@ -138,9 +121,4 @@ func (s *Service) CompleteSignUp(ctx context.Context, token, password string) (U
 		return err
 	})
 	return u, err
-}
-
-// Outbox lists the newest mail first (at most limit).
-func (s *Service) Outbox(ctx context.Context, limit int) ([]Mail, error) {
-	return s.store.Outbox(ctx, min(max(limit, 1), 500))
 }

@@ -35,13 +35,6 @@ func (s *Store) TouchSession(ctx context.Context, idHash []byte, at time.Time) e
 	return mapErr("touch session", err)
 }
 
-func (s *Store) Outbox(ctx context.Context, limit int) ([]billing.Mail, error) {
-	var out []billing.Mail
-	err := s.db.SelectContext(ctx, &out, `SELECT id, kind, to_addr, subject, body, created_at, sent_at
-		FROM outbox ORDER BY id DESC LIMIT $1`, limit)
-	return out, mapErr("outbox", err)
-}
-
 func (s *Store) PruneSessions(ctx context.Context, createdBefore, idleBefore time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions
 		WHERE created_at < $1 OR last_seen_at < $2 OR revoked_at < $2`, createdBefore, idleBefore)
@@ -104,10 +97,4 @@ func (t *tx) SignupRequestForUpdate(ctx context.Context, tokenHash []byte) (bill
 func (t *tx) UseSignupRequest(ctx context.Context, tokenHash []byte, at time.Time) error {
 	_, err := t.tx.ExecContext(ctx, `UPDATE signup_requests SET used_at = $2 WHERE token_hash = $1`, tokenHash, at)
 	return mapErr("use signup request", err)
-}
-
-func (t *tx) QueueMail(ctx context.Context, m billing.Mail) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (kind, to_addr, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		m.Kind, m.To, m.Subject, m.Body, m.CreatedAt)
-	return mapErr("queue mail", err)
 }
