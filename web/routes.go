@@ -74,4 +74,5 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)
 	a.GET("", h.AdminOverview)
+	a.GET("/outbox", h.AdminOutbox)
 }
