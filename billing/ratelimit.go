@@ -60,3 +60,86 @@ func (l *Limiter) sweep(now time.Time) {
 		}
 	}
 }
+
+// Throttle slows repeated failures (wrong passwords) with growing delays instead of locking:
+// after Free failures for a key, each further attempt must wait Base, 2·Base, 4·Base … up to
+// Max after the last failure. A key with no failure for Forget is dropped.
+type Throttle struct {
+	mu                sync.Mutex
+	free              int
+	base, max, forget time.Duration
+	now               func() time.Time
+	strikes           map[string]*strike
+	sweeps            int
+}
+
+type strike struct {
+	fails int
+	last  time.Time
+}
+
+// NewThrottle builds a Throttle; now may be nil (time.Now).
+func NewThrottle(free int, base, max, forget time.Duration, now func() time.Time) *Throttle {
+	if now == nil {
+		now = time.Now
+	}
+	return &Throttle{free: free, base: base, max: max, forget: forget, now: now, strikes: map[string]*strike{}}
+}
+
+// Wait is how long key must wait before its next attempt; 0 means go ahead.
+func (t *Throttle) Wait(key string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	s := t.strikes[key]
+	if s == nil || now.Sub(s.last) >= t.forget {
+		return 0
+	}
+	return max(s.last.Add(t.delay(s.fails)).Sub(now), 0)
+}
+
+// delay after n failures.
+func (t *Throttle) delay(n int) time.Duration {
+	if n < t.free {
+		return 0
+	}
+	d := t.base
+	for i := t.free; i < n && d < t.max; i++ {
+		d *= 2
+	}
+	return min(d, t.max)
+}
+
+// Fail records a failure for key.
+func (t *Throttle) Fail(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	t.sweep(now)
+	s := t.strikes[key]
+	if s == nil || now.Sub(s.last) >= t.forget {
+		s = &strike{}
+		t.strikes[key] = s
+	}
+	s.fails++
+	s.last = now
+}
+
+// Reset forgets key's failures (a successful sign-in).
+func (t *Throttle) Reset(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.strikes, key)
+}
+
+func (t *Throttle) sweep(now time.Time) {
+	t.sweeps++
+	if t.sweeps%1024 != 0 {
+		return
+	}
+	for k, s := range t.strikes {
+		if now.Sub(s.last) >= t.forget {
+			delete(t.strikes, k)
+		}
+	}
+}

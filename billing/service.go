@@ -26,6 +26,7 @@ type Service struct {
 	// rechargeEnabled lets the debit path skip the auto-recharge query for most batches.
 	rechargeEnabled rechargeSet
 	payments        Payments // UsePayments
+	mailer          Mailer   // UseMailer; nil keeps mail in the outbox
 	// PasswordCost is the bcrypt cost; tests lower it.
 	PasswordCost int
 	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
@@ -56,6 +57,7 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	// UserByID returns ENotFound for an unknown id.
 	UserByID(ctx context.Context, id string) (User, error)
+	AuthStore
 	// MembershipsOf lists the accounts a user belongs to, oldest first.
 	MembershipsOf(ctx context.Context, userID string) ([]Membership, error)
 	// AccountByID returns ENotFound for an unknown id.
@@ -78,6 +80,7 @@ type Tx interface {
 	PlanTx
 	// CreateUser returns EConflict when the email is taken.
 	CreateUser(ctx context.Context, u User) error
+	AuthTx
 	// SetAdmin marks a user as platform admin and, when hash is non-empty, sets the password.
 	SetAdmin(ctx context.Context, userID string, passwordHash string) error
 	// CreateAccount returns EConflict when external_id is taken.

@@ -5,7 +5,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -66,59 +65,49 @@ func validateEmail(v *Validation, email string) {
 	}
 }
 
-func validatePassword(v *Validation, pw string) {
-	switch {
-	case pw == "":
-		v.Add("password", "Choose a password.")
-	case utf8.RuneCountInString(pw) < 8:
-		v.Add("password", "Use at least 8 characters.")
-	case len(pw) > 72:
-		v.Add("password", "Use at most 72 bytes.")
-	}
-}
-
-// SignUp creates a user and their personal account (owner), and grants the trial credits.
-// Errors: invalid_request (fields name, email, password), conflict (email taken).
+// SignUp creates a user and their personal account (owner) at once and grants the trial
+// credits: for the CLI, the demo seed and tests. The web form goes through RequestSignUp,
+// which reveals nothing about existing users.
+// Errors: invalid_request (fields name, email, password; email when taken).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Account, error) {
-	in.Email = NormalizeEmail(in.Email)
-	in.Name = strings.TrimSpace(in.Name)
-	var v Validation
-	if in.Name == "" {
-		v.Add("name", "Enter your name.")
-	} else if utf8.RuneCountInString(in.Name) > 100 {
-		v.Add("name", "Use at most 100 characters.")
-	}
-	validateEmail(&v, in.Email)
-	validatePassword(&v, in.Password)
-	if err := v.Err(); err != nil {
+	if err := validateSignUp(&in); err != nil {
 		return User{}, Account{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), s.PasswordCost)
+	hash, err := s.hashPassword(in.Password)
 	if err != nil {
 		return User{}, Account{}, err
 	}
-	now := s.Now()
-	u := User{ID: NewID("usr"), Email: in.Email, Name: in.Name, PasswordHash: string(hash), CreatedAt: now}
-	a := Account{ID: NewID("acc"), Name: in.Name, Status: StatusActive, PlanKey: "free", CreatedAt: now}
+	var u User
+	var a Account
 	err = s.store.InTx(ctx, func(tx Tx) error {
-		if err := tx.CreateUser(ctx, u); err != nil {
-			if ErrorCode(err) == EConflict {
-				return FieldError("email", "An account with this email already exists. Sign in instead.")
-			}
-			return err
+		var err error
+		u, a, err = s.createUser(ctx, tx, in.Name, in.Email, hash, s.Now())
+		if ErrorCode(err) == EConflict {
+			return FieldError("email", "An account with this email already exists. Sign in instead.")
 		}
-		if err := tx.CreateAccount(ctx, a); err != nil {
-			return err
-		}
-		if err := tx.AddMembership(ctx, Membership{AccountID: a.ID, UserID: u.ID, Role: RoleOwner, CreatedAt: now}); err != nil {
-			return err
-		}
-		return s.grantTrial(ctx, tx, a.ID)
+		return err
 	})
 	if err != nil {
 		return User{}, Account{}, err
 	}
 	return u, a, nil
+}
+
+// createUser writes a user, their personal account, the owner membership and the trial grant.
+// Errors: conflict (email taken).
+func (s *Service) createUser(ctx context.Context, tx Tx, name, email, hash string, now time.Time) (User, Account, error) {
+	u := User{ID: NewID("usr"), Email: email, Name: name, PasswordHash: hash, CreatedAt: now}
+	a := Account{ID: NewID("acc"), Name: name, Status: StatusActive, PlanKey: "free", CreatedAt: now}
+	if err := tx.CreateUser(ctx, u); err != nil {
+		return User{}, Account{}, err
+	}
+	if err := tx.CreateAccount(ctx, a); err != nil {
+		return User{}, Account{}, err
+	}
+	if err := tx.AddMembership(ctx, Membership{AccountID: a.ID, UserID: u.ID, Role: RoleOwner, CreatedAt: now}); err != nil {
+		return User{}, Account{}, err
+	}
+	return u, a, s.grantTrial(ctx, tx, a.ID)
 }
 
 // dummyHash keeps sign-in timing the same whether or not the email exists.
@@ -190,7 +179,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (User
 	email = NormalizeEmail(email)
 	var v Validation
 	validateEmail(&v, email)
-	validatePassword(&v, password)
+	validatePassword(&v, "password", password, email)
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
@@ -199,11 +188,17 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (User
 		return User{}, err
 	}
 	if err == nil {
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), s.PasswordCost)
+		hash, err := s.hashPassword(password)
 		if err != nil {
 			return User{}, err
 		}
-		if err := s.store.InTx(ctx, func(tx Tx) error { return tx.SetAdmin(ctx, u.ID, string(hash)) }); err != nil {
+		err = s.store.InTx(ctx, func(tx Tx) error {
+			if err := tx.SetAdmin(ctx, u.ID, hash); err != nil {
+				return err
+			}
+			return tx.RevokeUserSessions(ctx, u.ID, s.Now()) // a new password ends old sessions
+		})
+		if err != nil {
 			return User{}, err
 		}
 		u.IsAdmin = true

@@ -19,8 +19,11 @@ type Handlers struct {
 	testMode bool
 	webhooks WebhookParser
 
-	loginIP, loginEmail, signupIP *billing.Limiter
-	apiLimits                     apiLimiters
+	baseURL string
+
+	login                 loginThrottle
+	signupIP, signupEmail *billing.Limiter
+	apiLimits             apiLimiters
 }
 
 // Config configures New.
@@ -32,17 +35,52 @@ type Config struct {
 	TestMode bool
 	// Webhooks verifies Stripe webhooks (package payments); nil when none are configured.
 	Webhooks WebhookParser
+	// BaseURL (BASE_URL) is the site's URL for links in mail; empty: the request's origin.
+	BaseURL string
 }
 
 // New builds the handlers.
 func New(cfg Config) *Handlers {
 	return &Handlers{
 		svc: cfg.Service, sess: cfg.Sessions, ready: cfg.Ready, testMode: cfg.TestMode, webhooks: cfg.Webhooks,
-		loginIP:    billing.NewLimiter(30, 15*time.Minute, nil),
-		loginEmail: billing.NewLimiter(10, 15*time.Minute, nil),
-		signupIP:   billing.NewLimiter(10, time.Hour, nil),
+		baseURL:     cfg.BaseURL,
+		login:       newLoginThrottle(nil),
+		signupIP:    billing.NewLimiter(10, time.Hour, nil),
+		signupEmail: billing.NewLimiter(3, time.Hour, nil),
 	}
 }
+
+// loginThrottle slows password guessing with growing delays, never a lock an attacker can
+// hold: the email+IP pair slows first; an IP trying many emails slows later; an email tried
+// from many IPs slows last and at most by emailCap, so its owner always gets in.
+type loginThrottle struct {
+	pair, ip, email *billing.Throttle
+}
+
+// emailCap is the longest wait an attacker can impose on an email from other addresses.
+const emailCap = 30 * time.Second
+
+func newLoginThrottle(now func() time.Time) loginThrottle {
+	return loginThrottle{
+		pair:  billing.NewThrottle(5, time.Second, 5*time.Minute, time.Hour, now),
+		ip:    billing.NewThrottle(50, time.Second, 5*time.Minute, time.Hour, now),
+		email: billing.NewThrottle(100, time.Second, emailCap, 15*time.Minute, now),
+	}
+}
+
+func (t loginThrottle) wait(ip, email string) time.Duration {
+	return max(t.pair.Wait(email+"|"+ip), t.ip.Wait(ip), t.email.Wait(email))
+}
+
+func (t loginThrottle) fail(ip, email string) {
+	t.pair.Fail(email + "|" + ip)
+	t.ip.Fail(ip)
+	t.email.Fail(email)
+}
+
+// succeed clears the pair's failures; the IP's and the email's decay on their own, so one
+// success in between does not reset an attacker's slow-down.
+func (t loginThrottle) succeed(ip, email string) { t.pair.Reset(email + "|" + ip) }
 
 // render writes a templ component with a status.
 func render(c echo.Context, status int, comp templ.Component) error {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"time"
 
 	"creditline/billing"
 	"creditline/static"
@@ -17,7 +18,8 @@ import (
 
 const sessionName = "creditline"
 
-// Session keys.
+// Session keys. An anonymous cookie carries only the CSRF token; a signed-in one adds the
+// session id (whose row in PostgreSQL decides whether it is alive) and the user id.
 const (
 	keySID  = "sid"
 	keyUID  = "uid"
@@ -25,8 +27,8 @@ const (
 	keyAcc  = "acc"
 )
 
-// Sessions keeps sessions in signed, encrypted cookies (no server state, so the web tier
-// scales out).
+// Sessions keeps the cookie signed and encrypted; whether a signed-in session is still alive
+// is decided by the sessions table (billing.SessionUser), so logout is final.
 type Sessions struct {
 	store *sessions.CookieStore
 }
@@ -36,7 +38,8 @@ func NewSessions(secret []byte, secure bool) *Sessions {
 	hashKey := sha256.Sum256(append([]byte("creditline-session-hash:"), secret...))
 	blockKey := sha256.Sum256(append([]byte("creditline-session-block:"), secret...))
 	cs := sessions.NewCookieStore(hashKey[:], blockKey[:])
-	cs.Options = &sessions.Options{Path: "/", MaxAge: 14 * 24 * 3600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	cs.MaxAge(int(billing.SessionLifetime / time.Second)) // the cookie outlives no session
 	return &Sessions{store: cs}
 }
 
@@ -60,14 +63,29 @@ func (h *Handlers) saveSession(c echo.Context) error {
 }
 
 // LoadSession reads the session cookie, makes sure it carries a CSRF token, loads the signed-in
-// user, and hands the layout its per-request facts.
+// user of a live session (one indexed lookup), and hands the layout its per-request facts.
 func (h *Handlers) LoadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		s := h.session(c)
 		if _, ok := s.Values[keyCSRF].(string); !ok {
-			s.Values[keySID] = randomToken()
 			s.Values[keyCSRF] = randomToken()
 			if err := h.saveSession(c); err != nil {
+				return err
+			}
+		}
+		if sid, _ := s.Values[keySID].(string); sid != "" {
+			u, err := h.svc.SessionUser(c.Request().Context(), sid)
+			switch {
+			case err == nil && u.ID == s.Values[keyUID]:
+				c.Set("user", &u)
+			case err == nil || billing.ErrorCode(err) == billing.EUnauthenticated:
+				// Revoked, expired or the user is gone: the browser is anonymous from now on.
+				clear(s.Values)
+				s.Values[keyCSRF] = randomToken()
+				if err := h.saveSession(c); err != nil {
+					return err
+				}
+			default:
 				return err
 			}
 		}
@@ -78,16 +96,7 @@ func (h *Handlers) LoadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			Asset:     static.URL,
 			TestMode:  h.testMode,
 		}
-		if uid, ok := s.Values[keyUID].(string); ok && uid != "" {
-			u, err := h.svc.User(c.Request().Context(), uid)
-			switch {
-			case err == nil:
-				req.User = &u
-				c.Set("user", &u)
-			case billing.ErrorCode(err) != billing.ENotFound:
-				return err
-			}
-		}
+		req.User = currentUser(c)
 		c.SetRequest(c.Request().WithContext(views.WithRequest(c.Request().Context(), req)))
 		return next(c)
 	}
@@ -156,24 +165,46 @@ func redirectToLogin(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, target)
 }
 
-// startSession rotates the session at sign-in: new id, new CSRF token, then the user.
+// client is what a new session records about the browser.
+func client(c echo.Context) billing.Client {
+	return billing.Client{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+}
+
+// startSession signs a user in: a new server-side session (any previous one of this browser
+// ends), then the cookie is rotated (new id, new CSRF token).
 func (h *Handlers) startSession(c echo.Context, userID string) error {
-	s := h.session(c)
-	for k := range s.Values {
-		delete(s.Values, k)
+	ctx := c.Request().Context()
+	if old, _ := h.session(c).Values[keySID].(string); old != "" {
+		if err := h.svc.EndSession(ctx, old); err != nil {
+			return err
+		}
 	}
-	s.Values[keySID] = randomToken()
+	sid, err := h.svc.StartSession(ctx, userID, client(c))
+	if err != nil {
+		return err
+	}
+	return h.useSession(c, userID, sid)
+}
+
+// useSession points the cookie at a session the service started, with a new CSRF token.
+func (h *Handlers) useSession(c echo.Context, userID, sid string) error {
+	s := h.session(c)
+	clear(s.Values)
+	s.Values[keySID] = sid
 	s.Values[keyCSRF] = randomToken()
 	s.Values[keyUID] = userID
 	return h.saveSession(c)
 }
 
-// endSession clears the cookie.
+// endSession revokes the server-side session for good and clears the cookie.
 func (h *Handlers) endSession(c echo.Context) error {
 	s := h.session(c)
-	for k := range s.Values {
-		delete(s.Values, k)
+	if sid, _ := s.Values[keySID].(string); sid != "" {
+		if err := h.svc.EndSession(c.Request().Context(), sid); err != nil {
+			return err
+		}
 	}
+	clear(s.Values)
 	s.Options.MaxAge = -1
 	return h.saveSession(c)
 }

@@ -2,11 +2,14 @@ package web_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"creditline/billing"
 	"creditline/store/pgtest"
 	"creditline/web/webtest"
 )
@@ -126,39 +129,59 @@ func TestSignUpErrorsKeepInputAndShowMessageBesideField(t *testing.T) {
 	if !strings.Contains(p.Doc.Find(`[data-testid="error-email"]`).Text(), "valid email") {
 		t.Errorf("no email message beside the field")
 	}
-	if !strings.Contains(p.Doc.Find(`[data-testid="error-password"]`).Text(), "8 characters") {
+	if !strings.Contains(p.Doc.Find(`[data-testid="error-password"]`).Text(), "10 characters") {
 		t.Errorf("no password message beside the field")
 	}
-	c.SignUp("Kim", "kim@example.com", "long-enough-pw")
-	again := env.Client(t)
-	p = again.Submit("/signup", "/signup", url.Values{"name": {"Kim2"}, "email": {"KIM@example.com "}, "password": {"long-enough-pw"}})
-	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Doc.Find(`[data-testid="error-email"]`).Text(), "already exists") {
-		t.Fatalf("duplicate email: %d %q", p.Status, p.Doc.Find(`[data-testid="error-email"]`).Text())
+	for pw, want := range map[string]string{"Password123!": "too common", "Kimberly.Lee@example.com": "email", "kimberly.lee": "email"} {
+		p = c.Submit("/signup", "/signup", url.Values{"name": {"Kim"}, "email": {"kimberly.lee@example.com"}, "password": {pw}})
+		got := p.Doc.Find(`[data-testid="error-password"]`).Text()
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(got, want) {
+			t.Errorf("password %q: %d %q, want %q", pw, p.Status, got, want)
+		}
 	}
 }
 
-func TestLoginWrongPasswordAndRateLimit(t *testing.T) {
+// fromIP makes c connect from another loopback address, so the server sees another client IP.
+func fromIP(c *webtest.Client, ip string) {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c.HTTP.Transport = &http.Transport{DialContext: d.DialContext}
+}
+
+func TestLoginThrottleSlowsTheAttackerNotTheOwner(t *testing.T) {
 	env := webtest.Start(t)
-	c := env.Client(t)
-	c.SignUp("Lee", "lee@example.com", "long-enough-pw")
-	c.Submit("/", "/logout", url.Values{})
-	p := c.Login("lee@example.com", "wrong-password")
+	if _, _, err := env.Svc.SignUp(context.Background(), billing.SignUpInput{Name: "Lee", Email: "lee@example.com", Password: "long-enough-pw"}); err != nil {
+		t.Fatal(err)
+	}
+	attacker := env.Client(t)
+	fromIP(attacker, "127.0.0.2")
+	p := attacker.Login("lee@example.com", "wrong-password")
 	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "Email or password is incorrect.") {
 		t.Fatalf("wrong password: %d", p.Status)
 	}
 	if v, _ := p.Doc.Find(`input[name="email"]`).Attr("value"); v != "lee@example.com" {
 		t.Errorf("email not kept: %q", v)
 	}
-	var last *webtest.Page
-	for i := 0; i < 12; i++ {
-		last = c.Login("lee@example.com", "wrong-password")
+	for i := 0; i < 4; i++ {
+		attacker.Login("lee@example.com", "wrong-password")
 	}
-	if last.Status != http.StatusTooManyRequests {
-		t.Fatalf("after many failures: %d", last.Status)
+	// Five failures from this address: the next try must wait, and is told how long.
+	p = attacker.Login("lee@example.com", "long-enough-pw")
+	if p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") != "1" || !strings.Contains(p.Body, "Wait 1 second") {
+		t.Fatalf("sixth try: %d Retry-After=%q", p.Status, p.Header.Get("Retry-After"))
 	}
-	// Even the right password is refused while the email is rate limited.
-	if p := c.Login("lee@example.com", "long-enough-pw"); p.Status != http.StatusTooManyRequests {
-		t.Fatalf("rate limit not applied to the right password: %d", p.Status)
+	// The owner, from another address, signs in at once.
+	owner := env.Client(t)
+	fromIP(owner, "127.0.0.3")
+	if p := owner.Login("lee@example.com", "long-enough-pw"); p.Status != http.StatusSeeOther {
+		t.Fatalf("owner locked out by an attacker elsewhere: %d", p.Status)
+	}
+	// The delay grows with each further failure from the attacker's address.
+	time.Sleep(1100 * time.Millisecond)
+	if p := attacker.Login("lee@example.com", "wrong-password"); p.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("after waiting: %d", p.Status)
+	}
+	if p := attacker.Login("lee@example.com", "wrong-password"); p.Header.Get("Retry-After") != "2" {
+		t.Fatalf("second delay: %d Retry-After=%q", p.Status, p.Header.Get("Retry-After"))
 	}
 }
 

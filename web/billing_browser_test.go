@@ -23,6 +23,11 @@ func TestBrowserBuyGrowthPackInTestMode(t *testing.T) {
 			b.Fill(`#f-email`, "buyer-"+w.name+"@example.com")
 			b.Fill(`#f-password`, "long-enough-pw")
 			b.Click(`[data-testid="signup-form"] button[type="submit"]`)
+			b.WaitVisible(`[data-testid="signup-sent"]`)
+			b.Open(env.SignupLink(t, "buyer-"+w.name+"@example.com"))
+			b.Fill(`#f-password`, "long-enough-pw")
+			b.Click(`[data-testid="confirm-form"] button[type="submit"]`)
+			b.WaitVisible(`[data-testid="balance"]`)
 			before := billing.MustCredits(strings.ReplaceAll(b.Text(`[data-testid="balance"]`), ",", ""))
 
 			b.Open("/billing")

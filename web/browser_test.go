@@ -36,6 +36,10 @@ func TestBrowserSignUpSignOutSignIn(t *testing.T) {
 			b.Fill(`#f-email`, email)
 			b.Fill(`#f-password`, "long-enough-pw")
 			b.Click(`[data-testid="signup-form"] button[type="submit"]`)
+			b.WaitVisible(`[data-testid="signup-sent"]`)
+			b.Open(env.SignupLink(t, email)) // the link mailed to the new user
+			b.Fill(`#f-password`, "long-enough-pw")
+			b.Click(`[data-testid="confirm-form"] button[type="submit"]`)
 			b.WaitVisible(`[data-testid="balance"]`)
 			if p := b.Path(); p != "/" {
 				t.Fatalf("after sign-up at %s", p)

@@ -41,6 +41,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	b.POST("/login", h.Login)
 	b.GET("/signup", h.ShowSignup)
 	b.POST("/signup", h.Signup)
+	b.GET("/signup/confirm", h.ShowConfirmSignup)
+	b.POST("/signup/confirm", h.ConfirmSignup)
 	b.POST("/logout", h.Logout)
 
 	// Customer pages: a signed-in user.
@@ -66,8 +68,11 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	u.POST("/billing/test/subscription", h.TestSubscription)
 	u.GET("/checkout/test/:id", h.ShowTestCheckout)
 	u.POST("/checkout/test/:id", h.PayTestCheckout)
+	u.GET("/account/password", h.ShowChangePassword)
+	u.POST("/account/password", h.ChangePassword)
 
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)
 	a.GET("", h.AdminOverview)
+	a.GET("/outbox", h.AdminOutbox)
 }

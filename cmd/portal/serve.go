@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/mail"
 	"creditline/handlers"
 	"creditline/payments"
 	"creditline/store"
@@ -43,6 +44,15 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 	}
 	svc := billing.NewService(st, nil)
 	svc.UsePayments(newPayments(cfg))
+	if cfg.SMTPURL != "" { // else mail stays in the outbox, shown at /admin/outbox
+		m, err := mail.New(cfg.SMTPURL, cfg.BaseURL)
+		if err != nil {
+			logs.Close()
+			db.Close()
+			return nil, err
+		}
+		svc.UseMailer(m)
+	}
 	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h), logs: logs}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -69,13 +70,14 @@ func Start(t testing.TB) *Env {
 type Client struct {
 	t    testing.TB
 	base string
+	env  *Env
 	HTTP *http.Client
 }
 
 // Client returns a new browser with an empty cookie jar.
 func (e *Env) Client(t testing.TB) *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{t: t, base: e.URL, HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &Client{t: t, base: e.URL, env: e, HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }
@@ -136,14 +138,40 @@ func (c *Client) Cookie(name string) string {
 	return ""
 }
 
-// SignUp creates a user through the form and leaves the client signed in.
+// SignUp creates a user through the form, follows the link mailed to them, and leaves the
+// client signed in.
 func (c *Client) SignUp(name, email, password string) *Page {
 	c.t.Helper()
 	p := c.Submit("/signup", "/signup", url.Values{"name": {name}, "email": {email}, "password": {password}})
-	if p.Status != http.StatusSeeOther {
+	if p.Status != http.StatusOK || p.Doc.Find(`[data-testid="signup-sent"]`).Length() != 1 {
 		c.t.Fatalf("sign-up %s: status %d\n%s", email, p.Status, p.Body)
 	}
+	link := c.env.SignupLink(c.t, email)
+	p = c.Submit(link, "/signup/confirm", url.Values{"token": {strings.TrimPrefix(link, "/signup/confirm?token=")}, "password": {password}})
+	if p.Status != http.StatusSeeOther {
+		c.t.Fatalf("sign-up link of %s: status %d\n%s", email, p.Status, p.Body)
+	}
 	return p
+}
+
+var signupLink = regexp.MustCompile(`/signup/confirm\?token=[A-Za-z0-9_-]+`)
+
+// SignupLink returns the path of the newest sign-up link mailed to email (from the outbox).
+func (e *Env) SignupLink(t testing.TB, email string) string {
+	t.Helper()
+	mail, err := e.Svc.Outbox(context.Background(), 500)
+	if err != nil {
+		t.Fatalf("outbox: %v", err)
+	}
+	for _, m := range mail {
+		if m.To == billing.NormalizeEmail(email) && m.Kind == billing.MailSignupLink {
+			if l := signupLink.FindString(m.Body); l != "" {
+				return l
+			}
+		}
+	}
+	t.Fatalf("no sign-up link mailed to %s", email)
+	return ""
 }
 
 // Login signs in through the form.

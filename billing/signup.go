@@ -1,0 +1,124 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SignupLinkTTL is how long the link of a sign-up mail stays valid.
+const SignupLinkTTL = 24 * time.Hour
+
+// SignupRequest is a sign-up waiting for its owner to follow the emailed link. No user exists
+// until then, so nobody can hold an address they do not read.
+type SignupRequest struct {
+	TokenHash    []byte     `db:"token_hash"`
+	Email        string     `db:"email"`
+	Name         string     `db:"name"`
+	PasswordHash string     `db:"password_hash"`
+	CreatedAt    time.Time  `db:"created_at"`
+	ExpiresAt    time.Time  `db:"expires_at"`
+	UsedAt       *time.Time `db:"used_at"`
+}
+
+func validateSignUp(in *SignUpInput) error {
+	in.Email = NormalizeEmail(in.Email)
+	in.Name = strings.TrimSpace(in.Name)
+	var v Validation
+	if in.Name == "" {
+		v.Add("name", "Enter your name.")
+	} else if utf8.RuneCountInString(in.Name) > 100 {
+		v.Add("name", "Use at most 100 characters.")
+	}
+	validateEmail(&v, in.Email)
+	validatePassword(&v, "password", in.Password, in.Email)
+	return v.Err()
+}
+
+// RequestSignUp answers the sign-up form the same way whether or not the email is
+// registered: a new address gets a link to finish, a taken one gets a note that someone
+// tried. linkBase is the site's URL (BASE_URL), without a trailing slash.
+// Errors: invalid_request (fields name, email, password), which depend on the input only.
+func (s *Service) RequestSignUp(ctx context.Context, in SignUpInput, linkBase string) error {
+	if err := validateSignUp(&in); err != nil {
+		return err
+	}
+	// Hash in both cases so the two answers take the same time.
+	hash, err := s.hashPassword(in.Password)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	_, err = s.store.UserByEmail(ctx, in.Email)
+	switch {
+	case err == nil:
+		return s.store.InTx(ctx, func(tx Tx) error { return s.queueMail(ctx, tx, signupAttemptMail(in.Email, linkBase, now)) })
+	case ErrorCode(err) != ENotFound:
+		return err
+	}
+	token := NewToken()
+	req := SignupRequest{TokenHash: HashToken(token), Email: in.Email, Name: in.Name, PasswordHash: hash, CreatedAt: now, ExpiresAt: now.Add(SignupLinkTTL)}
+	return s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.CreateSignupRequest(ctx, req); err != nil {
+			return err
+		}
+		return s.queueMail(ctx, tx, signupLinkMail(in.Email, in.Name, linkBase+"/signup/confirm?token="+token, now))
+	})
+}
+
+func signupLinkMail(to, name, link string, now time.Time) Mail {
+	body := fmt.Sprintf("Hello %s,\n\nfollow this link to finish creating your Creditline account:\n\n%s\n\n"+
+		"You will be asked for the password you chose. The link works once, for %d hours.\n"+
+		"If you did not ask for an account, ignore this mail: nothing is created without the link.\n",
+		name, link, int(SignupLinkTTL.Hours()))
+	return Mail{Kind: MailSignupLink, To: to, Subject: "Finish creating your Creditline account", Body: body, CreatedAt: now}
+}
+
+func signupAttemptMail(to, linkBase string, now time.Time) Mail {
+	body := "Hello,\n\nsomeone tried to create a Creditline account with this address, which already has one.\n\n" +
+		"If it was you, sign in instead: " + linkBase + "/login\n" +
+		"If it was not you, you need do nothing: your account is unchanged.\n"
+	return Mail{Kind: MailSignupAttempt, To: to, Subject: "Someone tried to sign up with your address", Body: body, CreatedAt: now}
+}
+
+// CompleteSignUp turns a pending sign-up into a user with their personal account once the
+// link's owner types the password chosen at sign-up (so following a link someone else
+// requested creates nothing). The link works once.
+// Errors: invalid_request (field password, or a whole-form message for a bad link).
+func (s *Service) CompleteSignUp(ctx context.Context, token, password string) (User, error) {
+	badLink := &Error{Code: EInvalid, Message: "This link has expired or was already used. Sign up again, or sign in if you have an account."}
+	if token == "" || len(token) > 100 {
+		return User{}, badLink
+	}
+	now := s.Now()
+	var u User
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		r, err := tx.SignupRequestForUpdate(ctx, HashToken(token))
+		if ErrorCode(err) == ENotFound {
+			return badLink
+		}
+		if err != nil {
+			return err
+		}
+		if r.UsedAt != nil || !now.Before(r.ExpiresAt) {
+			return badLink
+		}
+		if password == "" {
+			return FieldError("password", "Enter the password you chose when you signed up.")
+		}
+		if !checkPassword(r.PasswordHash, password) {
+			return FieldError("password", "This is not the password you chose when you signed up.")
+		}
+		if err := tx.UseSignupRequest(ctx, r.TokenHash, now); err != nil {
+			return err
+		}
+		u, _, err = s.createUser(ctx, tx, r.Name, r.Email, r.PasswordHash, now)
+		if ErrorCode(err) == EConflict {
+			return &Error{Code: EInvalid, Message: "This email already has an account. Sign in instead."}
+		}
+		return err
+	})
+	return u, err
+}
