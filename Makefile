@@ -47,6 +47,7 @@ check-generated: setup-test
 	cp -r views $$tmp/views; \
 	if ! out=$$($(GO) tool templ generate -path $$tmp/views 2>&1); then echo "$$out"; echo "could not run templ to compare (above)"; exit 1; fi; \
 	if ! diff -r -q views $$tmp/views >/dev/null; then diff -r views $$tmp/views | head -20; echo "templ output is stale: run 'make templ' and commit"; exit 1; fi; \
+	if ! command -v npx >/dev/null; then echo "static/app.css NOT checked: no npx here (.ci/setup could not install nodejs npm)"; exit 0; fi; \
 	if ! out=$$($(TAILWIND) -c tailwind.config.js -i static/src/app.css -o $$tmp/app.css --minify 2>&1); then echo "$$out"; echo "could not build the CSS to compare (npx tailwindcss failed, above)"; exit 1; fi; \
 	if ! cmp -s static/app.css $$tmp/app.css; then echo "static/app.css is stale: run 'make css' and commit"; exit 1; fi; \
 	echo "generated files are fresh"
