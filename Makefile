@@ -1,18 +1,33 @@
 # Creditline. `make run` serves the portal with demo data; `make test` runs every test.
+# Both first run .ci/setup, which installs what is missing (nothing, quickly, when all is there).
 SHELL := /bin/bash
-TAILWIND := npx --yes tailwindcss@3.4.19
+# --prefer-offline: once cached, npx does not ask the registry again (and works offline).
+TAILWIND := npx --yes --prefer-offline tailwindcss@3.4.19
 GO ?= go
+export GO
+# Fuzz time per target: `make test` fuzzes each Fuzz* target briefly, `make fuzz` longer.
+FUZZTIME ?= 2m
+TEST_FUZZTIME ?= 3s
 
-.PHONY: run test generate templ css check-generated vet build bench fuzz bench-pages
+.PHONY: run test generate templ css check-generated vet build bench fuzz bench-pages setup-run setup-test
 
-run:
+# Only what `portal dev` needs: PostgreSQL binaries, unless DATABASE_URL is set.
+setup-run:
+	@bash .ci/setup run
+
+# PostgreSQL binaries, chromium, nodejs+npm, git, make, stripe-mock, axe-core.
+setup-test:
+	@bash .ci/setup test
+
+run: setup-run
 	$(GO) run ./cmd/portal dev
 
 build:
 	$(GO) build -o bin/portal ./cmd/portal
 
-test: check-generated vet
+test: setup-test check-generated vet
 	$(GO) test -count=1 -timeout 15m ./...
+	@bash .ci/fuzz $(TEST_FUZZTIME)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -27,17 +42,19 @@ css:
 	$(TAILWIND) -c tailwind.config.js -i static/src/app.css -o static/app.css --minify
 
 # Fails when the committed templ output or built CSS is stale.
-check-generated:
+check-generated: setup-test
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	cp -r views $$tmp/views; \
-	$(GO) tool templ generate -path $$tmp/views >/dev/null 2>&1; \
+	if ! out=$$($(GO) tool templ generate -path $$tmp/views 2>&1); then echo "$$out"; echo "could not run templ to compare (above)"; exit 1; fi; \
 	if ! diff -r -q views $$tmp/views >/dev/null; then diff -r views $$tmp/views | head -20; echo "templ output is stale: run 'make templ' and commit"; exit 1; fi; \
-	$(TAILWIND) -c tailwind.config.js -i static/src/app.css -o $$tmp/app.css --minify >/dev/null 2>&1; \
+	if ! command -v npx >/dev/null; then echo "static/app.css NOT checked: no npx here (.ci/setup could not install nodejs npm)"; exit 0; fi; \
+	if ! out=$$($(TAILWIND) -c tailwind.config.js -i static/src/app.css -o $$tmp/app.css --minify 2>&1); then echo "$$out"; echo "could not build the CSS to compare (npx tailwindcss failed, above)"; exit 1; fi; \
 	if ! cmp -s static/app.css $$tmp/app.css; then echo "static/app.css is stale: run 'make css' and commit"; exit 1; fi; \
 	echo "generated files are fresh"
 
+# Every Fuzz* target of the module (found by `go test -list`), FUZZTIME each (default 2m).
 fuzz:
-	$(GO) test ./billing -run '^$$' -fuzz FuzzCreditsRoundTrip -fuzztime 30s
+	@bash .ci/fuzz $(FUZZTIME)
 
 # Debit throughput: portal serve on a fresh database, load generator, pgbench baseline.
 # BENCH_FLAGS e.g. "-d 20s -rate 8000".

@@ -38,12 +38,14 @@ func TestBrowserBuyGrowthPackInTestMode(t *testing.T) {
 			if p := b.Path(); !strings.HasPrefix(p, "/checkout/test/") {
 				t.Fatalf("at %s, want the test checkout", p)
 			}
+			b.CheckA11y("test checkout")
 			b.Screenshot("checkout-" + w.name)
 			b.Click(`[data-testid="pay-test"]`)
 			b.WaitVisible(`[data-testid="billing-balance"]`)
 			if p := b.Path(); p != "/billing" {
 				t.Fatalf("after paying at %s", p)
 			}
+			b.CheckA11y("billing after payment")
 			b.Screenshot("billing-" + w.name)
 
 			b.Open("/")

@@ -32,6 +32,7 @@ func TestBrowserSignUpSignOutSignIn(t *testing.T) {
 			if msg := b.Text(`[data-testid="error-email"]`); !strings.Contains(msg, "valid email") {
 				t.Fatalf("email error %q", msg)
 			}
+			b.CheckA11y("signup with errors")
 			b.Screenshot("signup-errors-" + w.name)
 			b.Fill(`#f-email`, email)
 			b.Fill(`#f-password`, "long-enough-pw")
@@ -44,13 +45,16 @@ func TestBrowserSignUpSignOutSignIn(t *testing.T) {
 			if p := b.Path(); p != "/" {
 				t.Fatalf("after sign-up at %s", p)
 			}
+			b.CheckA11y("overview")
 			b.Screenshot("overview-" + w.name)
 
 			if w.name == "phone" {
 				b.Click(`[data-menu-toggle="side-nav"]`)
+				b.CheckA11y("overview, menu open")
 			}
 			b.Click(`[data-testid="logout"]`)
 			b.WaitVisible(`[data-testid="login-form"]`)
+			b.CheckA11y("login")
 			b.Screenshot("login-" + w.name)
 
 			b.Fill(`#f-email`, email)

@@ -35,6 +35,7 @@ func signIn(b *browsertest.Browser, email, password string) {
 	b.Fill(`#f-password`, password)
 	b.Click(`[data-testid="login-form"] button[type="submit"]`)
 	b.WaitVisible(`[data-testid="balance"]`)
+	b.CheckA11y("overview")
 }
 
 // TestBrowserDashboard signs in as the demo customer in headless Chromium at desktop and phone
@@ -87,6 +88,7 @@ func TestBrowserDashboard(t *testing.T) {
 			b.Fill(`#est-images`, "3")
 			want = estimateOf(t, env, acc.ID, "image.generate", "sdxl", "images", "3")
 			waitJS(b, `document.querySelector('[data-testid="estimate-credits"]').textContent.trim() === `+strconv.Quote(want))
+			b.CheckA11y("prices, image estimate")
 
 			// Usage: load more rows, expand one.
 			b.Open("/usage")
@@ -101,6 +103,7 @@ func TestBrowserDashboard(t *testing.T) {
 			if key := b.Text(`[data-testid="usage-row"]:nth-child(51) [data-testid="idempotency-key"]`); !strings.HasPrefix(key, "demo-") {
 				t.Fatalf("expanded row shows key %q", key)
 			}
+			b.CheckA11y("usage, row expanded")
 			b.Screenshot("dashboard-usage-" + w.name)
 
 			// CSV of a filtered view, fetched with the browser's session: exactly those rows.
@@ -119,6 +122,7 @@ func TestBrowserDashboard(t *testing.T) {
 			if !strings.HasPrefix(secret, "ak_") {
 				t.Fatalf("new key %q", secret)
 			}
+			b.CheckA11y("api keys, new key shown")
 			b.Screenshot("dashboard-apikeys-" + w.name)
 			api := env.PlatformKey(t).WithKey(secret)
 			if r := api.Do(http.MethodGet, "/api/v1/accounts/"+acc.ID+"/balance", nil); r.Status != 200 {
@@ -127,9 +131,11 @@ func TestBrowserDashboard(t *testing.T) {
 			row := `[data-testid="key-row"]:first-child`
 			b.Click(row + ` [data-testid="revoke-open"]`)
 			b.WaitVisible(row + ` [data-testid="revoke-key"]`)
+			b.CheckA11y("api keys, revoke open")
 			b.Screenshot("dashboard-apikeys-revoke-" + w.name)
 			b.Click(row + ` [data-testid="revoke-key"]`)
 			b.WaitVisible(`[data-testid="flash"]`)
+			b.CheckA11y("api keys, revoked")
 			if s := b.Text(row + ` [data-testid="key-status"]`); !strings.HasPrefix(s, "Revoked") {
 				t.Fatalf("status after revoke %q", s)
 			}
@@ -156,6 +162,7 @@ func TestBrowserEstimatorByKeyboard(t *testing.T) {
 	if tip := b.Text(`#buys-why`); !strings.Contains(tip, "most used action") {
 		t.Fatalf("tooltip %q", tip)
 	}
+	b.CheckA11y("overview, tooltip open")
 	b.Screenshot("dashboard-overview-tooltip")
 	b.Open("/prices")
 	b.WaitVisible(`[data-testid="estimate-credits"]`)
