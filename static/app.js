@@ -41,6 +41,39 @@
     }
   });
 
+  // Escape closes what was opened: the phone menu, a <details> holding focus, a tooltip.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" && e.key !== "Esc") return;
+    var active = document.activeElement;
+    var tip = active && active.closest ? active.closest(".group") : null;
+    tip = tip && tip.querySelector('[role="tooltip"]');
+    if (tip && tip.style.display !== "none") {
+      tip.style.display = "none";
+      return;
+    }
+    var details = active && active.closest ? active.closest("details[open]") : null;
+    if (details) {
+      details.open = false;
+      var summary = details.querySelector("summary");
+      if (summary) summary.focus();
+      return;
+    }
+    document.querySelectorAll('[data-menu-toggle][aria-expanded="true"]').forEach(function (m) {
+      var nav = document.getElementById(m.getAttribute("data-menu-toggle"));
+      if (nav) nav.classList.add("hidden");
+      m.setAttribute("aria-expanded", "false");
+      m.focus();
+    });
+  });
+  // A tooltip hidden with Escape shows again the next time its button is focused or hovered.
+  ["focusin", "mouseover"].forEach(function (type) {
+    document.addEventListener(type, function (e) {
+      var g = e.target.closest ? e.target.closest(".group") : null;
+      var tip = g && g.querySelector('[role="tooltip"]');
+      if (tip && tip.style.display === "none" && !g.contains(e.relatedTarget)) tip.style.display = "";
+    });
+  });
+
   // After "load more", move focus to the first new row so the keyboard continues there.
   document.addEventListener("htmx:load", function (e) {
     var el = e.target;

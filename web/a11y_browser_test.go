@@ -3,6 +3,9 @@ package web_test
 import (
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"creditline/web/browsertest"
 	"creditline/web/webtest"
 )
@@ -38,5 +41,50 @@ func TestBrowserFocusOnFirstFormError(t *testing.T) {
 	b.CheckA11y("api keys, create error")
 	if id := focused(); id != "key-name" {
 		t.Errorf("after creating a key without a name the focus is on %q, want key-name", id)
+	}
+}
+
+// TestBrowserKeyboardSkipLinkAndEscape: the first Tab reaches "Skip to content", which moves
+// focus to the page's main region; Escape closes the phone menu and hides a focused tooltip.
+func TestBrowserKeyboardSkipLinkAndEscape(t *testing.T) {
+	env := webtest.Start(t)
+	seedDemo(t, env)
+	b := browsertest.New(t, env.URL, 390, 844)
+	signIn(b, "demo@creditline.test", "demo-password")
+	b.Open("/")
+	active := func() string {
+		var s string
+		eval(b, `(document.activeElement && (document.activeElement.getAttribute("data-testid") || document.activeElement.id)) || ""`, &s)
+		return s
+	}
+	b.Run(chromedp.KeyEvent(kb.Tab))
+	if got := active(); got != "skip-link" {
+		t.Fatalf("first Tab focuses %q, want the skip link", got)
+	}
+	b.Run(chromedp.KeyEvent(kb.Enter))
+	if got := active(); got != "main" {
+		t.Errorf("the skip link moves focus to %q, want main", got)
+	}
+
+	b.Click(`[data-menu-toggle="side-nav"]`)
+	var expanded string
+	eval(b, `document.querySelector("[data-menu-toggle]").getAttribute("aria-expanded")`, &expanded)
+	if expanded != "true" {
+		t.Fatalf("menu toggle aria-expanded = %q after opening", expanded)
+	}
+	b.Run(chromedp.KeyEvent(kb.Escape))
+	var hidden bool
+	eval(b, `document.querySelector("[data-menu-toggle]").getAttribute("aria-expanded") === "false" && document.getElementById("side-nav").classList.contains("hidden")`, &hidden)
+	if !hidden {
+		t.Errorf("Escape did not close the phone menu")
+	}
+
+	var shown, afterEsc bool
+	b.Run(chromedp.Focus(`[aria-describedby="buys-why"]`, chromedp.ByQuery))
+	eval(b, `getComputedStyle(document.getElementById("buys-why")).display !== "none"`, &shown)
+	b.Run(chromedp.KeyEvent(kb.Escape))
+	eval(b, `getComputedStyle(document.getElementById("buys-why")).display !== "none"`, &afterEsc)
+	if !shown || afterEsc {
+		t.Errorf("tooltip shown on focus = %v, still shown after Escape = %v; want true, false", shown, afterEsc)
 	}
 }

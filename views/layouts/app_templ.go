@@ -237,7 +237,7 @@ func App(title string, admin bool) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</div></nav><main class=\"flex-1 px-4 py-6 sm:px-8 lg:py-10\"><div class=\"mx-auto max-w-5xl\"><h1 class=\"text-2xl font-semibold tracking-tight text-slate-900\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</div></nav><main id=\"main\" tabindex=\"-1\" class=\"focus:outline-none flex-1 px-4 py-6 sm:px-8 lg:py-10\"><div class=\"mx-auto max-w-5xl\"><h1 class=\"text-2xl font-semibold tracking-tight text-slate-900\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -42,7 +42,7 @@ func Auth(title, subtitle string) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<main class=\"flex min-h-full flex-col items-center justify-center px-4 py-12\"><a href=\"/\" class=\"mb-8 flex items-center gap-2 text-lg font-semibold text-slate-900\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<main id=\"main\" tabindex=\"-1\" class=\"focus:outline-none flex min-h-full flex-col items-center justify-center px-4 py-12\"><a href=\"/\" class=\"mb-8 flex items-center gap-2 text-lg font-semibold text-slate-900\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
