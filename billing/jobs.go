@@ -113,6 +113,11 @@ func (w *Worker) sweep(ctx context.Context) {
 	} else if n > 0 {
 		w.log.Info("hold expiry sweep", "holds", n)
 	}
+	if n, err := w.svc.PruneAuth(ctx); err != nil {
+		w.log.Error("session pruning", "err", err)
+	} else if n > 0 {
+		w.log.Info("session pruning", "rows", n)
+	}
 	if n, err := w.svc.store.PruneJobs(ctx, w.svc.Now().Add(-jobRetention)); err != nil {
 		w.log.Error("job pruning", "err", err)
 	} else if n > 0 {

@@ -82,6 +82,9 @@ func (t loginThrottle) fail(ip, email string) {
 // success in between does not reset an attacker's slow-down.
 func (t loginThrottle) succeed(ip, email string) { t.pair.Reset(email + "|" + ip) }
 
+// TestMode says payments are simulated (PAYMENTS=test); every page says so.
+func (h *Handlers) TestMode() bool { return h.testMode }
+
 // render writes a templ component with a status.
 func render(c echo.Context, status int, comp templ.Component) error {
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)

@@ -37,5 +37,11 @@ func Req(ctx context.Context) *Request {
 	return &Request{Asset: func(s string) string { return "/static/" + s }}
 }
 
+// Lookup returns the request facts stored in ctx, if any.
+func Lookup(ctx context.Context) (*Request, bool) {
+	r, ok := ctx.Value(ctxKey{}).(*Request)
+	return r, ok && r != nil
+}
+
 // AssetURL is the fingerprinted URL of a static file.
 func AssetURL(ctx context.Context, name string) string { return Req(ctx).Asset(name) }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"creditline/billing"
+	"creditline/static"
+	"creditline/views"
 	"creditline/views/pages"
 	"github.com/labstack/echo/v4"
 )
@@ -51,7 +53,7 @@ func fromHTTPError(he *echo.HTTPError) *billing.Error {
 
 // errorHandler renders every error once: JSON for the API, a fragment for htmx, a page otherwise.
 // Unexpected errors are logged with the request id and shown as "Something went wrong".
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+func errorHandler(log *slog.Logger, testMode bool) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
@@ -82,7 +84,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 		c.Response().WriteHeader(status)
-		_ = pages.ErrorPage(pages.ErrorView{Status: status, Title: title, Message: msg, RequestID: reqID}).Render(c.Request().Context(), c.Response())
+		ctx := c.Request().Context()
+		if _, ok := views.Lookup(ctx); !ok { // a route outside the session group (static, metrics): no page facts yet
+			ctx = views.WithRequest(ctx, &views.Request{RequestID: reqID, Asset: static.URL, TestMode: testMode})
+		}
+		_ = pages.ErrorPage(pages.ErrorView{Status: status, Title: title, Message: msg, RequestID: reqID}).Render(ctx, c.Response())
 	}
 }
 

@@ -38,7 +38,7 @@ func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = errorHandler(d.Logger)
+	e.HTTPErrorHandler = errorHandler(d.Logger, d.Handlers.TestMode())
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
 	d.Metrics.token = d.MetricsToken
 

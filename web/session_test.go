@@ -223,7 +223,7 @@ func TestTestModeBannerOnEveryPage(t *testing.T) {
 		check(path, c.Get(path))
 	}
 	c.SignUp("Ban", "ban@example.com", "long-enough-pw")
-	for _, path := range []string{"/", "/billing", "/account/password", "/admin"} {
+	for _, path := range []string{"/", "/billing", "/account/password", "/admin", "/no-such-page", "/static/no-such-file.css", "/metrics"} {
 		check(path, c.Get(path))
 	}
 }
