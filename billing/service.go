@@ -70,6 +70,8 @@ type Store interface {
 	APIKeyStore
 	PaymentsStore
 	DashboardStore
+	AuditStore
+	AdminStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -92,4 +94,6 @@ type Tx interface {
 	LedgerTx
 	PaymentsTx
 	DashboardTx
+	AuditTx
+	AdminTx
 }
