@@ -31,6 +31,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	api.POST("/reservations", h.APIReserve)
 	api.POST("/reservations/:id/commit", h.APICommit)
 	api.POST("/reservations/:id/release", h.APIRelease)
+	api.PATCH("/accounts/:id", h.APIUpdateAccount)
+	api.POST("/accounts/:id/grants/:grant_id/revoke", h.APIRevokeGrant)
+	api.GET("/audit-log", h.APIAuditLog)
 
 	// Stripe webhooks: authenticated by their signature, no session or CSRF.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
