@@ -287,3 +287,32 @@ func show(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// PreviewGrant checks a console grant (an adjustment or a promo, with a required reason)
+// for the confirmation step, writing nothing. Errors: invalid_request.
+func (s *Service) PreviewGrant(in GrantInput, op Op) error {
+	var v Validation
+	op.validate(&v)
+	if in.Source != "adjustment" && in.Source != "promo" {
+		v.Add("source", "Choose adjustment or promo.")
+	}
+	if in.Amount > MaxOperatorCredits {
+		v.Add("credits", "Must be at most %s.", MaxOperatorCredits.Display())
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	in.Reason = op.Reason
+	return in.validate(s.Now())
+}
+
+// AdminGrant is a grant made in the console (see PreviewGrant), audited; IdempotencyKey
+// (the form's) makes a double submit one grant.
+// Errors: invalid_request, not_found, idempotency_conflict.
+func (s *Service) AdminGrant(ctx context.Context, in GrantInput, op Op) (GrantResult, error) {
+	if err := s.PreviewGrant(in, op); err != nil {
+		return GrantResult{}, err
+	}
+	in.Reason, in.Actor = strings.TrimSpace(op.Reason), op.Actor.String()
+	return s.AuditedGrant(ctx, in, op)
+}

@@ -133,3 +133,47 @@ func revokeReplay(e AuditEntry) (RevokeGrantResult, error) {
 	}
 	return RevokeGrantResult{Grant: after.Grant.grant(), Revoked: took, Replayed: true}, nil
 }
+
+// RevokePreview is what a revoke would do, for the console's confirmation step.
+type RevokePreview struct {
+	Grant   Grant
+	Revoked Credits
+}
+
+// PreviewRevoke checks a revoke against the grant as it is now, writing nothing (the revoke
+// itself checks again under the lock). Errors: as RevokeGrant.
+func (s *Service) PreviewRevoke(ctx context.Context, in RevokeGrantInput) (RevokePreview, error) {
+	var v Validation
+	in.Op.validate(&v)
+	if in.Credits != nil && (*in.Credits <= 0 || *in.Credits > MaxOperatorCredits) {
+		v.Add("credits", "Must be more than 0 and at most %s.", MaxOperatorCredits.Display())
+	}
+	if err := v.Err(); err != nil {
+		return RevokePreview{}, err
+	}
+	gs, err := s.store.GrantsOf(ctx, in.AccountID, CustomerPageGrants)
+	if err != nil {
+		return RevokePreview{}, err
+	}
+	for _, g := range gs {
+		if g.ID != in.GrantID {
+			continue
+		}
+		left := g.Remaining
+		if g.expiredAt(s.Now()) {
+			left = 0
+		}
+		take := left
+		if in.Credits != nil {
+			take = *in.Credits
+		}
+		switch {
+		case left == 0:
+			return RevokePreview{}, FieldError("credits", "Nothing is left on this grant to revoke.")
+		case take > left:
+			return RevokePreview{}, FieldError("credits", "The grant has %s credits left; revoke at most that.", left.Display())
+		}
+		return RevokePreview{Grant: g, Revoked: take}, nil
+	}
+	return RevokePreview{}, FieldError("grant", "Choose one of this account's grants.")
+}
