@@ -326,3 +326,64 @@ func TestAuditedGrantAndFilters(t *testing.T) {
 }
 
 func ptrC(v billing.Credits) *billing.Credits { return &v }
+
+// One key sent many times at once revokes once; the others are replays of it.
+func TestRevokeGrantSameKeyConcurrently(t *testing.T) {
+	e := newEnv(t)
+	acc := e.account()
+	g := e.grant(acc, "10")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fresh, replays := 0, 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			two := c("2")
+			r, err := e.revoke(acc, g.ID, &two, op("double click", "same-key"))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				t.Errorf("revoke: %v", err)
+			case r.Replayed:
+				replays++
+			default:
+				fresh++
+			}
+		}()
+	}
+	wg.Wait()
+	if fresh != 1 || replays != 7 || e.balance(acc).Balance != c("8") {
+		t.Fatalf("fresh %d replays %d balance %s; want 1, 7, 8", fresh, replays, e.balance(acc).Balance)
+	}
+}
+
+// An operator's change made through another instance (another Service on the same database)
+// is honoured by this instance's next debit, even one it would decide from its cache.
+func TestOperatorChangesReachLockFreeDebitsOnOtherInstances(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	other := billing.NewService(e.store, e.clock.Now)
+	acc := e.account()
+	e.grant(acc, "100")
+	for i := 0; i < 2; i++ { // the second is decided from the cache
+		if _, err := debitOn(t, e.svc, acc, "1", key(), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := other.UpdateAccount(ctx, billing.AccountUpdate{AccountID: acc, SpendLimit: &billing.SpendLimitChange{Credits: c("2"), Mode: billing.SpendHard},
+		Op: op("customer asked for a cap", "")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := debitOn(t, e.svc, acc, "1", key(), true); billing.ErrorCode(err) != billing.ESpendLimit {
+		t.Fatalf("debit over a hard limit set on another instance: %v", err)
+	}
+	if _, err := other.UpdateAccount(ctx, billing.AccountUpdate{AccountID: acc, SpendLimit: &billing.SpendLimitChange{Clear: true},
+		Status: strp(billing.StatusSuspended), Op: op("fraud", "")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := debitOn(t, e.svc, acc, "1", key(), true); billing.ErrorCode(err) != billing.EAccountSuspended {
+		t.Fatalf("debit on an account suspended on another instance: %v", err)
+	}
+}
