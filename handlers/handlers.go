@@ -21,6 +21,7 @@ type Handlers struct {
 
 	loginIP, loginEmail, signupIP *billing.Limiter
 	apiLimits                     apiLimiters
+	refusals                      billing.Refusals // 402 and 429 answers, for the admin overview
 }
 
 // Config configures New.

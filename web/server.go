@@ -33,6 +33,7 @@ func New(d Deps) *echo.Echo {
 	e.Use(middleware.Recover())
 	e.Use(securityHeaders)
 	e.Use(d.Metrics.Middleware)
+	e.Use(d.Handlers.CountRefusals)
 	e.Use(middleware.BodyLimit("1M"))
 
 	routes(e, d.Handlers, d.Metrics)
