@@ -32,6 +32,8 @@ func SettingsOf(a Account) AccountSettings {
 
 // AdminTx writes an account's operator settings.
 type AdminTx interface {
+	AdminKeyTx
+	AdminJobTx
 	// SetAccountSettings writes every field of s on the account (one UPDATE, which bumps its
 	// version). Errors: not_found.
 	SetAccountSettings(ctx context.Context, accountID string, s AccountSettings) error

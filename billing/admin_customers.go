@@ -41,6 +41,7 @@ type CustomerQuery struct {
 // AdminStore reads what the console shows about customers; each method is one query.
 type AdminStore interface {
 	AdminOverviewStore
+	AdminJobStore
 	// SearchAccounts returns up to q.Limit accounts matching q, newest first.
 	SearchAccounts(ctx context.Context, q CustomerQuery) ([]CustomerRow, error)
 	// AccountMembers lists an account's members, owners first.

@@ -87,7 +87,11 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	a.GET("/abuse", h.AdminSoon)
 	a.GET("/revenue", h.AdminSoon)
 	a.GET("/reconciliation", h.AdminSoon)
-	a.GET("/api-keys", h.AdminSoon)
+	a.GET("/api-keys", h.AdminAPIKeys)
+	a.POST("/api-keys", h.AdminCreateAPIKey)
+	a.POST("/api-keys/:id/revoke", h.AdminRevokeAPIKey)
+	a.GET("/jobs", h.AdminJobs)
+	a.POST("/jobs/:id/retry", h.AdminRetryJob)
+	a.POST("/jobs/:id/cancel", h.AdminCancelJob)
 	a.GET("/outbox", h.AdminSoon)
-	a.GET("/jobs", h.AdminSoon)
 }
