@@ -31,6 +31,7 @@ var adminNotices = map[string]string{
 	"overdraft": "Overdraft limit saved.",
 	"spend":     "Spend limit saved.",
 	"status":    "Status changed.",
+	"settle":    "Payment recorded: the debt is repaid. The ledger and the audit log below record it.",
 }
 
 // AdminCustomer: GET /admin/customers/:id — one account with everything about it and the

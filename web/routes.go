@@ -81,6 +81,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	a.POST("/customers/:id/overdraft", h.AdminSetOverdraft)
 	a.POST("/customers/:id/spend-limit", h.AdminSetSpendLimit)
 	a.POST("/customers/:id/status", h.AdminSetStatus)
+	a.POST("/customers/:id/settle", h.AdminSettleDebt)
 	a.GET("/audit", h.AdminAudit)
 	a.GET("/pricing", h.AdminSoon)
 	a.GET("/plans", h.AdminSoon)
