@@ -72,6 +72,8 @@ type Store interface {
 	APIKeyStore
 	PaymentsStore
 	DashboardStore
+	AuditStore
+	AdminStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -95,4 +97,6 @@ type Tx interface {
 	LedgerTx
 	PaymentsTx
 	DashboardTx
+	AuditTx
+	AdminTx
 }

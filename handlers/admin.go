@@ -2,15 +2,28 @@ package handlers
 
 import (
 	"net/http"
+	"time"
 
 	"creditline/views/pages"
 	"github.com/labstack/echo/v4"
 )
 
+// AdminOverview: GET /admin — today's and this month's figures, from rollups.
 func (h *Handlers) AdminOverview(c echo.Context) error {
-	counts, err := h.svc.PlatformCounts(c.Request().Context())
+	o, err := h.svc.AdminOverview(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, pages.AdminOverview(counts))
+	o.Refusals = h.refusals.Counts(o.Now)
+	return render(c, http.StatusOK, pages.AdminOverview(o))
+}
+
+// CountRefusals counts 402 and 429 answers of every route for the overview (in memory, per
+// instance: refusals are not stored).
+func (h *Handlers) CountRefusals(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		h.refusals.Note(err, c.Response().Status, time.Now())
+		return err
+	}
 }

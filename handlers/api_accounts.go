@@ -150,8 +150,8 @@ func (h *Handlers) APIGrant(c echo.Context) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	res, err := h.svc.Grant(c.Request().Context(), billing.GrantInput{AccountID: a.ID, Source: req.Source, Amount: *credits,
-		Priority: req.Priority, ExpiresAt: req.ExpiresAt, IdempotencyKey: req.IdempotencyKey, Actor: "key:" + apiKey(c).ID, Reason: req.Reason})
+	res, err := h.svc.AuditedGrant(c.Request().Context(), billing.GrantInput{AccountID: a.ID, Source: req.Source, Amount: *credits,
+		Priority: req.Priority, ExpiresAt: req.ExpiresAt, IdempotencyKey: req.IdempotencyKey, Actor: "key:" + apiKey(c).ID, Reason: req.Reason}, apiOp(c, "", ""))
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ type Handlers struct {
 	login                 loginThrottle
 	signupIP, signupEmail *billing.Limiter
 	apiLimits             apiLimiters
+	refusals              billing.Refusals // 402 and 429 answers, for the admin overview
 }
 
 // Config configures New.

@@ -63,7 +63,7 @@ func (s *Store) RetryJob(ctx context.Context, id int64, errText string, retryAt 
 }
 
 func (s *Store) PruneJobs(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1`, before)
+	res, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE status IN ('done', 'failed', 'cancelled') AND finished_at < $1`, before)
 	if err != nil {
 		return 0, mapErr("prune jobs", err)
 	}

@@ -54,6 +54,7 @@ func New(d Deps) *echo.Echo {
 	e.Use(securityHeaders(d.HSTS))
 	e.Use(bodyLimit)
 	e.Use(checkInput)
+	e.Use(d.Handlers.CountRefusals)
 
 	routes(e, d.Handlers, d.Metrics)
 	return e

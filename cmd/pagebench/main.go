@@ -121,6 +121,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if _, err := svc.EnsureAdmin(ctx, "bench-admin@creditline.test", "bench-admin-password"); err != nil {
+		return err
+	}
+	adm, err := signIn(srv.URL, "bench-admin@creditline.test", "bench-admin-password")
+	if err != nil {
+		return err
+	}
 
 	deep, err := deepCursor(ctx, db, acc.ID, *n*9/10)
 	if err != nil {
@@ -129,24 +136,35 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	today := time.Now().UTC()
 	from, to := today.AddDate(0, 0, -10).Format(time.DateOnly), today.AddDate(0, 0, -3).Format(time.DateOnly)
 	oldest := today.AddDate(0, 0, -29).Format(time.DateOnly)
-	pages := []struct{ name, path string }{
-		{"overview", "/"},
-		{"usage, first page", "/usage"},
-		{"usage, action filter", "/usage?action=image.generate"},
-		{"usage, model + dates", "/usage?model=gpt-4o&from=" + from + "&to=" + to},
-		{"usage, load more (page 2)", "/usage/more?cursor=" + url.QueryEscape(mustCursor(ctx, db, acc.ID, 50))},
-		{"usage, deep cursor (90%)", "/usage/more?cursor=" + url.QueryEscape(deep)},
-		{"usage, deep cursor + filter", "/usage/more?action=chat.completion&cursor=" + url.QueryEscape(deep)},
-		{"usage, deep + action + model", "/usage/more?action=chat.completion&model=small-open&cursor=" + url.QueryEscape(deep)},
-		{"usage, no match (action+model)", "/usage?action=video.generate&model=gpt-4o"},
-		{"usage, oldest day only", "/usage?from=" + oldest + "&to=" + oldest},
-		{"usage event page", "/usage/" + mustEventID(ctx, db, acc.ID)},
-		{"prices", "/prices"},
-		{"estimate fragment", "/prices/estimate?action=chat.completion&model=gpt-4o&input_tokens=2000&output_tokens=500"},
+	pages := []struct {
+		name, path string
+		admin      bool
+	}{
+		{"overview", "/", false},
+		{"usage, first page", "/usage", false},
+		{"usage, action filter", "/usage?action=image.generate", false},
+		{"usage, model + dates", "/usage?model=gpt-4o&from=" + from + "&to=" + to, false},
+		{"usage, load more (page 2)", "/usage/more?cursor=" + url.QueryEscape(mustCursor(ctx, db, acc.ID, 50)), false},
+		{"usage, deep cursor (90%)", "/usage/more?cursor=" + url.QueryEscape(deep), false},
+		{"usage, deep cursor + filter", "/usage/more?action=chat.completion&cursor=" + url.QueryEscape(deep), false},
+		{"usage, deep + action + model", "/usage/more?action=chat.completion&model=small-open&cursor=" + url.QueryEscape(deep), false},
+		{"usage, no match (action+model)", "/usage?action=video.generate&model=gpt-4o", false},
+		{"usage, oldest day only", "/usage?from=" + oldest + "&to=" + oldest, false},
+		{"usage event page", "/usage/" + mustEventID(ctx, db, acc.ID), false},
+		{"prices", "/prices", false},
+		{"estimate fragment", "/prices/estimate?action=chat.completion&model=gpt-4o&input_tokens=2000&output_tokens=500", false},
+		{"admin overview", "/admin", true},
+		{"admin account page", "/admin/customers/" + acc.ID, true},
+		{"admin customer search", "/admin/customers?q=demo", true},
+		{"admin jobs", "/admin/jobs", true},
 	}
 	fmt.Fprintf(out, "\n%-30s %9s %9s %9s   (%d requests each, ms)\n", "page", "p50", "p95", "max", *reqs)
 	for _, p := range pages {
-		ds, err := measure(c, srv.URL+p.path, *reqs)
+		client := c
+		if p.admin {
+			client = adm
+		}
+		ds, err := measure(client, srv.URL+p.path, *reqs)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}

@@ -1,0 +1,159 @@
+package billing
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// CustomerRow is one account in the console's customer search.
+type CustomerRow struct {
+	ID         string    `db:"id"`
+	Name       string    `db:"name"`
+	ExternalID *string   `db:"external_id"`
+	Email      string    `db:"email"`
+	OwnerEmail string    `db:"owner_email"`
+	Status     string    `db:"status"`
+	PlanKey    string    `db:"plan_key"`
+	Balance    Credits   `db:"balance"`
+	Reserved   Credits   `db:"reserved"`
+	CreatedAt  time.Time `db:"created_at"`
+}
+
+// AccountMember is a user of an account with their role.
+type AccountMember struct {
+	UserID    string    `db:"user_id"`
+	Email     string    `db:"email"`
+	Name      string    `db:"name"`
+	Role      string    `db:"role"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// CustomerQuery is a customer search: a prefix of an email (the account's or a member's),
+// a name (any case), an account id or an external id; keyset-paginated newest first.
+type CustomerQuery struct {
+	Q string
+	// BeforeID is the cursor: the last account id of the previous page.
+	BeforeID string
+	Limit    int
+}
+
+// AdminStore reads what the console shows about customers; each method is one query.
+type AdminStore interface {
+	AdminOverviewStore
+	AdminJobStore
+	// SearchAccounts returns up to q.Limit accounts matching q, newest first.
+	SearchAccounts(ctx context.Context, q CustomerQuery) ([]CustomerRow, error)
+	// AccountMembers lists an account's members, owners first.
+	AccountMembers(ctx context.Context, accountID string) ([]AccountMember, error)
+	// GrantsOf lists an account's grants newest first, spent and expired ones too.
+	GrantsOf(ctx context.Context, accountID string, limit int) ([]Grant, error)
+	// OpenHolds lists an account's active holds, newest first.
+	OpenHolds(ctx context.Context, accountID string, limit int) ([]Hold, error)
+}
+
+// CustomerPage is a page of the search and the cursor of the next ("" : none).
+type CustomerPage struct {
+	Rows []CustomerRow
+	Next string
+}
+
+// SearchCustomers finds accounts by prefix. Errors: invalid_request (query too long).
+func (s *Service) SearchCustomers(ctx context.Context, q CustomerQuery) (CustomerPage, error) {
+	q.Q = strings.ToLower(strings.TrimSpace(q.Q))
+	if len(q.Q) > 200 {
+		return CustomerPage{}, FieldError("q", "Use at most 200 characters.")
+	}
+	if q.Limit <= 0 || q.Limit > 200 {
+		q.Limit = 50
+	}
+	want := q.Limit
+	q.Limit++
+	rows, err := s.store.SearchAccounts(ctx, q)
+	if err != nil {
+		return CustomerPage{}, err
+	}
+	p := CustomerPage{Rows: rows}
+	if len(rows) > want {
+		p.Rows, p.Next = rows[:want], rows[want-1].ID
+	}
+	return p, nil
+}
+
+// How much of each list the account page shows.
+const (
+	CustomerPageGrants = 50
+	CustomerPageLedger = 25
+	CustomerPageUsage  = 10
+	CustomerPageHolds  = 20
+	CustomerPageAudit  = 25
+)
+
+// CustomerDetail is everything the console's account page shows.
+type CustomerDetail struct {
+	Now          time.Time
+	Account      Account
+	Plan         Plan
+	Plans        []Plan
+	Balance      BalanceSummary
+	Spent        Credits
+	Members      []AccountMember
+	Grants       []Grant
+	Holds        []Hold
+	Ledger       []Entry
+	Usage        []UsageEvent
+	Payments     []Payment
+	AutoRecharge AutoRechargeSettings
+	Recharges    []Recharge
+	Keys         []APIKey
+	Flags        []AbuseFlag
+	Audit        []AuditEntry
+}
+
+// Debt is the overdraft drawn and not repaid.
+func (d CustomerDetail) Debt() Credits { return d.Account.Debt }
+
+// CustomerDetail gathers an account for the console. Errors: not_found.
+func (s *Service) CustomerDetail(ctx context.Context, accountID string) (CustomerDetail, error) {
+	d := CustomerDetail{Now: s.Now()}
+	var err error
+	if d.Balance, err = s.Balance(ctx, accountID); err != nil {
+		if ErrorCode(err) == ENotFound {
+			return d, Errorf(ENotFound, "No account %s.", accountID)
+		}
+		return d, err
+	}
+	d.Account = d.Balance.Account
+	d.Spent = d.Account.SpentThisPeriod(d.Now)
+	if d.Plan, err = s.cachedPlan(ctx, d.Account.PlanKey); err != nil {
+		return d, err
+	}
+	if d.Plans, err = s.Plans(ctx); err != nil {
+		return d, err
+	}
+	steps := []func() error{
+		func() (err error) { d.Members, err = s.store.AccountMembers(ctx, accountID); return },
+		func() (err error) { d.Grants, err = s.store.GrantsOf(ctx, accountID, CustomerPageGrants); return },
+		func() (err error) { d.Holds, err = s.store.OpenHolds(ctx, accountID, CustomerPageHolds); return },
+		func() (err error) { d.Ledger, err = s.store.LedgerPage(ctx, accountID, 0, CustomerPageLedger); return },
+		func() (err error) {
+			d.Usage, err = s.store.UsagePage(ctx, UsageFilter{AccountID: accountID, Limit: CustomerPageUsage})
+			return
+		},
+		func() (err error) { d.Payments, err = s.store.ListPayments(ctx, accountID, 20); return },
+		func() (err error) { d.AutoRecharge, err = s.AutoRecharge(ctx, accountID); return },
+		func() (err error) { d.Recharges, err = s.store.ListRecharges(ctx, accountID, 5); return },
+		func() (err error) { d.Keys, err = s.store.APIKeysOf(ctx, accountID); return },
+		func() (err error) { d.Flags, err = s.store.ListAbuseFlags(ctx, accountID); return },
+		func() (err error) {
+			d.Audit, err = s.store.AuditPage(ctx, AuditFilter{AccountID: accountID, Limit: CustomerPageAudit})
+			return
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
