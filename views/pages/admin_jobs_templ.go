@@ -560,7 +560,7 @@ func jobTable(jobs []billing.JobRow, status, empty, hint string) templ.Component
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
-							templ_7745c5c3_Err = components.Button("Retry now", "primary", "submit", templ.Attributes{"data-testid": "retry-job", "aria-label": "Retry job " + jobID(j)}).Render(ctx, templ_7745c5c3_Buffer)
+							templ_7745c5c3_Err = components.Button("Retry now", "primary", "submit", templ.Attributes{"data-testid": "retry-job", "aria-label": "Retry now: job " + jobID(j)}).Render(ctx, templ_7745c5c3_Buffer)
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
