@@ -100,8 +100,9 @@ func (s *Service) UsePayments(p Payments) {
 	s.OnDebit(s.autoRechargeHook, s.rechargeEnabled.quiet)
 }
 
-// PaymentsTestMode says the provider simulates payments (no Stripe keys).
-func (s *Service) PaymentsTestMode() bool { return s.payments == nil || s.payments.TestMode() }
+// PaymentsTestMode says the provider simulates payments (PAYMENTS=test). Without a provider it
+// is false: test checkouts and renewals are refused rather than granted for free.
+func (s *Service) PaymentsTestMode() bool { return s.payments != nil && s.payments.TestMode() }
 
 func (s *Service) provider() (Payments, error) {
 	if s.payments == nil {

@@ -46,10 +46,14 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h), logs: logs}, nil
 }
 
-// newPayments is Stripe when a key is configured, else the test-mode stand-in.
+// newPayments is the test-mode stand-in with PAYMENTS=test, Stripe with a key, else none (the
+// maintenance commands, which take no payments).
 func newPayments(cfg Config) billing.Payments {
 	if cfg.TestMode() {
 		return payments.NewTestMode()
+	}
+	if cfg.StripeSecretKey == "" {
+		return nil
 	}
 	return payments.NewStripe(payments.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, BaseURL: cfg.BaseURL})
 }
