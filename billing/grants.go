@@ -71,8 +71,10 @@ func (in *GrantInput) validate(now time.Time) error {
 	if (in.Source == "adjustment" || in.Source == "refund_restore") && strings.TrimSpace(in.Reason) == "" {
 		v.Add("reason", "Say why these credits are granted.")
 	}
-	if len(in.IdempotencyKey) > 255 {
-		v.Add("idempotency_key", "Use at most 255 characters.")
+	if in.IdempotencyKey != "" { // optional for grants the system makes; the API requires one
+		if msg := keyProblem(in.IdempotencyKey); msg != "" {
+			v.Add("idempotency_key", "%s", msg)
+		}
 	}
 	if in.Actor == "" {
 		in.Actor = "system"

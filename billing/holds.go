@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -51,11 +50,8 @@ func (in *ReserveInput) normalize() error {
 	if in.TTL < time.Second || in.TTL > MaxHoldTTL {
 		v.Add("ttl_seconds", "Must be between 1 second and 7 days.")
 	}
-	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
-	if in.IdempotencyKey == "" {
-		v.Add("idempotency_key", "Required: a unique key per reservation.")
-	} else if len(in.IdempotencyKey) > 255 {
-		v.Add("idempotency_key", "Use at most 255 characters.")
+	if msg := keyProblem(in.IdempotencyKey); msg != "" {
+		v.Add("idempotency_key", "%s", msg)
 	}
 	if in.RequestHash == "" {
 		h := sha256.Sum256([]byte(fmt.Sprintf("hold|%d|%d|%s", in.Amount, in.TTL, in.Reason)))
