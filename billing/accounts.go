@@ -153,8 +153,8 @@ func (s *Service) Balance(ctx context.Context, accountID string) (BalanceSummary
 
 // SetOverdraftLimit lets an account go negative up to limit. Errors: invalid_request, not_found.
 func (s *Service) SetOverdraftLimit(ctx context.Context, accountID string, limit Credits) error {
-	if limit < 0 {
-		return FieldError("overdraft_limit", "Must not be negative.")
+	if err := CheckCreditInput("overdraft_limit", limit, false); err != nil {
+		return err
 	}
 	defer s.forgetAccount(accountID)
 	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetOverdraftLimit(ctx, accountID, limit) })
@@ -185,14 +185,14 @@ func (s *Service) SetAccountStatus(ctx context.Context, accountID, status, reaso
 // Errors: invalid_request, not_found.
 func (s *Service) SetSpendLimit(ctx context.Context, accountID string, limit *Credits, mode string, lowBalance *Credits) error {
 	var v Validation
-	if limit != nil && *limit < 0 {
-		v.Add("spend_limit", "Must not be negative.")
+	if limit != nil {
+		checkCredits(&v, "spend_limit", *limit, 0)
 	}
 	if mode != SpendHard && mode != SpendSoft {
 		v.Add("spend_limit_mode", "Must be hard (refuse) or soft (warn).")
 	}
-	if lowBalance != nil && *lowBalance < 0 {
-		v.Add("low_balance_threshold", "Must not be negative.")
+	if lowBalance != nil {
+		checkCredits(&v, "low_balance_threshold", *lowBalance, 0)
 	}
 	if err := v.Err(); err != nil {
 		return err

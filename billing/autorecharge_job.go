@@ -86,6 +86,9 @@ func (s *Service) planRecharge(ctx context.Context, tx Tx, set AutoRechargeSetti
 	}
 	n := packsToLift(avail, set.Threshold, pack.GrantCredits())
 	n = min(n, int((set.MonthlyCapAmount-spent)/price))
+	if g := pack.GrantCredits(); g > 0 {
+		n = min(n, int(MaxCredits/g)) // one recharge grants at most MaxCredits
+	}
 	if count >= set.MonthlyCapCount || n < 1 {
 		return Recharge{}, false, s.notify(ctx, tx, set.AccountID, "auto_recharge", "warning", "recharge_cap:"+month.Format("2006-01"), billingPath,
 			fmt.Sprintf("Auto-recharge reached this month's cap (%d recharges, %s) and will not run again before next month. Raise the cap or buy a pack.",

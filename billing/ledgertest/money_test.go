@@ -2,6 +2,7 @@ package ledgertest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 
 // TestIdempotencyKeysAreOpaque: " k" is not a replay of "k" (they were trimmed to one key).
 func TestIdempotencyKeysAreOpaque(t *testing.T) {
-	e := newEnv(t)
+	e := newMoneyEnv(t)
 	ctx := context.Background()
 	acc := e.account()
 	e.grant(acc, "100")
@@ -49,3 +50,50 @@ func TestIdempotencyKeysAreOpaque(t *testing.T) {
 
 // ErrorCode is billing.ErrorCode, short.
 func ErrorCode(err error) string { return billing.ErrorCode(err) }
+
+// newMoneyEnv runs a day ahead: the model tests leave grants effective up to hours after the
+// wall clock, which verify (run after each test, over the whole database) would count as pending.
+func newMoneyEnv(t *testing.T) *env {
+	e := newEnv(t)
+	e.clock.Advance(24 * time.Hour)
+	return e
+}
+
+// TestMissingQuantityIsRefusedEverywhere: usage, batch events, estimates and reservations go
+// through one pricing path, which refuses a quantity the rate needs instead of charging 0.
+func TestMissingQuantityIsRefusedEverywhere(t *testing.T) {
+	e := newMoneyEnv(t)
+	ctx := context.Background()
+	if err := e.svc.SeedCatalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	acc := e.account()
+	e.grant(acc, "100")
+	want := "required by video.generate"
+	check := func(what string, err error) {
+		t.Helper()
+		var be *billing.Error
+		if !errors.As(err, &be) || be.Code != billing.EInvalid || be.Fields["quantities.seconds"] != want {
+			t.Errorf("%s: %v, want invalid_request quantities.seconds %q", what, err, want)
+		}
+	}
+	_, err := e.svc.Usage(ctx, billing.UsageInput{AccountID: acc, Action: "video.generate", Quantities: map[string]billing.Quantity{}, IdempotencyKey: key()})
+	check("usage", err)
+	rs, err := e.svc.UsageBatch(ctx, []billing.UsageInput{{AccountID: acc, Action: "video.generate", IdempotencyKey: key()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("batch event", rs[0].Err)
+	_, err = e.svc.Estimate(ctx, acc, "video.generate", nil, nil, false)
+	check("estimate", err)
+	_, _, err = e.svc.ReserveAction(ctx, billing.ReserveActionInput{AccountID: acc, Action: "video.generate", TTL: time.Minute, IdempotencyKey: key()})
+	check("reservation", err)
+	if b := e.balance(acc); b.Balance != c("100") {
+		t.Errorf("balance %s, want 100: nothing charged", b.Balance)
+	}
+	// With the quantity, the same usage is charged.
+	res, err := e.svc.Usage(ctx, billing.UsageInput{AccountID: acc, Action: "video.generate", Quantities: map[string]billing.Quantity{"seconds": billing.Count(3)}, IdempotencyKey: key()})
+	if err != nil || res.Event.Credits != c("6") {
+		t.Errorf("usage with seconds: %+v %v", res.Event, err)
+	}
+}
