@@ -186,7 +186,8 @@ func (s *Service) rechargeSucceeded(ctx context.Context, tx Tx, id, pi, actor st
 	}
 	res, err := s.grantTx(ctx, tx, GrantInput{AccountID: r.AccountID, Source: "auto_recharge", Amount: r.Credits,
 		ExpiresAt: pack.ExpiresAt(s.Now()), PaidAmount: r.Amount, Currency: r.Currency, StripePaymentIntent: pi,
-		IdempotencyKey: "recharge:" + r.ID, Actor: actor, Reason: fmt.Sprintf("auto-recharge %d × %s pack", r.Packs, pack.Name)})
+		IdempotencyKey: "recharge:" + r.ID, Actor: actor, Reason: fmt.Sprintf("auto-recharge %d × %s pack", r.Packs, pack.Name),
+		TestMode: s.PaymentsTestMode()})
 	if err != nil {
 		return "", err
 	}
@@ -199,7 +200,7 @@ func (s *Service) rechargeSucceeded(ctx context.Context, tx Tx, id, pi, actor st
 	}
 	err = tx.InsertPayment(ctx, Payment{ID: NewID("pay"), AccountID: r.AccountID, Kind: "auto_recharge", Ref: r.ID, PaymentIntent: optional(pi),
 		Description: fmt.Sprintf("Auto-recharge: %d × %s pack", r.Packs, pack.Name), Amount: r.Amount, Currency: r.Currency,
-		Credits: r.Credits, Status: PaymentSucceeded, CreatedAt: s.Now()})
+		Credits: r.Credits, Status: PaymentSucceeded, CreatedAt: s.Now(), TestMode: s.PaymentsTestMode()})
 	if err != nil {
 		return "", err
 	}

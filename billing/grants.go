@@ -25,6 +25,8 @@ type GrantInput struct {
 	IdempotencyKey        string
 	Actor                 string
 	Reason                string
+	// TestMode: fulfilled by the test-mode payment provider (never counted as revenue).
+	TestMode bool
 }
 
 func (in GrantInput) hash() string {
@@ -99,7 +101,7 @@ func (in GrantInput) newGrant(now time.Time) Grant {
 		Priority: prio, EffectiveAt: eff, ExpiresAt: utcPtr(in.ExpiresAt), PaidAmount: in.PaidAmount, Currency: cur,
 		StripeCheckoutSession: optional(in.StripeCheckoutSession), StripePaymentIntent: optional(in.StripePaymentIntent),
 		StripeInvoice: optional(in.StripeInvoice), IdempotencyKey: optional(in.IdempotencyKey), RequestHash: in.hash(),
-		Actor: in.Actor, Reason: in.Reason, CreatedAt: now,
+		Actor: in.Actor, Reason: in.Reason, CreatedAt: now, TestMode: in.TestMode,
 	}
 }
 

@@ -58,6 +58,9 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if _, err := store.Migrate(ctx, a.db); err != nil {
 		return err
 	}
+	if err := validateConstraints(ctx, a.db, stdout); err != nil {
+		return err
+	}
 	logins, err := a.svc.SeedDemo(ctx)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
