@@ -97,3 +97,45 @@ func TestMissingQuantityIsRefusedEverywhere(t *testing.T) {
 		t.Errorf("usage with seconds: %+v %v", res.Event, err)
 	}
 }
+
+// TestBalanceBoundRefusesAGrant: an account holding MaxBalance refuses one more millicredit
+// (a grant used to wrap the balance negative near int64), with a field error and nothing written.
+func TestBalanceBoundRefusesAGrant(t *testing.T) {
+	e := newMoneyEnv(t)
+	ctx := context.Background()
+	acc := e.account()
+	// 1,000 full grants of 10^12 credits, written as the ledger would write them (fast).
+	if _, err := e.db.Exec(`WITH g AS (
+			INSERT INTO grants (id, account_id, source, amount, remaining, priority, effective_at, actor, created_at)
+			SELECT 'grt_bound_' || $1 || '_' || i, $1, 'adjustment', $2, $2, 30, $3, 'test', $3 FROM generate_series(1, 1000) i
+			RETURNING id)
+		INSERT INTO ledger_entries (account_id, grant_id, kind, amount, balance_after, actor, created_at)
+			SELECT $1, 'grt_bound_' || $1 || '_' || i, 'grant', $2, $2 * i, 'test', $3 FROM generate_series(1, 1000) i`,
+		acc, int64(billing.MaxCredits), e.clock.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(`UPDATE accounts SET balance = $2 WHERE id = $1`, acc, int64(billing.MaxBalance)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Grant(ctx, billing.GrantInput{AccountID: acc, Source: "promo", Amount: billing.Milli, Reason: "one more"})
+	var be *billing.Error
+	if !errors.As(err, &be) || be.Code != billing.EInvalid || be.Fields["credits"] == "" {
+		t.Fatalf("grant past the balance bound: %v", err)
+	}
+	if b := e.balance(acc); b.Balance != billing.MaxBalance {
+		t.Fatalf("balance %s, want %s", b.Balance, billing.MaxBalance)
+	}
+	// Spend some, and the same grant fits again.
+	if _, err := e.svc.Debit(ctx, billing.DebitInput{AccountID: acc, Amount: billing.MaxCredits, IdempotencyKey: key()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Grant(ctx, billing.GrantInput{AccountID: acc, Source: "promo", Amount: billing.MaxCredits, Reason: "refill"}); err != nil {
+		t.Fatal(err)
+	}
+	// A grant above 10^12 credits is refused however empty the account.
+	other := e.account()
+	_, err = e.svc.Grant(ctx, billing.GrantInput{AccountID: other, Source: "promo", Amount: 9_223_372_036_854_775_807, Reason: "huge"})
+	if !errors.As(err, &be) || be.Fields["credits"] != "Must be at most 1,000,000,000,000 credits." {
+		t.Fatalf("huge grant: %v", err)
+	}
+}
