@@ -88,15 +88,22 @@ type CreateAccountInput struct {
 // Errors: invalid_request; conflict with Details["id"] the existing account when external_id is taken.
 func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput) (Account, error) {
 	in.Name = strings.TrimSpace(in.Name)
-	in.ExternalID = strings.TrimSpace(in.ExternalID)
 	var v Validation
 	if in.Name == "" {
 		v.Add("name", "Required.")
 	} else if len(in.Name) > 200 {
 		v.Add("name", "Use at most 200 characters.")
 	}
-	if len(in.ExternalID) > 200 {
+	// The operator's id is opaque, like an idempotency key: kept byte for byte (a trim made
+	// " cust_42" and "cust_42" one account), so spaces around it are refused, not removed.
+	switch {
+	case len(in.ExternalID) > 200:
 		v.Add("external_id", "Use at most 200 characters.")
+	case in.ExternalID == "":
+	case keyProblem(in.ExternalID) != "":
+		v.Add("external_id", "%s", keyProblem(in.ExternalID))
+	case strings.TrimSpace(in.ExternalID) != in.ExternalID:
+		v.Add("external_id", "Must not start or end with spaces.")
 	}
 	in.Email = NormalizeEmail(in.Email)
 	if in.Email != "" {

@@ -75,3 +75,39 @@ func TestTestModePurchasesAreMarkedAndCountNoRevenue(t *testing.T) {
 		t.Fatalf("cash received %+v %v, want usd 4500 from the live purchase only", cash, err)
 	}
 }
+
+// TestTestModePathsRefuseOutsideTestMode: the test checkout, renewal, cancellation and SCA
+// confirmation are not found with a live provider, or with none (a service that was never
+// given one used to count as test mode).
+func TestTestModePathsRefuseOutsideTestMode(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	uid, acc := e.user()
+	start, err := e.svc.StartCheckout(ctx, uid, billing.KindPack, "growth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := start.URL[len("/checkout/test/"):]
+	for name, p := range map[string]billing.Payments{"live": liveProvider{}, "none": nil} {
+		svc := billing.NewService(e.st, e.clock.Now)
+		if p != nil {
+			svc.UsePayments(p)
+		}
+		if svc.PaymentsTestMode() {
+			t.Errorf("%s: PaymentsTestMode", name)
+		}
+		for what, err := range map[string]error{
+			"checkout": svc.CompleteTestCheckout(ctx, uid, id),
+			"renew":    svc.RenewTestSubscription(ctx, uid),
+			"cancel":   svc.CancelTestSubscription(ctx, uid),
+			"recharge": svc.CompleteTestRecharge(ctx, uid, "rch_x"),
+		} {
+			if billing.ErrorCode(err) != billing.ENotFound {
+				t.Errorf("%s provider, test %s: %v, want not_found", name, what, err)
+			}
+		}
+	}
+	if ps, err := e.st.ListPayments(ctx, acc.ID, 10); err != nil || len(ps) != 0 {
+		t.Errorf("payments %+v %v: nothing may be paid", ps, err)
+	}
+}

@@ -139,3 +139,21 @@ func TestBalanceBoundRefusesAGrant(t *testing.T) {
 		t.Fatalf("huge grant: %v", err)
 	}
 }
+
+// TestExternalIDIsOpaque: an external id with spaces around it is refused, not trimmed into
+// another customer's id.
+func TestExternalIDIsOpaque(t *testing.T) {
+	e := newMoneyEnv(t)
+	ctx := context.Background()
+	ext := key()
+	if _, err := e.svc.CreateAccount(ctx, billing.CreateAccountInput{Name: "a", ExternalID: ext}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{" " + ext, ext + " ", ext + "\x00", "bad\xff"} {
+		_, err := e.svc.CreateAccount(ctx, billing.CreateAccountInput{Name: "b", ExternalID: bad})
+		var be *billing.Error
+		if !errors.As(err, &be) || be.Code != billing.EInvalid || be.Fields["external_id"] == "" {
+			t.Errorf("external id %q: %v", bad, err)
+		}
+	}
+}
