@@ -100,3 +100,26 @@ func TestProrataDoesNotOverflow(t *testing.T) {
 		}
 	}
 }
+
+// TestPriceBookAmountsAreBounded: a book whose prices or multipliers pass the bounds does not
+// validate (pricing refused anything above 10^12 credits already; the book now says why).
+func TestPriceBookAmountsAreBounded(t *testing.T) {
+	for name, edit := range map[string]func(d *BookData){
+		"component price": func(d *BookData) { d.Rates[0].Components[0].Price = MaxCredits + 1 },
+		"flat":            func(d *BookData) { d.Rates[0].Flat = MaxCredits + 1 },
+		"minimum":         func(d *BookData) { d.Rates[0].Minimum = MaxCredits + 1 },
+		"rate multiplier": func(d *BookData) { d.Rates[0].Multiplier = 100*MultiplierOne + 1 },
+		"batch":           func(d *BookData) { d.BatchMultiplier = 100*MultiplierOne + 1 },
+	} {
+		d := SeedPriceBook().Data()
+		d.Status = BookDraft
+		edit(&d)
+		b, err := NewPriceBook(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ErrorCode(b.Validate()) != EInvalid {
+			t.Errorf("%s past the bound validates", name)
+		}
+	}
+}

@@ -29,9 +29,7 @@ func (in *DebitInput) normalize() error {
 	if in.AccountID == "" {
 		v.Add("account", "Name the account.")
 	}
-	if in.Amount < 0 || in.Amount > MaxCredits {
-		checkCredits(&v, "credits", in.Amount, 0)
-	}
+	checkCredits(&v, "credits", in.Amount, 0)
 	if msg := keyProblem(in.IdempotencyKey); msg != "" {
 		v.Add("idempotency_key", "%s", msg)
 	}
