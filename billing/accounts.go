@@ -88,15 +88,22 @@ type CreateAccountInput struct {
 // Errors: invalid_request; conflict with Details["id"] the existing account when external_id is taken.
 func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput) (Account, error) {
 	in.Name = strings.TrimSpace(in.Name)
-	in.ExternalID = strings.TrimSpace(in.ExternalID)
 	var v Validation
 	if in.Name == "" {
 		v.Add("name", "Required.")
 	} else if len(in.Name) > 200 {
 		v.Add("name", "Use at most 200 characters.")
 	}
-	if len(in.ExternalID) > 200 {
+	// The operator's id is opaque, like an idempotency key: kept byte for byte (a trim made
+	// " cust_42" and "cust_42" one account), so spaces around it are refused, not removed.
+	switch {
+	case len(in.ExternalID) > 200:
 		v.Add("external_id", "Use at most 200 characters.")
+	case in.ExternalID == "":
+	case keyProblem(in.ExternalID) != "":
+		v.Add("external_id", "%s", keyProblem(in.ExternalID))
+	case strings.TrimSpace(in.ExternalID) != in.ExternalID:
+		v.Add("external_id", "Must not start or end with spaces.")
 	}
 	in.Email = NormalizeEmail(in.Email)
 	if in.Email != "" {
@@ -153,8 +160,8 @@ func (s *Service) Balance(ctx context.Context, accountID string) (BalanceSummary
 
 // SetOverdraftLimit lets an account go negative up to limit. Errors: invalid_request, not_found.
 func (s *Service) SetOverdraftLimit(ctx context.Context, accountID string, limit Credits) error {
-	if limit < 0 {
-		return FieldError("overdraft_limit", "Must not be negative.")
+	if err := CheckCreditInput("overdraft_limit", limit, false); err != nil {
+		return err
 	}
 	defer s.forgetAccount(accountID)
 	return s.store.InTx(ctx, func(tx Tx) error { return tx.SetOverdraftLimit(ctx, accountID, limit) })
@@ -185,14 +192,14 @@ func (s *Service) SetAccountStatus(ctx context.Context, accountID, status, reaso
 // Errors: invalid_request, not_found.
 func (s *Service) SetSpendLimit(ctx context.Context, accountID string, limit *Credits, mode string, lowBalance *Credits) error {
 	var v Validation
-	if limit != nil && *limit < 0 {
-		v.Add("spend_limit", "Must not be negative.")
+	if limit != nil {
+		checkCredits(&v, "spend_limit", *limit, 0)
 	}
 	if mode != SpendHard && mode != SpendSoft {
 		v.Add("spend_limit_mode", "Must be hard (refuse) or soft (warn).")
 	}
-	if lowBalance != nil && *lowBalance < 0 {
-		v.Add("low_balance_threshold", "Must not be negative.")
+	if lowBalance != nil {
+		checkCredits(&v, "low_balance_threshold", *lowBalance, 0)
 	}
 	if err := v.Err(); err != nil {
 		return err

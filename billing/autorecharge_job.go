@@ -86,6 +86,9 @@ func (s *Service) planRecharge(ctx context.Context, tx Tx, set AutoRechargeSetti
 	}
 	n := packsToLift(avail, set.Threshold, pack.GrantCredits())
 	n = min(n, int((set.MonthlyCapAmount-spent)/price))
+	if g := pack.GrantCredits(); g > 0 {
+		n = min(n, int(MaxCredits/g)) // one recharge grants at most MaxCredits
+	}
 	if count >= set.MonthlyCapCount || n < 1 {
 		return Recharge{}, false, s.notify(ctx, tx, set.AccountID, "auto_recharge", "warning", "recharge_cap:"+month.Format("2006-01"), billingPath,
 			fmt.Sprintf("Auto-recharge reached this month's cap (%d recharges, %s) and will not run again before next month. Raise the cap or buy a pack.",
@@ -183,7 +186,8 @@ func (s *Service) rechargeSucceeded(ctx context.Context, tx Tx, id, pi, actor st
 	}
 	res, err := s.grantTx(ctx, tx, GrantInput{AccountID: r.AccountID, Source: "auto_recharge", Amount: r.Credits,
 		ExpiresAt: pack.ExpiresAt(s.Now()), PaidAmount: r.Amount, Currency: r.Currency, StripePaymentIntent: pi,
-		IdempotencyKey: "recharge:" + r.ID, Actor: actor, Reason: fmt.Sprintf("auto-recharge %d × %s pack", r.Packs, pack.Name)})
+		IdempotencyKey: "recharge:" + r.ID, Actor: actor, Reason: fmt.Sprintf("auto-recharge %d × %s pack", r.Packs, pack.Name),
+		TestMode: s.PaymentsTestMode()})
 	if err != nil {
 		return "", err
 	}
@@ -196,7 +200,7 @@ func (s *Service) rechargeSucceeded(ctx context.Context, tx Tx, id, pi, actor st
 	}
 	err = tx.InsertPayment(ctx, Payment{ID: NewID("pay"), AccountID: r.AccountID, Kind: "auto_recharge", Ref: r.ID, PaymentIntent: optional(pi),
 		Description: fmt.Sprintf("Auto-recharge: %d × %s pack", r.Packs, pack.Name), Amount: r.Amount, Currency: r.Currency,
-		Credits: r.Credits, Status: PaymentSucceeded, CreatedAt: s.Now()})
+		Credits: r.Credits, Status: PaymentSucceeded, CreatedAt: s.Now(), TestMode: s.PaymentsTestMode()})
 	if err != nil {
 		return "", err
 	}

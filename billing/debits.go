@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -30,17 +29,10 @@ func (in *DebitInput) normalize() error {
 	if in.AccountID == "" {
 		v.Add("account", "Name the account.")
 	}
-	if in.Amount < 0 {
-		v.Add("credits", "Must not be negative.")
+	checkCredits(&v, "credits", in.Amount, 0)
+	if msg := keyProblem(in.IdempotencyKey); msg != "" {
+		v.Add("idempotency_key", "%s", msg)
 	}
-	k := strings.TrimSpace(in.IdempotencyKey)
-	switch {
-	case k == "":
-		v.Add("idempotency_key", "Required: a unique key per charge, so a retry never charges twice.")
-	case len(k) > 255:
-		v.Add("idempotency_key", "Use at most 255 characters.")
-	}
-	in.IdempotencyKey = k
 	if in.RequestHash == "" {
 		h := sha256.Sum256([]byte(fmt.Sprintf("debit|%d|%s", in.Amount, in.Reason)))
 		in.RequestHash = hex.EncodeToString(h[:16])

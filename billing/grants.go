@@ -25,6 +25,8 @@ type GrantInput struct {
 	IdempotencyKey        string
 	Actor                 string
 	Reason                string
+	// TestMode: fulfilled by the test-mode payment provider (never counted as revenue).
+	TestMode bool
 }
 
 func (in GrantInput) hash() string {
@@ -52,9 +54,7 @@ func (in *GrantInput) validate(now time.Time) error {
 	if _, ok := defaultPriority[in.Source]; !ok {
 		v.Add("source", "Must be one of purchase, subscription, auto_recharge, promo, trial, adjustment, refund_restore.")
 	}
-	if in.Amount <= 0 {
-		v.Add("credits", "Must be more than 0.")
-	}
+	checkCredits(&v, "credits", in.Amount, 1)
 	if in.Priority != nil && (*in.Priority < 0 || *in.Priority > 1000) {
 		v.Add("priority", "Must be between 0 and 1000.")
 	}
@@ -65,14 +65,16 @@ func (in *GrantInput) validate(now time.Time) error {
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(eff) {
 		v.Add("expires_at", "Must be after the grant takes effect.")
 	}
-	if in.PaidAmount < 0 {
-		v.Add("paid_amount", "Must not be negative.")
+	if in.PaidAmount < 0 || in.PaidAmount > MaxMoney {
+		v.Add("paid_amount", "Must be from 0 to %d.", MaxMoney)
 	}
 	if (in.Source == "adjustment" || in.Source == "refund_restore") && strings.TrimSpace(in.Reason) == "" {
 		v.Add("reason", "Say why these credits are granted.")
 	}
-	if len(in.IdempotencyKey) > 255 {
-		v.Add("idempotency_key", "Use at most 255 characters.")
+	if in.IdempotencyKey != "" { // optional for grants the system makes; the API requires one
+		if msg := keyProblem(in.IdempotencyKey); msg != "" {
+			v.Add("idempotency_key", "%s", msg)
+		}
 	}
 	if in.Actor == "" {
 		in.Actor = "system"
@@ -99,7 +101,7 @@ func (in GrantInput) newGrant(now time.Time) Grant {
 		Priority: prio, EffectiveAt: eff, ExpiresAt: utcPtr(in.ExpiresAt), PaidAmount: in.PaidAmount, Currency: cur,
 		StripeCheckoutSession: optional(in.StripeCheckoutSession), StripePaymentIntent: optional(in.StripePaymentIntent),
 		StripeInvoice: optional(in.StripeInvoice), IdempotencyKey: optional(in.IdempotencyKey), RequestHash: in.hash(),
-		Actor: in.Actor, Reason: in.Reason, CreatedAt: now,
+		Actor: in.Actor, Reason: in.Reason, CreatedAt: now, TestMode: in.TestMode,
 	}
 }
 
@@ -154,6 +156,9 @@ func (s *Service) grantTx(ctx context.Context, tx Tx, in GrantInput) (GrantResul
 			return GrantResult{}, err
 		}
 	}
+	if st.acc.Balance > MaxBalance-in.Amount { // both bounded: no overflow here
+		return GrantResult{}, FieldError("credits", "This grant would take the balance past %s credits, the most an account may hold.", MaxBalance.Display())
+	}
 	g := in.newGrant(now)
 	b.addGrant(st, g)
 	if g.ExpiresAt != nil {
@@ -207,9 +212,7 @@ func (s *Service) Revoke(ctx context.Context, in RevokeInput) (RevokeResult, err
 	if strings.TrimSpace(in.Reason) == "" {
 		v.Add("reason", "Say why these credits are revoked.")
 	}
-	if in.Amount < 0 {
-		v.Add("credits", "Must not be negative.")
-	}
+	checkCredits(&v, "credits", in.Amount, 0)
 	if err := v.Err(); err != nil {
 		return RevokeResult{}, err
 	}
@@ -257,13 +260,16 @@ func (s *Service) Adjust(ctx context.Context, in AdjustInput) (Grant, error) {
 	if in.Amount == 0 {
 		return Grant{}, FieldError("credits", "Must not be 0.")
 	}
+	if in.Amount > MaxCredits || in.Amount < -MaxCredits {
+		return Grant{}, FieldError("credits", "Must be between -1,000,000,000,000 and 1,000,000,000,000 credits.")
+	}
 	var out Grant
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		st, g, b, err := s.lockGrant(ctx, tx, in.GrantID)
 		if err != nil {
 			return err
 		}
-		if g.Remaining+in.Amount < 0 || g.Remaining+in.Amount > g.Amount {
+		if g.Remaining+in.Amount < 0 || g.Remaining+in.Amount > g.Amount || st.acc.Balance > MaxBalance-in.Amount {
 			return FieldError("credits", "The grant has %s of %s left; the result must stay between 0 and %s.", g.Remaining, g.Amount, g.Amount)
 		}
 		if g.expiredAt(b.now) {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -45,17 +44,12 @@ type HoldResult struct {
 
 func (in *ReserveInput) normalize() error {
 	var v Validation
-	if in.Amount <= 0 {
-		v.Add("credits", "Must be more than 0.")
-	}
+	checkCredits(&v, "credits", in.Amount, 1)
 	if in.TTL < time.Second || in.TTL > MaxHoldTTL {
 		v.Add("ttl_seconds", "Must be between 1 second and 7 days.")
 	}
-	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
-	if in.IdempotencyKey == "" {
-		v.Add("idempotency_key", "Required: a unique key per reservation.")
-	} else if len(in.IdempotencyKey) > 255 {
-		v.Add("idempotency_key", "Use at most 255 characters.")
+	if msg := keyProblem(in.IdempotencyKey); msg != "" {
+		v.Add("idempotency_key", "%s", msg)
 	}
 	if in.RequestHash == "" {
 		h := sha256.Sum256([]byte(fmt.Sprintf("hold|%d|%d|%s", in.Amount, in.TTL, in.Reason)))
@@ -125,7 +119,7 @@ func (s *Service) reserveOp(ctx context.Context, tx Tx, b *book, in ReserveInput
 				Details: map[string]any{"feature": "max_active_holds", "max_active_holds": in.MaxActive}}, nil
 		}
 	}
-	if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit {
+	if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit || st.acc.Reserved > MaxBalance-in.Amount {
 		return HoldResult{}, insufficient(in.Amount, avail), nil
 	}
 	h := Hold{ID: NewID("hld"), AccountID: in.AccountID, Amount: in.Amount, Status: HoldActive,

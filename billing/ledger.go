@@ -32,6 +32,8 @@ type Grant struct {
 	Actor                 string     `db:"actor"`
 	Reason                string     `db:"reason"`
 	CreatedAt             time.Time  `db:"created_at"`
+	// TestMode marks credits fulfilled by the test-mode provider: no money moved, no revenue.
+	TestMode bool `db:"test_mode"`
 }
 
 // usable says whether the grant's credits may be spent at now.

@@ -217,7 +217,7 @@ func (b *book) spend(st *acctState, amount Credits) {
 	if st.acc.PeriodStart == nil || !st.acc.PeriodStart.Equal(start) {
 		st.acc.PeriodStart, st.acc.PeriodSpent = &start, 0
 	}
-	st.acc.PeriodSpent += amount
+	st.acc.PeriodSpent = addTotal(st.acc.PeriodSpent, amount) // saturates: never wraps
 }
 
 func optional(s string) *string {

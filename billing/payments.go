@@ -100,8 +100,9 @@ func (s *Service) UsePayments(p Payments) {
 	s.OnDebit(s.autoRechargeHook, s.rechargeEnabled.quiet)
 }
 
-// PaymentsTestMode says the provider simulates payments (no Stripe keys).
-func (s *Service) PaymentsTestMode() bool { return s.payments == nil || s.payments.TestMode() }
+// PaymentsTestMode says the provider simulates payments (PAYMENTS=test). Without a provider it
+// is false: test checkouts and renewals are refused rather than granted for free.
+func (s *Service) PaymentsTestMode() bool { return s.payments != nil && s.payments.TestMode() }
 
 func (s *Service) provider() (Payments, error) {
 	if s.payments == nil {
@@ -153,6 +154,20 @@ type Payment struct {
 	Status         string    `db:"status"`
 	ReceiptURL     string    `db:"receipt_url"`
 	CreatedAt      time.Time `db:"created_at"`
+	// TestMode marks a payment made through the test-mode provider: no money moved.
+	TestMode bool `db:"test_mode"`
+}
+
+// CurrencyAmount is an amount of money in minor units of one currency.
+type CurrencyAmount struct {
+	Currency string `db:"currency"`
+	Amount   int64  `db:"amount"`
+}
+
+// CashReceived is the money payments brought in over [from, to), net of refunds, per currency;
+// test-mode payments never count. The revenue report reads it.
+func (s *Service) CashReceived(ctx context.Context, from, to time.Time) ([]CurrencyAmount, error) {
+	return s.store.CashReceived(ctx, from, to)
 }
 
 // Subscription is a provider subscription as its webhooks describe it.
@@ -218,6 +233,8 @@ type PaymentsStore interface {
 	// RecordEventFailure stores a failed attempt at an event (outside the rolled-back transaction).
 	RecordEventFailure(ctx context.Context, ev EventRecord, errText string) error
 	EventByID(ctx context.Context, id string) (EventRecord, error)
+	// CashReceived sums payments (net of refunds) per currency, test-mode payments left out.
+	CashReceived(ctx context.Context, from, to time.Time) ([]CurrencyAmount, error)
 	AutoRechargeStore
 }
 

@@ -198,13 +198,13 @@ func (s *Service) fulfilPack(ctx context.Context, tx Tx, ev PaymentEvent, accID 
 	}
 	res, err := s.grantTx(ctx, tx, GrantInput{AccountID: accID, Source: "purchase", Amount: pack.GrantCredits(), ExpiresAt: exp,
 		PaidAmount: c.AmountTotal, Currency: c.Currency, StripeCheckoutSession: c.ID, StripePaymentIntent: c.PaymentIntentID,
-		IdempotencyKey: key, Actor: eventActor(ev), Reason: pack.Name + " pack"})
+		IdempotencyKey: key, Actor: eventActor(ev), Reason: pack.Name + " pack", TestMode: s.PaymentsTestMode()})
 	if err != nil {
 		return "", err
 	}
 	err = tx.InsertPayment(ctx, Payment{ID: NewID("pay"), AccountID: accID, Kind: KindPack, Ref: c.ID, PaymentIntent: optional(c.PaymentIntentID),
 		Description: pack.Name + " pack", Amount: c.AmountTotal, Currency: currencyOr(c.Currency), Credits: res.Grant.Amount,
-		Status: PaymentSucceeded, CreatedAt: s.Now()})
+		Status: PaymentSucceeded, CreatedAt: s.Now(), TestMode: s.PaymentsTestMode()})
 	if err != nil {
 		return "", err
 	}

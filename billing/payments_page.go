@@ -86,5 +86,9 @@ func (s *Service) ReceiptURL(ctx context.Context, p Payment) (string, error) {
 	if p.PaymentIntent == nil {
 		return "", Errorf(ENotFound, "Stripe has no receipt for this payment.")
 	}
-	return s.payments.ReceiptURL(ctx, *p.PaymentIntent)
+	pr, err := s.provider()
+	if err != nil {
+		return "", err
+	}
+	return pr.ReceiptURL(ctx, *p.PaymentIntent)
 }

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"math/big"
 )
 
 // prorata is the credits a cumulative refund of refunded out of paid takes back from a grant
@@ -14,9 +15,11 @@ func prorata(amount Credits, refunded, paid int64) Credits {
 	if refunded <= 0 {
 		return 0
 	}
-	// amount < 2^53 millicredits and refunded < paid keep the product far from overflow in
-	// practice; big.Int is not needed for amounts a card can carry.
-	return Credits((int64(amount)*refunded*2 + paid) / (2 * paid))
+	// amount × refunded passes int64 for large grants (10^15 × 10^12): work in big.Int.
+	n := new(big.Int).Mul(big.NewInt(int64(amount)), big.NewInt(refunded))
+	n.Lsh(n, 1).Add(n, big.NewInt(paid))
+	n.Quo(n, big.NewInt(2*paid))
+	return Credits(n.Int64()) // at most amount: refunded < paid
 }
 
 // onChargeRefunded takes back the unspent part of what a refunded charge bought, pro rata.

@@ -115,12 +115,15 @@ func (p Plan) Validate() error {
 	if p.PriceYearly != nil {
 		checkPrices(&v, "price_yearly", p.PriceYearly, false)
 	}
-	if p.CreditsPerPeriod < 0 {
-		v.Add("credits_per_period", "must not be negative")
+	if msg := creditsProblem(p.CreditsPerPeriod, 0); msg != "" {
+		v.Add("credits_per_period", "%s", msg)
+	}
+	if p.Rollover.CapCredits > MaxCredits {
+		v.Add("rollover.cap_credits", "must be at most 1,000,000,000,000 credits")
 	}
 	p.Rollover.validate(&v)
-	if p.Multiplier <= 0 {
-		v.Add("multiplier", "must be more than 0 (1 for list price)")
+	if p.Multiplier <= 0 || p.Multiplier > 100*MultiplierOne {
+		v.Add("multiplier", "must be more than 0 and at most 100 (1 for list price)")
 	}
 	e := p.Entitlements
 	if !slices.Contains([]Priority{PriorityStandard, PriorityHigh, PriorityDedicated}, e.Priority) {
@@ -161,11 +164,13 @@ func (r Rollover) validate(v *Validation) {
 func (p Pack) Validate() error {
 	var v Validation
 	checkKeyName(&v, p.Key, p.Name)
-	if p.Credits <= 0 {
-		v.Add("credits", "must be more than 0")
+	if msg := creditsProblem(p.Credits, 1); msg != "" {
+		v.Add("credits", "%s", msg)
 	}
-	if p.BonusCredits < 0 {
-		v.Add("bonus_credits", "must not be negative")
+	if msg := creditsProblem(p.BonusCredits, 0); msg != "" {
+		v.Add("bonus_credits", "%s", msg)
+	} else if p.Credits > 0 && p.Credits <= MaxCredits && p.GrantCredits() > MaxCredits {
+		v.Add("bonus_credits", "credits and bonus together must be at most 1,000,000,000,000 credits")
 	}
 	checkPrices(&v, "prices", p.Prices, true)
 	if p.ExpiryMonths != nil && (*p.ExpiryMonths < 1 || *p.ExpiryMonths > 120) {
@@ -195,6 +200,8 @@ func checkPrices(v *Validation, field string, p Prices, positive bool) {
 			v.Add(field+"."+cur, "is not a lowercase ISO-4217 currency code")
 		case amt < 0:
 			v.Add(field+"."+cur, "must not be negative")
+		case amt > MaxMoney:
+			v.Add(field+"."+cur, "must be at most %d (minor units)", MaxMoney)
 		case positive && amt == 0:
 			v.Add(field+"."+cur, "must be more than 0")
 		}

@@ -155,11 +155,11 @@ func TestDraftEditAndDiff(t *testing.T) {
 		t.Error("an untouched draft should not differ")
 	}
 	// The draft prices with its edits; the live book is untouched.
-	q, err := draft.Price(PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1000"), At: wednesdayNoon})
+	q, err := draft.Price(PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1000", "output_tokens", "0"), At: wednesdayNoon})
 	if err != nil || q.Credits != 3*Credit || q.PriceVersion != 2 {
 		t.Errorf("draft price %s v%d %v", q.Credits, q.PriceVersion, err)
 	}
-	if _, err := live.Price(PriceRequest{Action: "video.generate", At: wednesdayNoon}); err != nil {
+	if _, err := live.Price(PriceRequest{Action: "video.generate", Quantities: qty("seconds", "0"), At: wednesdayNoon}); err != nil {
 		t.Errorf("live lost video: %v", err)
 	}
 }
@@ -317,7 +317,7 @@ func TestLiveBook(t *testing.T) {
 func TestLiveBookConcurrent(t *testing.T) {
 	var live LiveBook
 	must(t, live.Load([]*PriceBook{SeedPriceBook()}))
-	req := PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1000"), At: wednesdayNoon}
+	req := PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1000", "output_tokens", "0"), At: wednesdayNoon}
 	done := make(chan struct{})
 	for range 4 {
 		go func() {

@@ -15,6 +15,9 @@ var (
 // maxBlock bounds a component's block size (a billion units).
 const maxBlock = 1_000_000_000
 
+// maxMultiplier bounds every multiplier of a book (×100).
+const maxMultiplier = 100 * MultiplierOne
+
 // Validate checks the whole book. Errors: invalid_request whose Fields name each
 // problem: unknown or duplicate actions, quantities and attributes; rates naming an
 // unknown action, quantity or attribute; negative amounts; tiers that do not ascend;
@@ -42,8 +45,8 @@ func (b *PriceBook) Validate() error {
 	}
 	validateAmbiguity(&v, d.Rates)
 	validateSchedule(&v, d.Schedule)
-	if d.BatchMultiplier < 0 {
-		v.Add("batch_multiplier", "must not be negative")
+	if d.BatchMultiplier < 0 || d.BatchMultiplier > maxMultiplier {
+		v.Add("batch_multiplier", "must be from 0 to 100")
 	}
 	return v.Err()
 }
@@ -103,8 +106,11 @@ func validateRate(v *Validation, prefix string, r Rate, d *BookData) {
 	if r.Flat < 0 || r.Minimum < 0 || r.FlatCostMicroUSD < 0 {
 		v.Add(prefix, "flat, minimum and flat cost must not be negative")
 	}
-	if r.Multiplier < 0 {
-		v.Add(prefix+".multiplier", "must not be negative")
+	if r.Flat > MaxCredits || r.Minimum > MaxCredits {
+		v.Add(prefix, "flat and minimum must be at most 1,000,000,000,000 credits")
+	}
+	if r.Multiplier < 0 || r.Multiplier > maxMultiplier {
+		v.Add(prefix+".multiplier", "must be from 0 to 100")
 	}
 	for i, c := range r.Components {
 		field := prefix + ".components." + c.Quantity
@@ -125,6 +131,9 @@ func validateComponent(v *Validation, field string, c Component) {
 	if c.Price < 0 || c.CostMicroUSD < 0 {
 		v.Add(field, "price and cost must not be negative")
 	}
+	if c.Price > MaxCredits {
+		v.Add(field+".price", "must be at most 1,000,000,000,000 credits")
+	}
 	if len(c.Tiers) > 0 && c.Price != 0 {
 		v.Add(field+".price", "must be empty when the component has tiers")
 	}
@@ -134,6 +143,8 @@ func validateComponent(v *Validation, field string, c Component) {
 		switch {
 		case t.Price < 0:
 			v.Add(field+".tiers", "prices must not be negative")
+		case t.Price > MaxCredits:
+			v.Add(field+".tiers", "prices must be at most 1,000,000,000,000 credits")
 		case last && t.UpTo != 0:
 			v.Add(field+".tiers", "the last tier must have no upper bound")
 		case !last && t.UpTo <= prev:
@@ -208,8 +219,8 @@ func validateSchedule(v *Validation, s Schedule) {
 		if w.FromHour < 0 || w.ToHour > 24 || w.FromHour >= w.ToHour {
 			v.Add(field+".hours", "need 0 <= from_hour < to_hour <= 24 (split a window that crosses midnight)")
 		}
-		if w.Multiplier <= 0 {
-			v.Add(field+".multiplier", "must be more than 0")
+		if w.Multiplier <= 0 || w.Multiplier > maxMultiplier {
+			v.Add(field+".multiplier", "must be more than 0 and at most 100")
 		}
 		for j, o := range s.Windows[:i] {
 			if windowDays(w)&windowDays(o) != 0 && w.FromHour < o.ToHour && o.FromHour < w.ToHour {

@@ -22,8 +22,8 @@ import (
 // same request and call the same Price, so they cannot disagree.
 type PriceRequest struct {
 	Action string
-	// Quantities in thousandths of a unit (see Quantity); a quantity the rate
-	// prices but the request leaves out counts as zero.
+	// Quantities in thousandths of a unit (see Quantity); every quantity the matched rate
+	// prices is required (invalid_request on quantities.<name> when left out).
 	Quantities map[string]Quantity
 	Attributes map[string]string
 	// Plan names the account's plan in the breakdown; PlanMultiplier zero means ×1.
@@ -93,8 +93,9 @@ func (m MultiplierLine) MarshalJSON() ([]byte, error) {
 // Price prices req with this book.
 // Errors: unknown_action for an action not in the catalog; invalid_request naming
 // the field (attributes.x, quantities.x) for an attribute or quantity the action
-// does not take, a negative amount, a fractional count, or attribute values no rate
-// matches (the message lists the accepted values).
+// does not take, a negative amount, a fractional count, more than MaxQuantity, a quantity the
+// matched rate prices left out, attribute values no rate matches (the message lists the
+// accepted values), or a price above MaxCredits.
 func (b *PriceBook) Price(req PriceRequest) (Quote, error) {
 	if b == nil || b.idx == nil {
 		return Quote{}, Errorf(EInternal, "no price book loaded")
@@ -115,6 +116,9 @@ func (b *PriceBook) Price(req PriceRequest) (Quote, error) {
 	}
 	if r.broken != "" {
 		return Quote{}, Errorf(EInvalid, "Rate %s cannot price: %s", r.id, r.broken)
+	}
+	if err := r.requireQuantities(req.Quantities); err != nil {
+		return Quote{}, err
 	}
 	return b.idx.quote(a.key, r, &req)
 }
@@ -143,8 +147,8 @@ func (ix *index) quote(action string, r *cRate, req *PriceRequest) (Quote, error
 	bd.Multipliers = ix.multipliers(r, req, &total)
 	credits, ok := total.round()
 	vendor, ok2 := cost.round()
-	if !ok || !ok2 {
-		return Quote{}, FieldError("quantities", "are too large to price")
+	if !ok || !ok2 || Credits(credits) > MaxCredits {
+		return Quote{}, FieldError("quantities", "price to more than 1,000,000,000,000 credits: split the work into smaller requests")
 	}
 	q.Credits, bd.Total, q.VendorCostMicroUSD = Credits(credits), Credits(credits), vendor
 	return q, nil

@@ -75,15 +75,47 @@ func TestPriceNeedsTime(t *testing.T) {
 func TestPriceTooLarge(t *testing.T) {
 	_, err := SeedPriceBook().Price(PriceRequest{Action: "video.generate", Quantities: map[string]Quantity{"seconds": 1 << 62}, At: wednesdayNoon})
 	var e *Error
-	if !errors.As(err, &e) || e.Fields["quantities"] == "" {
+	if !errors.As(err, &e) || e.Fields["quantities.seconds"] != "must be at most 1000000000000" {
 		t.Errorf("err = %v", err)
+	}
+	// Within the quantity bound, the price passes 10^12 credits (2 credits a second): refused.
+	_, err = SeedPriceBook().Price(PriceRequest{Action: "video.generate", Quantities: map[string]Quantity{"seconds": MaxQuantity}, At: wednesdayNoon})
+	if !errors.As(err, &e) || !strings.Contains(e.Fields["quantities"], "more than 1,000,000,000,000 credits") {
+		t.Errorf("err = %v", err)
+	}
+	// Just below the bound prices exactly.
+	q, err := SeedPriceBook().Price(PriceRequest{Action: "video.generate", Quantities: map[string]Quantity{"seconds": MaxQuantity / 2}, At: wednesdayNoon})
+	if err != nil || q.Credits != MaxCredits {
+		t.Errorf("%s %v, want %s", q.Credits, err, MaxCredits)
 	}
 }
 
-func TestPriceMissingQuantityIsZero(t *testing.T) {
-	q, err := SeedPriceBook().Price(PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"),
+// A quantity the matched rate prices is required: left out, it priced as 0 and was charged 0.
+func TestPriceRefusesAMissingQuantity(t *testing.T) {
+	_, err := SeedPriceBook().Price(PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"),
 		Quantities: qty("output_tokens", "100"), At: time.Now()})
+	var e *Error
+	if !errors.As(err, &e) || e.Code != EInvalid || e.Fields["quantities.input_tokens"] != "required by chat.completion model=gpt-4o" || len(e.Fields) != 1 {
+		t.Errorf("err = %v", err)
+	}
+	_, err = SeedPriceBook().Price(PriceRequest{Action: "image.generate", Attributes: attrs("model", "dall-e-3", "quality", "hd"), At: time.Now()})
+	if !errors.As(err, &e) || e.Fields["quantities.images"] != "required by image.generate model=dall-e-3 quality=hd" {
+		t.Errorf("err = %v", err)
+	}
+	// A flat rate prices no quantity: none is required (the action may still take some).
+	q, err := SeedPriceBook().Price(PriceRequest{Action: "chat.completion", Attributes: attrs("model", "small-open"), At: time.Now()})
+	if err != nil || q.Credits != Credit {
+		t.Errorf("small-open: %s %v", q.Credits, err)
+	}
+	// An explicit zero is a quantity.
+	q, err = SeedPriceBook().Price(PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"),
+		Quantities: qty("input_tokens", "0", "output_tokens", "100"), At: time.Now()})
 	if err != nil || q.Credits != MustCredits("1") {
 		t.Errorf("credits %s, %v", q.Credits, err)
+	}
+	// An unknown extra quantity is refused, naming it.
+	_, err = SeedPriceBook().Price(PriceRequest{Action: "video.generate", Quantities: qty("seconds", "1", "frames", "3"), At: time.Now()})
+	if !errors.As(err, &e) || !strings.HasPrefix(e.Fields["quantities.frames"], "is not taken by video.generate") {
+		t.Errorf("extra quantity: %v", err)
 	}
 }

@@ -37,6 +37,7 @@ type cRate struct {
 	feature  MultiplierLine
 	comps    []cComp
 	premium  bool
+	label    string // "chat.completion model=gpt-4o", for messages
 	lines    int    // most component lines a quote can have
 	broken   string // why the rate cannot price, for drafts that do not validate
 }
@@ -115,6 +116,7 @@ func compileAction(a Action) *cAction {
 func (a *cAction) addRate(r Rate, d *BookData) {
 	cr := &cRate{id: r.ID, premium: r.Premium, flat: uint64(max(r.Flat, 0)), min: uint64(max(r.Minimum, 0)),
 		flatCost: uint64(max(r.FlatCostMicroUSD, 0))}
+	cr.label = strings.TrimSpace(a.key + " " + matchText(r.Match))
 	var v Validation
 	validateRate(&v, "rate", r, d)
 	if err := v.Err(); err != nil {
@@ -199,8 +201,22 @@ func (a *cAction) check(req *PriceRequest) error {
 			v.Add("quantities."+k, "is not taken by %s (it takes: %s)", a.key, a.qtyList)
 		case q < 0:
 			v.Add("quantities."+k, "must not be negative")
+		case q > MaxQuantity:
+			v.Add("quantities."+k, "must be at most 1000000000000")
 		case !kind.measured && !q.Whole():
 			v.Add("quantities."+k, "must be a whole number of %s", kind.many)
+		}
+	}
+	return v.Err()
+}
+
+// requireQuantities refuses a request that leaves out a quantity the matched rate prices: it
+// would otherwise price as 0 and be charged 0. An explicit 0 is a quantity.
+func (r *cRate) requireQuantities(qs map[string]Quantity) error {
+	var v Validation
+	for i := range r.comps {
+		if _, ok := qs[r.comps[i].qty]; !ok {
+			v.Add("quantities."+r.comps[i].qty, "required by %s", r.label)
 		}
 	}
 	return v.Err()

@@ -32,9 +32,11 @@ func randomRequest(rng *rand.Rand, d BookData) PriceRequest {
 	q := map[string]Quantity{}
 	for _, name := range a.Quantities {
 		if rng.IntN(5) == 0 {
+			q[name] = 0 // every quantity a rate prices is required; zero is a quantity
 			continue
 		}
-		limit := []int64{3, 2_000, 1_000_000, 1 << 40}[rng.IntN(4)]
+		// 2^30 of the dearest unit under every multiplier stays below MaxCredits.
+		limit := []int64{3, 2_000, 1_000_000, 1 << 30}[rng.IntN(4)]
 		if QuantityIsMeasured(name) {
 			q[name] = Quantity(rng.Int64N(limit * 1000))
 		} else {

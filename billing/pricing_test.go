@@ -48,8 +48,8 @@ func TestPriceGolden(t *testing.T) {
 		costUS int64 // vendor cost, micro-dollars; -1 to skip
 	}{
 		{"gpt-4o 1000 in + 1000 out", PriceRequest{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1000", "output_tokens", "1000")}, "12.5", "chat-gpt-4o", 12_500},
-		{"gpt-4o one input token rounds up", PriceRequest{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1")}, "0.003", "chat-gpt-4o", 3},
-		{"gpt-4o nothing", PriceRequest{Action: "chat.completion", Attributes: gpt4o}, "0", "chat-gpt-4o", 0},
+		{"gpt-4o one input token rounds up", PriceRequest{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1", "output_tokens", "0")}, "0.003", "chat-gpt-4o", 3},
+		{"gpt-4o nothing", PriceRequest{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "0", "output_tokens", "0")}, "0", "chat-gpt-4o", 0},
 		{"gpt-4o 1234 in 567 out", PriceRequest{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1234", "output_tokens", "567")}, "8.755", "chat-gpt-4o", -1},
 		{"small-open flat per call", PriceRequest{Action: "chat.completion", Attributes: attrs("model", "small-open"), Quantities: qty("input_tokens", "5000", "output_tokens", "900")}, "1", "chat-small-open", 200},
 		{"text 500 words", PriceRequest{Action: "text.generate", Quantities: qty("words", "500")}, "1", "text", 1_000},
@@ -100,7 +100,7 @@ func TestPriceMultipliers(t *testing.T) {
 	gpt := PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1000", "output_tokens", "1000")}
 	sdxl := PriceRequest{Action: "image.generate", Attributes: attrs("model", "sdxl"), Quantities: qty("images", "1")}
 	creative := PriceRequest{Action: "text.generate", Attributes: attrs("style", "creative"), Quantities: qty("words", "500")}
-	oneToken := PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1")}
+	oneToken := PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1", "output_tokens", "0")}
 	with := func(r PriceRequest, plan string, m string, batch bool, at time.Time) PriceRequest {
 		r.Plan, r.Batch, r.At = plan, batch, at
 		if m != "" {

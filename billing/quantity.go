@@ -24,10 +24,24 @@ func Count(n int64) Quantity {
 	return Quantity(n * 1000)
 }
 
-// ParseQuantity reads a decimal such as "10.5" or "1000" (at most 3 decimals).
+// ParseQuantity reads a decimal such as "10.5" or "1000": digits, at most 3 decimals, at most
+// MaxQuantity. No sign ("-0" and "+1" are refused), no exponent, no spaces. The estimate and the
+// charge both read quantities here (Quantity.UnmarshalJSON), so they refuse the same inputs.
 func ParseQuantity(s string) (Quantity, error) {
+	if s != "" && s[0] == '-' {
+		return 0, fmt.Errorf("%q must not be negative", s)
+	}
+	if s != "" && s[0] == '+' {
+		return 0, fmt.Errorf("%q is not a number: write it without a sign", s)
+	}
 	c, err := ParseCredits(s)
-	return Quantity(c), err
+	if err != nil {
+		return 0, err
+	}
+	if Quantity(c) > MaxQuantity {
+		return 0, fmt.Errorf("%q is more than 1000000000000", s)
+	}
+	return Quantity(c), nil
 }
 
 // MustQuantity parses s and panics on error; for constants in tests and seeds.

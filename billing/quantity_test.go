@@ -6,14 +6,17 @@ import (
 )
 
 func TestQuantityJSON(t *testing.T) {
-	good := map[string]Quantity{`1000`: 1_000_000, `10.5`: 10_500, `"10.5"`: 10_500, `0`: 0, `0.001`: 1, `-2`: -2000}
+	good := map[string]Quantity{`1000`: 1_000_000, `10.5`: 10_500, `"10.5"`: 10_500, `0`: 0, `0.001`: 1, `"0.5"`: 500, `1000000000000`: MaxQuantity}
 	for in, want := range good {
 		var q Quantity
 		if err := json.Unmarshal([]byte(in), &q); err != nil || q != want {
 			t.Errorf("%s -> %d, %v; want %d", in, q, err, want)
 		}
 	}
-	for _, in := range []string{`1e3`, `0.0001`, `"abc"`, `true`, `""`} {
+	// One parser for the estimate and the charge: a sign, an exponent, spaces inside the
+	// value, more than 3 decimals, or more than 10^12 units are refused ("-0" priced as 0).
+	for _, in := range []string{`1e3`, `1E3`, `0.0001`, `"abc"`, `true`, `""`, `-0`, `"-0"`, `-0.0`, `-2`, `"+1"`, `" 1"`, `"1 "`,
+		`"1_000"`, `"1,000"`, `1.`, `.5`, `"0x10"`, `"∞"`, `1000000000000.001`, `99999999999999999999`, `"NaN"`} {
 		var q Quantity
 		if err := json.Unmarshal([]byte(in), &q); err == nil {
 			t.Errorf("%s accepted as %d", in, q)

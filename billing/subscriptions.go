@@ -119,7 +119,7 @@ func (s *Service) onInvoicePaid(ctx context.Context, tx Tx, ev PaymentEvent) (st
 	if plan.CreditsPerPeriod > 0 {
 		res, err := s.grantTx(ctx, tx, GrantInput{AccountID: accID, Source: "subscription", Amount: plan.CreditsPerPeriod,
 			PaidAmount: inv.AmountPaid, Currency: inv.Currency, StripeInvoice: inv.ID, StripePaymentIntent: inv.PaymentIntentID,
-			IdempotencyKey: key, Actor: eventActor(ev), Reason: plan.Name + " plan allotment"})
+			IdempotencyKey: key, Actor: eventActor(ev), Reason: plan.Name + " plan allotment", TestMode: s.PaymentsTestMode()})
 		if err != nil {
 			return "", err
 		}
@@ -127,7 +127,7 @@ func (s *Service) onInvoicePaid(ctx context.Context, tx Tx, ev PaymentEvent) (st
 	}
 	err = tx.InsertPayment(ctx, Payment{ID: NewID("pay"), AccountID: accID, Kind: KindPlan, Ref: inv.ID, PaymentIntent: optional(inv.PaymentIntentID),
 		Description: plan.Name + " plan", Amount: inv.AmountPaid, Currency: currencyOr(inv.Currency), Credits: plan.CreditsPerPeriod,
-		Status: PaymentSucceeded, ReceiptURL: inv.HostedURL, CreatedAt: s.Now()})
+		Status: PaymentSucceeded, ReceiptURL: inv.HostedURL, CreatedAt: s.Now(), TestMode: s.PaymentsTestMode()})
 	return out, err
 }
 

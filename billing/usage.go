@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 )
 
@@ -153,8 +152,8 @@ func (s *Service) prepareUsage(ctx context.Context, acc Account, in UsageInput) 
 	if acc.ID == "" {
 		return DebitInput{}, Errorf(ENotFound, "No account %s.", in.AccountID)
 	}
-	if strings.TrimSpace(in.IdempotencyKey) == "" {
-		return DebitInput{}, FieldError("idempotency_key", "Required: a unique key per event, so a retry never charges twice.")
+	if err := CheckIdempotencyKey(in.IdempotencyKey); err != nil {
+		return DebitInput{}, err
 	}
 	now := s.Now()
 	at := now

@@ -5,44 +5,45 @@ import (
 	"fmt"
 )
 
-// GrantFact is what verify needs to know about one grant.
+// GrantFact is what verify needs to know about one grant. Amounts are BigCredits: sums are
+// numeric in SQL and a corrupt row may hold anything a bigint can, so verify reads them whole.
 type GrantFact struct {
-	ID        string  `db:"id"`
-	AccountID string  `db:"account_id"`
-	Amount    Credits `db:"amount"`
-	Remaining Credits `db:"remaining"`
+	ID        string     `db:"id"`
+	AccountID string     `db:"account_id"`
+	Amount    BigCredits `db:"amount"`
+	Remaining BigCredits `db:"remaining"`
 	// EntrySum is the sum of its debit, expire, revoke and adjust entries.
-	EntrySum Credits `db:"entry_sum"`
+	EntrySum BigCredits `db:"entry_sum"`
 	// Granted is the sum of its grant entries (must equal Amount).
-	Granted Credits `db:"granted"`
+	Granted BigCredits `db:"granted"`
 }
 
 // AccountFact is what verify needs to know about one account.
 type AccountFact struct {
-	ID             string  `db:"id"`
-	Balance        Credits `db:"balance"`
-	Reserved       Credits `db:"reserved"`
-	Debt           Credits `db:"debt"`
-	OverdraftLimit Credits `db:"overdraft_limit"`
-	SumRemaining   Credits `db:"sum_remaining"`
+	ID             string     `db:"id"`
+	Balance        BigCredits `db:"balance"`
+	Reserved       BigCredits `db:"reserved"`
+	Debt           BigCredits `db:"debt"`
+	OverdraftLimit BigCredits `db:"overdraft_limit"`
+	SumRemaining   BigCredits `db:"sum_remaining"`
 	// Pending is credits of grants not yet effective (in the cache, not yet usable).
-	Pending Credits `db:"pending"`
+	Pending BigCredits `db:"pending"`
 	// ActiveHolds is the sum of active holds.
-	ActiveHolds Credits `db:"active_holds"`
+	ActiveHolds BigCredits `db:"active_holds"`
 	// HoldEntries is the sum of hold and release entries (minus what is reserved).
-	HoldEntries Credits `db:"hold_entries"`
+	HoldEntries BigCredits `db:"hold_entries"`
 	// DebtEntries is the sum of entries with no grant other than holds (overdraft drawn and repaid).
-	DebtEntries Credits `db:"debt_entries"`
+	DebtEntries BigCredits `db:"debt_entries"`
 	// LastBalance is the balance_after of the account's newest entry (null: none).
-	LastBalance *Credits `db:"last_balance"`
+	LastBalance *BigCredits `db:"last_balance"`
 }
 
 // DebitFact is a debit whose allocations do not sum to its amount.
 type DebitFact struct {
-	ID          string  `db:"id"`
-	AccountID   string  `db:"account_id"`
-	Amount      Credits `db:"amount"`
-	Allocations Credits `db:"allocations"`
+	ID          string     `db:"id"`
+	AccountID   string     `db:"account_id"`
+	Amount      BigCredits `db:"amount"`
+	Allocations BigCredits `db:"allocations"`
 }
 
 // VerifyFacts are gathered in one read-only snapshot.
@@ -86,41 +87,56 @@ func (s *Service) Verify(ctx context.Context) ([]Violation, error) {
 	return CheckInvariants(f), nil
 }
 
-// CheckInvariants is the rule part of Verify.
+// CheckInvariants is the rule part of Verify. It works in big integers: it reports, and never
+// overflows or panics on, any value the database can hold.
 func CheckInvariants(f VerifyFacts) []Violation {
 	var out []Violation
 	add := func(acc string, inv int, format string, args ...any) {
 		out = append(out, Violation{acc, inv, fmt.Sprintf(format, args...)})
 	}
-	for _, g := range f.Grants {
-		if g.Remaining != g.Amount+g.EntrySum {
+	for i := range f.Grants {
+		g := &f.Grants[i]
+		if sum := g.Amount.Add(&g.EntrySum); g.Remaining.Cmp(sum) != 0 {
 			add(g.AccountID, 1, "grant %s: remaining %s != amount %s + entries %s", g.ID, g.Remaining, g.Amount, g.EntrySum)
 		}
-		if g.Remaining < 0 || g.Remaining > g.Amount {
+		if g.Remaining.Sign() < 0 || g.Remaining.Cmp(&g.Amount) > 0 {
 			add(g.AccountID, 1, "grant %s: remaining %s outside 0..%s", g.ID, g.Remaining, g.Amount)
 		}
-		if g.Granted != g.Amount {
+		if g.Granted.Cmp(&g.Amount) != 0 {
 			add(g.AccountID, 1, "grant %s: grant entries %s != amount %s", g.ID, g.Granted, g.Amount)
 		}
+		if g.Amount.Outside(1, MaxCredits) {
+			add(g.AccountID, 1, "grant %s: amount %s outside the bounds 0.001..%s", g.ID, g.Amount, MaxCredits)
+		}
 	}
-	for _, a := range f.Accounts {
-		if a.Balance != a.SumRemaining-a.Debt {
+	for i := range f.Accounts {
+		a := &f.Accounts[i]
+		if want := a.SumRemaining.Sub(&a.Debt); a.Balance.Cmp(want) != 0 {
 			add(a.ID, 2, "cached balance %s != grants remaining %s - debt %s", a.Balance, a.SumRemaining, a.Debt)
 		}
-		if a.Debt != -a.DebtEntries {
-			add(a.ID, 2, "debt %s != overdraft entries %s", a.Debt, -a.DebtEntries)
+		if a.Debt.Cmp(a.DebtEntries.Neg()) != 0 {
+			add(a.ID, 2, "debt %s != overdraft entries %s", a.Debt, a.DebtEntries.Neg())
 		}
-		if a.Reserved != a.ActiveHolds || a.Reserved != -a.HoldEntries {
-			add(a.ID, 2, "reserved %s, active holds %s, hold entries %s disagree", a.Reserved, a.ActiveHolds, -a.HoldEntries)
+		if a.Reserved.Cmp(&a.ActiveHolds) != 0 || a.Reserved.Cmp(a.HoldEntries.Neg()) != 0 {
+			add(a.ID, 2, "reserved %s, active holds %s, hold entries %s disagree", a.Reserved, a.ActiveHolds, a.HoldEntries.Neg())
 		}
-		if avail := a.Balance - a.Pending - a.Reserved; avail < -a.OverdraftLimit {
+		if avail := a.Balance.Sub(&a.Pending).Sub(&a.Reserved); avail.Cmp(a.OverdraftLimit.Neg()) < 0 {
 			add(a.ID, 2, "available %s below -overdraft_limit %s", avail, a.OverdraftLimit)
 		}
-		if a.LastBalance != nil && *a.LastBalance != a.Balance {
-			add(a.ID, 2, "newest ledger entry says balance %s, cache says %s", *a.LastBalance, a.Balance)
+		if a.LastBalance != nil && a.LastBalance.Cmp(&a.Balance) != 0 {
+			add(a.ID, 2, "newest ledger entry says balance %s, cache says %s", a.LastBalance, a.Balance)
+		}
+		switch {
+		case a.Balance.Outside(-MaxBalance, MaxBalance):
+			add(a.ID, 2, "balance %s outside the bounds ±%s", a.Balance, MaxBalance)
+		case a.Reserved.Outside(0, MaxBalance):
+			add(a.ID, 2, "reserved %s outside the bounds 0..%s", a.Reserved, MaxBalance)
+		case a.OverdraftLimit.Outside(0, MaxCredits):
+			add(a.ID, 2, "overdraft_limit %s outside the bounds 0..%s", a.OverdraftLimit, MaxCredits)
 		}
 	}
-	for _, d := range f.DebitMismatches {
+	for i := range f.DebitMismatches {
+		d := &f.DebitMismatches[i]
 		add(d.AccountID, 3, "debit %s: allocations %s != credits %s", d.ID, d.Allocations, d.Amount)
 	}
 	for _, k := range f.DuplicateKeys {

@@ -9,7 +9,7 @@ import (
 )
 
 const grantCols = `id, account_id, source, amount, remaining, priority, effective_at, expires_at, expired_at, paid_amount,
-	currency, stripe_checkout_session, stripe_payment_intent, stripe_invoice, idempotency_key, request_hash, actor, reason, created_at`
+	currency, stripe_checkout_session, stripe_payment_intent, stripe_invoice, idempotency_key, request_hash, actor, reason, created_at, test_mode`
 
 const holdCols = `id, account_id, amount, status, expires_at, idempotency_key, request_hash, debit_id, actor, reason, created_at, closed_at,
 	action, attributes, quantities, api_key_id`
@@ -97,7 +97,7 @@ func (t *tx) InsertGrants(ctx context.Context, gs []billing.Grant) error {
 	for _, g := range gs {
 		_, err := t.tx.NamedExecContext(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (:id, :account_id, :source, :amount,
 			:remaining, :priority, :effective_at, :expires_at, :expired_at, :paid_amount, :currency, :stripe_checkout_session,
-			:stripe_payment_intent, :stripe_invoice, :idempotency_key, :request_hash, :actor, :reason, :created_at)`, g)
+			:stripe_payment_intent, :stripe_invoice, :idempotency_key, :request_hash, :actor, :reason, :created_at, :test_mode)`, g)
 		if err != nil {
 			return mapErr("insert grant", err)
 		}

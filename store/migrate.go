@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"creditline/migrations"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Migration is one embedded schema file.
@@ -115,3 +117,35 @@ func PendingMigrations(ctx context.Context, db *sqlx.DB) (int, error) {
 	}
 	return len(all) - n, nil
 }
+
+// ValidateConstraints validates every CHECK constraint a migration added NOT VALID, one
+// statement each and outside any migration transaction, so existing rows are scanned under a
+// SHARE UPDATE EXCLUSIVE lock (reads and writes go on). It returns the constraints that
+// existing rows break (they stay NOT VALID; new rows are checked all the same); the error is
+// for anything else.
+func ValidateConstraints(ctx context.Context, db *sqlx.DB) ([]string, error) {
+	var cons []struct {
+		Table string `db:"tbl"`
+		Name  string `db:"conname"`
+	}
+	if err := db.SelectContext(ctx, &cons, `SELECT conrelid::regclass::text AS tbl, conname FROM pg_constraint
+		WHERE contype = 'c' AND NOT convalidated AND connamespace = current_schema()::regnamespace ORDER BY 1, 2`); err != nil {
+		return nil, fmt.Errorf("store: list unvalidated constraints: %w", err)
+	}
+	var broken []string
+	for _, c := range cons {
+		_, err := db.ExecContext(ctx, `ALTER TABLE `+quoteIdent(c.Table)+` VALIDATE CONSTRAINT `+quoteIdent(c.Name))
+		var pe *pq.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &pe) && (pe.Code == "23514" || pe.Code == "22003"): // check violation, out of range
+			broken = append(broken, c.Table+"."+c.Name)
+		default:
+			return broken, fmt.Errorf("store: validate %s.%s: %w", c.Table, c.Name, err)
+		}
+	}
+	return broken, nil
+}
+
+// quoteIdent quotes a name read from the catalog for use in DDL.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"creditline/billing"
 )
@@ -98,12 +99,13 @@ func (s *Store) CurrentSubscription(ctx context.Context, accountID string) (bill
 	return out, mapErr("current subscription", err)
 }
 
-const paymentCols = `id, account_id, kind, ref, payment_intent, description, amount, amount_refunded, currency, credits, status, receipt_url, created_at`
+const paymentCols = `id, account_id, kind, ref, payment_intent, description, amount, amount_refunded, currency, credits, status, receipt_url,
+	created_at, test_mode`
 
 func (t *tx) InsertPayment(ctx context.Context, p billing.Payment) error {
 	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO payments (`+paymentCols+`)
 		VALUES (:id, :account_id, :kind, :ref, :payment_intent, :description, :amount, :amount_refunded, :currency, :credits,
-			:status, :receipt_url, :created_at)
+			:status, :receipt_url, :created_at, :test_mode)
 		ON CONFLICT (ref) DO NOTHING`, p)
 	return mapErr("insert payment", err)
 }
@@ -124,6 +126,15 @@ func (s *Store) ListPayments(ctx context.Context, accountID string, limit int) (
 	err := s.db.SelectContext(ctx, &out, `SELECT `+paymentCols+` FROM payments WHERE account_id = $1
 		ORDER BY created_at DESC, id LIMIT $2`, accountID, limit)
 	return out, mapErr("list payments", err)
+}
+
+// CashReceived sums what payments brought in, net of refunds, per currency, over payments
+// made in [from, to); test-mode payments (no money moved) are left out.
+func (s *Store) CashReceived(ctx context.Context, from, to time.Time) ([]billing.CurrencyAmount, error) {
+	var out []billing.CurrencyAmount
+	err := s.db.SelectContext(ctx, &out, `SELECT currency, sum(amount - amount_refunded)::bigint AS amount FROM payments
+		WHERE NOT test_mode AND created_at >= $1 AND created_at < $2 GROUP BY currency ORDER BY currency`, from, to)
+	return out, mapErr("cash received", err)
 }
 
 func (s *Store) PaymentByID(ctx context.Context, id string) (billing.Payment, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,7 +20,15 @@ type Config struct {
 	StripeWebhookSecret string
 	StripeAPIBase       string
 	SMTPURL             string
-	Dev                 bool
+	// Payments is "test" (the built-in provider: no money moves) or "" (Stripe, keys required).
+	Payments string
+	Dev      bool
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token /metrics asks for (METRICS_TOKEN).
+	MetricsToken string
+	// MetricsAddr, when set, serves /metrics on a listener of its own (METRICS_ADDR).
+	MetricsAddr string
 	// DebitShards is how many transactions of single debits may run at once (group commit).
 	DebitShards int
 	// DebitBulkShards is how many transactions of usage batches may run at once, beside them.
@@ -28,8 +37,11 @@ type Config struct {
 	DebitWindow time.Duration
 }
 
-// TestMode says payments run on the built-in provider (no Stripe keys).
-func (c Config) TestMode() bool { return c.StripeSecretKey == "" }
+// TestMode says payments run on the built-in provider. Only PAYMENTS=test turns it on: a
+// missing Stripe key is a configuration error, never a silent switch to free checkouts.
+func (c Config) TestMode() bool { return c.Payments == paymentsTest }
+
+const paymentsTest = "test"
 
 // loadConfig reads and checks every setting; the error is one line naming the setting.
 // dev relaxes DATABASE_URL (a local cluster is started) and SESSION_SECRET (generated).
@@ -43,6 +55,9 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 		StripeWebhookSecret: strings.TrimSpace(getenv("STRIPE_WEBHOOK_SECRET")),
 		StripeAPIBase:       strings.TrimSpace(getenv("STRIPE_API_BASE")),
 		SMTPURL:             strings.TrimSpace(getenv("SMTP_URL")),
+		Payments:            strings.TrimSpace(getenv("PAYMENTS")),
+		MetricsToken:        getenv("METRICS_TOKEN"),
+		MetricsAddr:         strings.TrimSpace(getenv("METRICS_ADDR")),
 		Dev:                 dev,
 	}
 	if c.Addr == "" {
@@ -99,6 +114,9 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
 		return c, fmt.Errorf("SESSION_SECRET is too short: use at least 32 random characters")
 	}
+	if err := c.checkPayments(); err != nil {
+		return c, err
+	}
 	if c.StripeSecretKey != "" {
 		if !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
 			return c, fmt.Errorf("STRIPE_SECRET_KEY must start with sk_ or rk_")
@@ -120,7 +138,65 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 			return c, err
 		}
 	}
+	if err := c.checkOperations(getenv("TRUSTED_PROXIES")); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// checkPayments makes the payment mode explicit: Stripe keys, or PAYMENTS=test. Both at once is
+// refused as ambiguous (a test deployment that was handed live keys, or the reverse).
+func (c Config) checkPayments() error {
+	switch {
+	case c.Payments != "" && c.Payments != paymentsTest:
+		return fmt.Errorf("PAYMENTS %q is not understood: the only value is test (test-mode payments where no money moves)", c.Payments)
+	case c.Payments == paymentsTest && c.StripeSecretKey != "":
+		return fmt.Errorf("PAYMENTS=test and STRIPE_SECRET_KEY are both set: unset one (test mode moves no money, the key charges real cards)")
+	case c.Payments == "" && c.StripeSecretKey == "":
+		return fmt.Errorf("STRIPE_SECRET_KEY is required (or PAYMENTS=test for test-mode payments where no money moves)")
+	}
+	return nil
+}
+
+// checkOperations reads TRUSTED_PROXIES and checks METRICS_TOKEN and METRICS_ADDR.
+func (c *Config) checkOperations(proxies string) error {
+	for _, f := range strings.Split(proxies, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := parseProxy(f)
+		if err != nil {
+			return fmt.Errorf("TRUSTED_PROXIES: %q is not an IP address or CIDR (e.g. 10.0.0.0/8,192.0.2.7)", f)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return fmt.Errorf("METRICS_TOKEN is too short: use at least 16 random characters")
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return fmt.Errorf("METRICS_ADDR %q is not host:port (e.g. 127.0.0.1:9090)", c.MetricsAddr)
+		}
+	}
+	return nil
+}
+
+// parseProxy reads "10.0.0.0/8" or a single address ("192.0.2.7" is 192.0.2.7/32).
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("not an address")
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func checkURL(name, raw string, schemes ...string) error {

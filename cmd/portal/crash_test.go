@@ -54,7 +54,7 @@ func TestKillUnderLoad(t *testing.T) {
 	}
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "CREDITLINE_TEST_SERVE=1", "DATABASE_URL="+url, "ADDR=127.0.0.1:0", "SESSION_SECRET="+strings.Repeat("k", 40))
+	cmd.Env = append(os.Environ(), "CREDITLINE_TEST_SERVE=1", "PAYMENTS=test", "DATABASE_URL="+url, "ADDR=127.0.0.1:0", "SESSION_SECRET="+strings.Repeat("k", 40))
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {

@@ -35,6 +35,10 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		env["DATABASE_URL"] = url
 	}
+	// dev is the one command that asks for test-mode payments itself, unless Stripe keys are given.
+	if getenv("PAYMENTS") == "" && getenv("STRIPE_SECRET_KEY") == "" {
+		env["PAYMENTS"] = "test"
+	}
 	if getenv("SESSION_SECRET") == "" {
 		s, err := devSecret()
 		if err != nil {
@@ -54,6 +58,9 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if _, err := store.Migrate(ctx, a.db); err != nil {
 		return err
 	}
+	if err := validateConstraints(ctx, a.db, stdout); err != nil {
+		return err
+	}
 	logins, err := a.svc.SeedDemo(ctx)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
@@ -64,7 +71,7 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	return a.serve(ctx, stdout, func(url string) {
 		fmt.Fprintf(stdout, "\nCreditline is running at %s\n", url)
 		if cfg.TestMode() {
-			fmt.Fprintln(stdout, "Payments: test mode (no Stripe keys set; no money moves)")
+			fmt.Fprintln(stdout, "Payments: test mode (PAYMENTS=test; no money moves)")
 		}
 		fmt.Fprintln(stdout, "Demo logins:")
 		for _, l := range logins {

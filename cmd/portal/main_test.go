@@ -73,7 +73,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 // checks health and pages over real HTTP, and a graceful shutdown.
 func TestServeEndToEnd(t *testing.T) {
 	url := pgtest.URL(t)
-	e := env(map[string]string{"DATABASE_URL": url, "SESSION_SECRET": strings.Repeat("x", 40), "ADDR": "127.0.0.1:0"})
+	e := env(map[string]string{"DATABASE_URL": url, "SESSION_SECRET": strings.Repeat("x", 40), "ADDR": "127.0.0.1:0", "PAYMENTS": "test"})
 	ctx := context.Background()
 	var out bytes.Buffer
 	if err := run(ctx, []string{"migrate"}, e, &out, io.Discard); err != nil || !strings.Contains(out.String(), "up to date") {

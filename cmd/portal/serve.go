@@ -56,10 +56,14 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h), logs: logs}, nil
 }
 
-// newPayments is Stripe when a key is configured, else the test-mode stand-in.
+// newPayments is the test-mode stand-in with PAYMENTS=test, Stripe with a key, else none (the
+// maintenance commands, which take no payments).
 func newPayments(cfg Config) billing.Payments {
 	if cfg.TestMode() {
 		return payments.NewTestMode()
+	}
+	if cfg.StripeSecretKey == "" {
+		return nil
 	}
 	return payments.NewStripe(payments.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, BaseURL: cfg.BaseURL})
 }
@@ -192,8 +196,21 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	for _, n := range applied {
 		fmt.Fprintln(stdout, "applied", n)
 	}
-	if err == nil && len(applied) == 0 {
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
 		fmt.Fprintln(stdout, "schema is up to date")
+	}
+	return validateConstraints(ctx, db, stdout)
+}
+
+// validateConstraints checks existing rows against constraints added NOT VALID; rows that
+// break one are reported (verify names their accounts), not fatal: new rows are checked anyway.
+func validateConstraints(ctx context.Context, db *sqlx.DB, stdout io.Writer) error {
+	broken, err := store.ValidateConstraints(ctx, db)
+	for _, c := range broken {
+		fmt.Fprintf(stdout, "warning: existing rows break constraint %s (it applies to new rows); run 'portal verify'\n", c)
 	}
 	return err
 }
