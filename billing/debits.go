@@ -352,7 +352,7 @@ func (b *book) enforce(st *acctState, amount Credits) error {
 	case StatusPaused:
 		return Errorf(EAccountPaused, "This account is paused by its owner; usage is refused until it is resumed.")
 	case StatusSuspended:
-		return Errorf(EAccountSuspended, "This account is suspended; usage is refused. Contact support.")
+		return SuspendedError(st.acc)
 	}
 	a := st.acc
 	if a.SpendLimit != nil && a.SpendLimitMode == SpendHard && a.SpentThisPeriod(b.now)+amount > *a.SpendLimit {

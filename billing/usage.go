@@ -189,7 +189,7 @@ func (s *Service) quote(ctx context.Context, acc Account, action string, qs map[
 	case StatusPaused:
 		return Quote{}, Plan{}, Errorf(EAccountPaused, "This account is paused by its owner; usage is refused until it is resumed.")
 	case StatusSuspended:
-		return Quote{}, Plan{}, Errorf(EAccountSuspended, "This account is suspended; usage is refused. Contact support.")
+		return Quote{}, Plan{}, SuspendedError(acc)
 	}
 	plan, err := s.cachedPlan(ctx, acc.PlanKey)
 	if err != nil {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"creditline/web/webtest"
@@ -57,8 +58,8 @@ func TestAPIUpdateAccount(t *testing.T) {
 	if r.Status != 200 || r.Str("status") != "suspended" || r.Str("status_reason") != "chargebacks" {
 		t.Fatalf("suspend: %d %s", r.Status, r.Raw)
 	}
-	if u := a.api.Do("POST", "/api/v1/usage", flat(acc, "after-suspend")); u.Status != 403 || u.Code() != "account_suspended" {
-		t.Fatalf("usage while suspended: %d %s", u.Status, u.Raw)
+	if u := a.api.Do("POST", "/api/v1/usage", flat(acc, "after-suspend")); u.Status != 403 || u.Code() != "account_suspended" || !strings.Contains(string(u.Raw), "chargebacks") {
+		t.Fatalf("usage while suspended (the 403 names the operator's reason): %d %s", u.Status, u.Raw)
 	}
 	// spend_limit: null clears it.
 	r = a.api.Do("PATCH", "/api/v1/accounts/"+acc, map[string]any{"status": "active", "spend_limit": nil, "reason": "resolved"})

@@ -7,12 +7,17 @@ import (
 	"strings"
 )
 
+// benchMetricsToken is the METRICS_TOKEN the benchmark gives the server it starts.
+const benchMetricsToken = "bench-metrics-token-0123456789"
+
 // gcCounters reads the batcher's counters from the server's /metrics.
 type gcCounters struct{ tx, ops, txSec, waitSec, lockFree, locked float64 }
 
 func readGC(base string) gcCounters {
 	var c gcCounters
-	resp, err := http.Get(base + "/metrics")
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+benchMetricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return c
 	}

@@ -23,7 +23,7 @@ type server struct {
 // startServer runs `portal serve` on a free port and waits until it is ready.
 func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 	cmd := exec.CommandContext(ctx, bin, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PAYMENTS=test", "ADDR=127.0.0.1:0", "SESSION_SECRET="+strings.Repeat("b", 40), "PPROF_ADDR="+os.Getenv("BENCH_PPROF_ADDR"))
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PAYMENTS=test", "METRICS_TOKEN="+benchMetricsToken, "ADDR=127.0.0.1:0", "SESSION_SECRET="+strings.Repeat("b", 40), "PPROF_ADDR="+os.Getenv("BENCH_PPROF_ADDR"))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"time"
 
 	"creditline/billing"
@@ -100,11 +101,13 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		Ready:    a.ready,
 		TestMode: a.cfg.TestMode(),
 		Webhooks: webhooks(a.cfg),
+		BaseURL:  a.cfg.BaseURL, // links in mail never come from the request's Host header
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
 	metrics.WatchLedger(a.svc.LedgerStats())
-	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: metrics})
+	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: metrics, MetricsToken: a.cfg.MetricsToken,
+		TrustedProxies: a.cfg.TrustedProxies, HSTS: strings.HasPrefix(a.cfg.BaseURL, "https://")})
 	// Before listening: the first debits after a deploy find their accounts cached.
 	wctx, cancelWarm := context.WithTimeout(ctx, 10*time.Second)
 	start := time.Now()
@@ -126,6 +129,16 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	fmt.Fprintf(stdout, "listening on %s\n", url)
 	if onListen != nil {
 		onListen(url)
+	}
+	if a.cfg.MetricsAddr != "" { // metrics on their own listener, for a scraper inside the network
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("METRICS_ADDR: listen on %s: %w", a.cfg.MetricsAddr, err)
+		}
+		msrv := &http.Server{Handler: metricsMux(metrics.HTTPHandler()), ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln) //nolint:errcheck
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", mln.Addr())
 	}
 	if addr := os.Getenv("PPROF_ADDR"); addr != "" { // debugging only: never expose publicly
 		go http.ListenAndServe(addr, pprofMux()) //nolint:errcheck
@@ -213,6 +226,12 @@ func validateConstraints(ctx context.Context, db *sqlx.DB, stdout io.Writer) err
 		fmt.Fprintf(stdout, "warning: existing rows break constraint %s (it applies to new rows); run 'portal verify'\n", c)
 	}
 	return err
+}
+
+func metricsMux(h http.Handler) *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", h)
+	return m
 }
 
 func pprofMux() *http.ServeMux {
