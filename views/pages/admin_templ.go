@@ -218,7 +218,7 @@ func AdminOverview(o billing.AdminOverview) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, " <p class=\"-mt-3 text-xs text-slate-500\">Cash in is every payment received (checkout, plan invoices, auto-recharge), test-mode payments included: payments carry no test flag. ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, " <p class=\"-mt-3 text-xs text-slate-500\">Cash in is every payment received (checkout, plan invoices, auto-recharge); test-mode payments moved no money and are left out. ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
