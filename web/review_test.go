@@ -65,6 +65,49 @@ func TestConcurrentSignInsGetOnlyTheFreeAttempts(t *testing.T) {
 	}
 }
 
+// The change-password form is the same oracle for a stolen session: concurrent wrong current
+// passwords get only the free five checks.
+func TestConcurrentWrongCurrentPasswordsGetOnlyTheFreeAttempts(t *testing.T) {
+	env := webtest.Start(t)
+	env.Svc.PasswordCost = 10 // a slow hash widens the window between check and count
+	if _, _, err := env.Svc.SignUp(context.Background(), billing.SignUpInput{Name: "Pat", Email: "pat@example.com", Password: "long-enough-pw"}); err != nil {
+		t.Fatal(err)
+	}
+	c := env.Client(t)
+	if p := c.Login("pat@example.com", "long-enough-pw"); p.Status != http.StatusSeeOther {
+		t.Fatalf("login: %d", p.Status)
+	}
+	tok := csrfOf(t, c, "/account/password")
+	const n = 20
+	var wg sync.WaitGroup
+	statuses := make(chan int, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", env.URL+"/account/password", strings.NewReader(url.Values{"_csrf": {tok},
+				"current_password": {fmt.Sprintf("guess-%d", i)}, "new_password": {"another long pw"}, "confirm_password": {"another long pw"}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := c.HTTP.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for st := range statuses {
+		counts[st]++
+	}
+	if counts[http.StatusUnprocessableEntity] > 5 || counts[http.StatusUnprocessableEntity]+counts[http.StatusTooManyRequests] != n {
+		t.Fatalf("statuses %v: at most 5 current passwords may be checked, the rest 429", counts)
+	}
+}
+
 // Go's form parsers match the media type case-insensitively, so the text rule must too: a
 // NUL in a form field is a 400, never a 500 from PostgreSQL.
 func TestTextRuleCoversFormsWhateverTheContentTypeCase(t *testing.T) {
