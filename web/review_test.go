@@ -43,7 +43,7 @@ func TestConcurrentSignInsGetOnlyTheFreeAttempts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			req, _ := http.NewRequest("POST", env.URL+"/login", strings.NewReader(url.Values{
-				"_csrf": {tok}, "email": {"nobody@example.com"}, "password": {"wrong-" + string(rune('a'+i))}}.Encode()))
+				"_csrf": {tok}, "email": {"nobody-concurrent@example.com"}, "password": {"wrong-" + string(rune('a'+i))}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			resp, err := c.HTTP.Do(req)
 			if err != nil {
@@ -70,11 +70,11 @@ func TestConcurrentSignInsGetOnlyTheFreeAttempts(t *testing.T) {
 func TestConcurrentWrongCurrentPasswordsGetOnlyTheFreeAttempts(t *testing.T) {
 	env := webtest.Start(t)
 	env.Svc.PasswordCost = 10 // a slow hash widens the window between check and count
-	if _, _, err := env.Svc.SignUp(context.Background(), billing.SignUpInput{Name: "Pat", Email: "pat@example.com", Password: "long-enough-pw"}); err != nil {
+	if _, _, err := env.Svc.SignUp(context.Background(), billing.SignUpInput{Name: "Pat", Email: "pat-concurrent@example.com", Password: "long-enough-pw"}); err != nil {
 		t.Fatal(err)
 	}
 	c := env.Client(t)
-	if p := c.Login("pat@example.com", "long-enough-pw"); p.Status != http.StatusSeeOther {
+	if p := c.Login("pat-concurrent@example.com", "long-enough-pw"); p.Status != http.StatusSeeOther {
 		t.Fatalf("login: %d", p.Status)
 	}
 	tok := csrfOf(t, c, "/account/password")
@@ -180,7 +180,7 @@ func TestSignUpMailsPerAddressAreBounded(t *testing.T) {
 		c := env.Client(t)
 		fromIP(c, ip)
 		for i := 0; i < 3; i++ { // the per-IP+email limit is 3 an hour
-			p := c.Submit("/signup", "/signup", url.Values{"name": {"Vic"}, "email": {"vic@example.com"}, "password": {"long-enough-pw"}})
+			p := c.Submit("/signup", "/signup", url.Values{"name": {"Vic"}, "email": {"vic-mails@example.com"}, "password": {"long-enough-pw"}})
 			if p.Status != http.StatusOK || p.Doc.Find(`[data-testid="signup-sent"]`).Length() != 1 {
 				t.Fatalf("sign-up from %s: %d", ip, p.Status)
 			}
@@ -193,7 +193,7 @@ func TestSignUpMailsPerAddressAreBounded(t *testing.T) {
 	}
 	got := 0
 	for _, m := range mail {
-		if m.To == "vic@example.com" {
+		if m.To == "vic-mails@example.com" {
 			got++
 		}
 	}
@@ -201,7 +201,7 @@ func TestSignUpMailsPerAddressAreBounded(t *testing.T) {
 		t.Fatalf("%d sign-ups mailed %d times, want %d", sent, got, billing.SignupMailsPerDay)
 	}
 	// A name that would write lines of its own into the mail is refused beside the field.
-	p := env.Client(t).Submit("/signup", "/signup", url.Values{"name": {"Vic\n\nVisit https://evil.example"}, "email": {"new@example.com"}, "password": {"long-enough-pw"}})
+	p := env.Client(t).Submit("/signup", "/signup", url.Values{"name": {"Vic\n\nVisit https://evil.example"}, "email": {"multiline-name@example.com"}, "password": {"long-enough-pw"}})
 	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "single line") {
 		t.Fatalf("multi-line name: %d", p.Status)
 	}
@@ -242,12 +242,12 @@ func TestIPv6ClientsAreThrottledByTheirSlash64(t *testing.T) {
 	c.HTTP.Transport = xffTransport{&ip}
 	for i := 0; i < 5; i++ {
 		ip = fmt.Sprintf("2001:db8:9:9::%x", i+1)
-		if p := c.Login("nobody@example.com", "wrong-password"); p.Status != http.StatusUnprocessableEntity {
+		if p := c.Login("nobody-v6@example.com", "wrong-password"); p.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("wrong password %d: %d", i, p.Status)
 		}
 	}
 	ip = "2001:db8:9:9:abcd::7"
-	if p := c.Login("nobody@example.com", "wrong-password"); p.Status != http.StatusTooManyRequests {
+	if p := c.Login("nobody-v6@example.com", "wrong-password"); p.Status != http.StatusTooManyRequests {
 		t.Errorf("sixth try from the same /64: %d, want 429", p.Status)
 	}
 }
