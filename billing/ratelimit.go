@@ -1,9 +1,26 @@
 package billing
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
+
+// ClientKey is the key of a client in per-address throttles: an IPv4 address (IPv4-mapped
+// IPv6 unmapped), or an IPv6 address's /64, which one subscriber gets whole and can rotate
+// through freely. Anything unparseable is its own key.
+func ClientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
 
 // Limiter is an in-memory fixed-window rate limiter keyed by string (an IP, an email, an API
 // key). It protects one process; behind a load balancer each instance counts on its own.
@@ -108,6 +125,37 @@ func (t *Throttle) delay(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, t.max)
+}
+
+// Attempt reserves one attempt for key: when key must wait it returns the wait and counts
+// nothing; otherwise it counts a failure up front and returns 0. Counting before the check
+// (rather than after it fails) keeps concurrent requests from all passing Wait before any of
+// them fails: at most Free checks run without a delay. Undo gives back an attempt that did
+// not fail.
+func (t *Throttle) Attempt(key string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	t.sweep(now)
+	s := t.strikes[key]
+	if s == nil || now.Sub(s.last) >= t.forget {
+		s = &strike{}
+		t.strikes[key] = s
+	} else if wait := s.last.Add(t.delay(s.fails)).Sub(now); wait > 0 {
+		return wait
+	}
+	s.fails++
+	s.last = now
+	return 0
+}
+
+// Undo takes back one attempt counted by Attempt (the password was right, or never checked).
+func (t *Throttle) Undo(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s := t.strikes[key]; s != nil && s.fails > 0 {
+		s.fails--
+	}
 }
 
 // Fail records a failure for key.

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -86,16 +87,32 @@ func HashToken(token string) []byte {
 
 func newSession(userID string, cl Client, now time.Time) (string, Session) {
 	sid := NewToken()
-	ua := strings.ToValidUTF8(cl.UserAgent, "")
-	for len(ua) > 200 {
-		_, n := utf8.DecodeLastRuneInString(ua)
-		ua = ua[:len(ua)-n]
-	}
+	ua := printable(cl.UserAgent, maxUserAgent)
 	ip := cl.IP
 	if len(ip) > 64 {
 		ip = ip[:64]
 	}
 	return sid, Session{IDHash: HashToken(sid), UserID: userID, CreatedAt: now, LastSeenAt: now, IP: ip, UserAgent: ua}
+}
+
+// maxUserAgent bounds the user agent a session records, in bytes.
+const maxUserAgent = 200
+
+// printable keeps the printable characters of s (letters, marks, numbers, punctuation,
+// symbols, the ASCII space) up to max bytes: a user agent is shown on the sessions page and
+// may carry controls, line breaks or bidi overrides meant to mislead.
+func printable(s string, max int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > max {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // StartSession records a new session for a user who just proved who they are, and returns

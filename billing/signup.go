@@ -11,6 +11,10 @@ import (
 // SignupLinkTTL is how long the link of a sign-up mail stays valid.
 const SignupLinkTTL = 24 * time.Hour
 
+// SignupMailsPerDay bounds the sign-up mails one address receives a day, whoever asks from
+// wherever (RequestSignUpWithin's limiter).
+const SignupMailsPerDay = 5
+
 // SignupRequest is a sign-up waiting for its owner to follow the emailed link. No user exists
 // until then, so nobody can hold an address they do not read.
 type SignupRequest struct {
@@ -31,6 +35,8 @@ func validateSignUp(in *SignUpInput) error {
 		v.Add("name", "Enter your name.")
 	} else if utf8.RuneCountInString(in.Name) > 100 {
 		v.Add("name", "Use at most 100 characters.")
+	} else if p := singleLineProblem(in.Name); p != "" {
+		v.Add("name", "%s", p)
 	}
 	validateEmail(&v, in.Email)
 	validatePassword(&v, "password", in.Password, in.Email)
@@ -42,13 +48,25 @@ func validateSignUp(in *SignUpInput) error {
 // tried. linkBase is the site's URL (BASE_URL), without a trailing slash.
 // Errors: invalid_request (fields name, email, password), which depend on the input only.
 func (s *Service) RequestSignUp(ctx context.Context, in SignUpInput, linkBase string) error {
+	return s.RequestSignUpWithin(ctx, in, linkBase, nil)
+}
+
+// RequestSignUpWithin is RequestSignUp with a per-address budget of mails (keyed by the
+// normalised email; nil: none): past it the answer is the same but no mail is sent, so nobody
+// can flood an inbox by rotating addresses. Errors: as RequestSignUp.
+func (s *Service) RequestSignUpWithin(ctx context.Context, in SignUpInput, linkBase string, mails *Limiter) error {
 	if err := validateSignUp(&in); err != nil {
 		return err
 	}
-	// Hash in both cases so the two answers take the same time.
+	// Hash in every case so the answers take the same time.
 	hash, err := s.hashPassword(in.Password)
 	if err != nil {
 		return err
+	}
+	if mails != nil {
+		if ok, _ := mails.Allow(in.Email); !ok {
+			return nil
+		}
 	}
 	now := s.Now()
 	_, err = s.store.UserByEmail(ctx, in.Email)

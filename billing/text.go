@@ -11,12 +11,12 @@ import (
 )
 
 // CheckText is the one rule for text that comes from outside: valid UTF-8 and no control
-// characters except tab, newline and carriage return. PostgreSQL refuses NUL and invalid
-// UTF-8 in text, and the other controls only hide what a value says. Errors: invalid_request
-// naming field.
+// characters (C0, DEL, C1) except tab, newline and carriage return. PostgreSQL refuses NUL
+// and invalid UTF-8 in text, and the other controls only hide what a value says. Errors:
+// invalid_request naming field.
 func CheckText(field, s string) error {
 	for i := 0; i < len(s); i++ {
-		if b := s[i]; b < 0x20 || b >= utf8.RuneSelf {
+		if b := s[i]; b < 0x20 || b >= 0x7f {
 			return checkTextSlow(field, s[i:])
 		}
 	}
@@ -30,11 +30,26 @@ func checkTextSlow(field, s string) error {
 			if !utf8.ValidString(s) {
 				return FieldError(field, "must be valid UTF-8 text")
 			}
-		case r < 0x20 && r != '\t' && r != '\n' && r != '\r':
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r >= 0x7f && r < 0xa0:
 			return FieldError(field, "must not contain NUL bytes or control characters")
 		}
 	}
 	return nil
+}
+
+// singleLineProblem says what is wrong with a one-line value (a name, an email) that passed
+// CheckText, or "": line breaks and tabs would let it forge lines of a mail or a log, and
+// bidi overrides and isolates make it display as something else.
+func singleLineProblem(s string) string {
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t' || r == '\u2028' || r == '\u2029':
+			return "Use a single line, without line breaks or tabs."
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return "Remove the invisible text-direction characters."
+		}
+	}
+	return ""
 }
 
 // Bounds of the JSON a client may send.

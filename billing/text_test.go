@@ -6,12 +6,12 @@ import (
 )
 
 func TestCheckText(t *testing.T) {
-	for _, s := range []string{"", "plain", "tab\there", "lines\r\nand\n", "ünïcødé ✓", "\u007f"} {
+	for _, s := range []string{"", "plain", "tab\there", "lines\r\nand\n", "ünïcødé ✓", "\u00a0nbsp"} {
 		if err := CheckText("f", s); err != nil {
 			t.Errorf("%q refused: %v", s, err)
 		}
 	}
-	for _, s := range []string{"a\x00b", "\x01", "bell\a", "\x1b[31m", "bad \xff utf-8", "\xed\xa0\x80"} {
+	for _, s := range []string{"a\x00b", "\x01", "bell\a", "\x1b[31m", "bad \xff utf-8", "\xed\xa0\x80", "del\x7f", "next\u0085line", "csi\u009b31m", "\u0080"} {
 		err := CheckText("f", s)
 		if be, ok := err.(*Error); !ok || be.Code != EInvalid || be.Fields["f"] == "" {
 			t.Errorf("%q: %v, want invalid_request naming f", s, err)

@@ -57,6 +57,8 @@ func validateEmail(v *Validation, email string) {
 		v.Add("email", "Enter your email address.")
 	case len(email) > 254:
 		v.Add("email", "Email is too long.")
+	case singleLineProblem(email) != "":
+		v.Add("email", "%s", singleLineProblem(email))
 	default:
 		a, err := mail.ParseAddress(email)
 		if err != nil || a.Address != email || !strings.Contains(email[strings.IndexByte(email, '@')+1:], ".") {

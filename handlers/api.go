@@ -44,7 +44,7 @@ func (l *apiLimiters) get(perMin int) *billing.Limiter {
 func (h *Handlers) APIAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		fails := &h.apiLimits.failures
-		if wait := fails.blocked(c.RealIP()); wait > 0 {
+		if wait := fails.blocked(clientKey(c)); wait > 0 {
 			return keyThrottled(c, wait)
 		}
 		auth := c.Request().Header.Get("Authorization")
@@ -55,7 +55,7 @@ func (h *Handlers) APIAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		k, err := h.svc.AuthenticateKey(c.Request().Context(), strings.TrimSpace(raw))
 		if err != nil {
 			if billing.ErrorCode(err) == billing.EUnauthenticated {
-				fails.fail(c.RealIP())
+				fails.fail(clientKey(c))
 			}
 			return err
 		}

@@ -58,18 +58,18 @@ func (h *Handlers) Login(c echo.Context) error {
 	if safeNext(form.Next) == "/" {
 		form.Next = ""
 	}
-	ip, email := c.RealIP(), billing.NormalizeEmail(form.Email)
-	if wait := h.login.wait(ip, email); wait > 0 {
+	ip, email := clientKey(c), billing.NormalizeEmail(form.Email)
+	if wait := h.login.reserve(ip, email); wait > 0 {
 		return tooManyLogins(c, form, wait)
 	}
 	u, err := h.svc.Authenticate(c.Request().Context(), form.Email, c.FormValue("password"))
 	if err != nil {
 		code := billing.ErrorCode(err)
+		if code != billing.EUnauthenticated {
+			h.login.undo(ip, email) // no password was checked
+		}
 		if code != billing.EInvalid && code != billing.EUnauthenticated {
 			return err
-		}
-		if code == billing.EUnauthenticated {
-			h.login.fail(ip, email)
 		}
 		form.Errors, form.Flash = fieldErrors(err)
 		return render(c, formStatus, pages.Login(form))
@@ -112,7 +112,7 @@ func (h *Handlers) ShowSignup(c echo.Context) error {
 // Signup answers alike for a new and a registered email: "check your mail" (SPEC 9).
 func (h *Handlers) Signup(c echo.Context) error {
 	form := pages.AuthForm{Name: c.FormValue("name"), Email: strings.TrimSpace(c.FormValue("email"))}
-	ip := c.RealIP()
+	ip := clientKey(c)
 	if ok, _ := h.signupIP.Allow(ip); !ok {
 		form.Flash = "Too many sign-ups from your network. Try again later."
 		return render(c, http.StatusTooManyRequests, pages.Signup(form))
@@ -122,7 +122,7 @@ func (h *Handlers) Signup(c echo.Context) error {
 		return render(c, http.StatusTooManyRequests, pages.Signup(form))
 	}
 	in := billing.SignUpInput{Name: form.Name, Email: form.Email, Password: c.FormValue("password")}
-	if err := h.svc.RequestSignUp(c.Request().Context(), in, h.siteURL(c)); err != nil {
+	if err := h.svc.RequestSignUpWithin(c.Request().Context(), in, h.siteURL(c), h.signupMail); err != nil {
 		if billing.ErrorCode(err) != billing.EInvalid {
 			return err
 		}

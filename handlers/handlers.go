@@ -23,6 +23,7 @@ type Handlers struct {
 
 	login                 loginThrottle
 	signupIP, signupEmail *billing.Limiter
+	signupMail            *billing.Limiter // sign-up mails per address, whatever the IP
 	apiLimits             apiLimiters
 	refusals              billing.Refusals // 402 and 429 answers, for the admin overview
 }
@@ -48,6 +49,7 @@ func New(cfg Config) *Handlers {
 		login:       newLoginThrottle(nil),
 		signupIP:    billing.NewLimiter(10, time.Hour, nil),
 		signupEmail: billing.NewLimiter(3, time.Hour, nil),
+		signupMail:  billing.NewLimiter(billing.SignupMailsPerDay, 24*time.Hour, nil),
 	}
 }
 
@@ -69,19 +71,43 @@ func newLoginThrottle(now func() time.Time) loginThrottle {
 	}
 }
 
-func (t loginThrottle) wait(ip, email string) time.Duration {
-	return max(t.pair.Wait(email+"|"+ip), t.ip.Wait(ip), t.email.Wait(email))
+// reserve counts one attempt for the pair, the IP and the email before the password is
+// checked, so concurrent requests cannot all pass the check first; it returns the wait instead
+// (counting nothing) when any of the three must wait. The caller settles the attempt: keep it
+// (a wrong password), succeed, or undo (no password was checked).
+func (t loginThrottle) reserve(ip, email string) time.Duration {
+	if w := t.pair.Attempt(email + "|" + ip); w > 0 {
+		return w
+	}
+	if w := t.ip.Attempt(ip); w > 0 {
+		t.pair.Undo(email + "|" + ip)
+		return w
+	}
+	if w := t.email.Attempt(email); w > 0 {
+		t.pair.Undo(email + "|" + ip)
+		t.ip.Undo(ip)
+		return w
+	}
+	return 0
 }
 
-func (t loginThrottle) fail(ip, email string) {
-	t.pair.Fail(email + "|" + ip)
-	t.ip.Fail(ip)
-	t.email.Fail(email)
+// undo gives back an attempt reserve counted.
+func (t loginThrottle) undo(ip, email string) {
+	t.pair.Undo(email + "|" + ip)
+	t.ip.Undo(ip)
+	t.email.Undo(email)
 }
 
 // succeed clears the pair's failures; the IP's and the email's decay on their own, so one
 // success in between does not reset an attacker's slow-down.
-func (t loginThrottle) succeed(ip, email string) { t.pair.Reset(email + "|" + ip) }
+func (t loginThrottle) succeed(ip, email string) {
+	t.pair.Reset(email + "|" + ip)
+	t.ip.Undo(ip)
+	t.email.Undo(email)
+}
+
+// clientKey is the client's address as the per-address throttles count it (billing.ClientKey).
+func clientKey(c echo.Context) string { return billing.ClientKey(c.RealIP()) }
 
 // TestMode says payments are simulated (PAYMENTS=test); every page says so.
 func (h *Handlers) TestMode() bool { return h.testMode }

@@ -72,7 +72,7 @@ func errorHandler(log *slog.Logger, testMode bool) echo.HTTPErrorHandler {
 		if be != nil {
 			status, msg, code = statusOf(be.Code), be.Message, be.Code
 		} else {
-			log.Error("unexpected error", "id", reqID, "method", c.Request().Method, "uri", c.Request().RequestURI, "err", err)
+			log.Error("unexpected error", "id", reqID, "method", c.Request().Method, "uri", logURI(c.Request()), "err", err)
 		}
 		if strings.HasPrefix(c.Request().URL.Path, "/api/") || strings.HasPrefix(c.Request().URL.Path, "/webhooks/") {
 			writeJSONError(c, status, code, msg, be)

@@ -123,8 +123,8 @@ func checkInput(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		if isForm(c.Request()) {
-			form, err := c.FormParams()
+		if hasForm(c.Request()) {
+			form, err := parseForm(c.Request())
 			if err != nil {
 				var mbe *http.MaxBytesError
 				if errors.As(err, &mbe) {
@@ -140,6 +140,24 @@ func checkInput(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// parseForm reads the body the way handlers will (c.FormValue: net/http's multipart, then
+// urlencoded parser, which match the media type case-insensitively) and returns the body's
+// fields; a body of another type yields none.
+func parseForm(r *http.Request) (url.Values, error) {
+	// ParseForm first: ParseMultipartForm drops its error when the body is not multipart.
+	if err := r.ParseForm(); err != nil {
+		return nil, err
+	}
+	if err := r.ParseMultipartForm(formMemory); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return nil, err
+	}
+	return r.PostForm, nil
+}
+
+// formMemory is what a multipart form may hold in memory (net/http's default); the body
+// limit bounds it anyway.
+const formMemory = 32 << 20
+
 func checkValues(what string, vs url.Values) error {
 	for name, values := range vs {
 		if err := billing.CheckText(what, name); err != nil {
@@ -154,14 +172,11 @@ func checkValues(what string, vs url.Values) error {
 	return nil
 }
 
-// isForm: a browser form post. API and webhook bodies are left unread (a webhook's signature
-// covers its raw bytes).
-func isForm(r *http.Request) bool {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead || strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/webhooks/") {
-		return false
-	}
-	ct := r.Header.Get(echo.HeaderContentType)
-	return strings.HasPrefix(ct, echo.MIMEApplicationForm) || strings.HasPrefix(ct, echo.MIMEMultipartForm)
+// hasForm: a request whose body handlers may read as a form, whatever its Content-Type says.
+// API and webhook bodies are left unread (a webhook's signature covers its raw bytes).
+func hasForm(r *http.Request) bool {
+	return r.Method != http.MethodGet && r.Method != http.MethodHead &&
+		!strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/webhooks/")
 }
 
 // serveStatic serves fingerprinted assets with a year-long cache.
@@ -206,7 +221,7 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 		LogStatus:   true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true, LogError: true,
 		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/static/") },
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			attrs := []any{"id", v.RequestID, "method", v.Method, "uri", v.URI, "status", v.Status,
+			attrs := []any{"id", v.RequestID, "method", v.Method, "uri", logURI(c.Request()), "status", v.Status,
 				"ms", float64(v.Latency.Microseconds()) / 1000, "ip", v.RemoteIP}
 			if v.Status >= 500 {
 				log.Error("request", append(attrs, "err", errString(v.Error))...)
@@ -216,6 +231,49 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// logURI is the request's path and query for logs, with the values of secret-looking query
+// parameters (a sign-up link's token, a key, a password) replaced by "REDACTED", also inside
+// a parameter that carries a URL of its own (next=/path?token=...).
+func logURI(r *http.Request) string {
+	if r.RequestURI == "" {
+		return redactURI(r.URL.RequestURI())
+	}
+	return redactURI(r.RequestURI)
+}
+
+func redactURI(uri string) string {
+	path, query, hasQuery := strings.Cut(uri, "?")
+	if !hasQuery {
+		return path
+	}
+	parts := strings.Split(query, "&")
+	for i, p := range parts {
+		name, value, _ := strings.Cut(p, "=")
+		if dec, err := url.QueryUnescape(name); err == nil {
+			name = dec
+		}
+		if secretParam(name) {
+			parts[i] = url.QueryEscape(name) + "=REDACTED"
+		} else if dec, err := url.QueryUnescape(value); err == nil && strings.Contains(dec, "?") {
+			if red := redactURI(dec); red != dec {
+				parts[i] = url.QueryEscape(name) + "=" + url.QueryEscape(red)
+			}
+		}
+	}
+	return path + "?" + strings.Join(parts, "&")
+}
+
+// secretParam: a query parameter whose value must not reach a log.
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"token", "key", "secret", "password", "passwd", "signature", "session", "auth"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func errString(err error) string {
