@@ -93,6 +93,8 @@ func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput) (Acc
 		v.Add("name", "Required.")
 	} else if len(in.Name) > 200 {
 		v.Add("name", "Use at most 200 characters.")
+	} else if p := singleLineProblem(in.Name); p != "" {
+		v.Add("name", "%s", p)
 	}
 	// The operator's id is opaque, like an idempotency key: kept byte for byte (a trim made
 	// " cust_42" and "cust_42" one account), so spaces around it are refused, not removed.

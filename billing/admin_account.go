@@ -101,6 +101,8 @@ func (u *AccountUpdate) validate() error {
 		*u.Name = strings.TrimSpace(*u.Name)
 		if *u.Name == "" || len(*u.Name) > 200 {
 			v.Add("name", "Required, at most 200 characters.")
+		} else if p := singleLineProblem(*u.Name); p != "" {
+			v.Add("name", "%s", p)
 		}
 	}
 	if u.Email != nil {

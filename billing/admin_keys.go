@@ -65,6 +65,9 @@ func newPlatformKey(name, createdBy string, now time.Time) (APIKey, string, erro
 	if utf8.RuneCountInString(name) > 100 {
 		return APIKey{}, "", FieldError("name", "Use at most 100 characters.")
 	}
+	if p := singleLineProblem(name); p != "" {
+		return APIKey{}, "", FieldError("name", "%s", p)
+	}
 	raw := newSecret("sk_")
 	return APIKey{ID: NewID("key"), Kind: KeyPlatform, Name: name, CreatedBy: createdBy, CreatedAt: now,
 		Prefix: raw[:11], Hash: hashKey(raw)}, raw, nil

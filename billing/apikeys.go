@@ -70,6 +70,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, accountID, name, createdBy s
 	if len(name) > 100 {
 		return APIKey{}, "", FieldError("name", "Use at most 100 characters.")
 	}
+	if p := singleLineProblem(name); p != "" {
+		return APIKey{}, "", FieldError("name", "%s", p)
+	}
 	k := APIKey{ID: NewID("key"), Kind: KeyPlatform, Name: name, CreatedBy: createdBy, CreatedAt: s.Now()}
 	raw := newSecret("sk_")
 	if accountID != "" {
