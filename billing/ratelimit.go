@@ -136,17 +136,25 @@ func (t *Throttle) Attempt(key string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	t.sweep(now)
-	s := t.strikes[key]
-	if s == nil || now.Sub(s.last) >= t.forget {
-		s = &strike{}
-		t.strikes[key] = s
-	} else if wait := s.last.Add(t.delay(s.fails)).Sub(now); wait > 0 {
+	s := t.current(key, now)
+	if wait := s.last.Add(t.delay(s.fails)).Sub(now); s.fails > 0 && wait > 0 {
 		return wait
 	}
 	s.fails++
 	s.last = now
 	return 0
+}
+
+// current is key's record, a fresh one when it has none or its last failure is forgotten.
+// The caller holds t.mu.
+func (t *Throttle) current(key string, now time.Time) *strike {
+	t.sweep(now)
+	s := t.strikes[key]
+	if s == nil || now.Sub(s.last) >= t.forget {
+		s = &strike{}
+		t.strikes[key] = s
+	}
+	return s
 }
 
 // Undo takes back one attempt counted by Attempt (the password was right, or never checked).
@@ -163,12 +171,7 @@ func (t *Throttle) Fail(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	t.sweep(now)
-	s := t.strikes[key]
-	if s == nil || now.Sub(s.last) >= t.forget {
-		s = &strike{}
-		t.strikes[key] = s
-	}
+	s := t.current(key, now)
 	s.fails++
 	s.last = now
 }
