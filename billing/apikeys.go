@@ -60,9 +60,21 @@ func newSecret(prefix string) string {
 	return prefix + strings.ToLower(secretEncoding.EncodeToString(b[:]))
 }
 
-// CreateAPIKey makes a key and returns the secret, shown this once.
-// accountID "" makes a platform key. Errors: invalid_request (name), not_found (account).
+// CreateAPIKey makes a key and returns the secret, shown this once; it is audited with the
+// system as actor (the CLI, tests). accountID "" makes a platform key.
+// Errors: invalid_request (name), not_found (account).
 func (s *Service) CreateAPIKey(ctx context.Context, accountID, name, createdBy string) (APIKey, string, error) {
+	return s.createKey(ctx, accountID, name, createdBy, Op{Actor: Actor{Kind: ActorSystem}})
+}
+
+// CreateAccountKey makes a key of the account for op's actor (a user or a platform key) and
+// audits it in the same transaction; the secret is returned this once, and kept out of the log.
+// Errors: invalid_request (name), not_found (account).
+func (s *Service) CreateAccountKey(ctx context.Context, accountID, name string, op Op) (APIKey, string, error) {
+	return s.createKey(ctx, accountID, name, op.Actor.String(), op)
+}
+
+func (s *Service) createKey(ctx context.Context, accountID, name, createdBy string, op Op) (APIKey, string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return APIKey{}, "", FieldError("name", "Give the key a name, e.g. \"production backend\".")
@@ -82,7 +94,14 @@ func (s *Service) CreateAPIKey(ctx context.Context, accountID, name, createdBy s
 		k.Kind, k.AccountID, raw = KeyAccount, &accountID, newSecret("ak_")
 	}
 	k.Prefix, k.Hash = raw[:11], hashKey(raw)
-	if err := s.store.InsertAPIKey(ctx, k); err != nil {
+	op.IdempotencyKey = "" // a second submit is a second key: its secret could not be shown again
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertAPIKey(ctx, k); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, op, AuditKeyCreate, accountID, "", nil, keySnapshot(k, false))
+	})
+	if err != nil {
 		return APIKey{}, "", err
 	}
 	return k, raw, nil

@@ -8,9 +8,9 @@ func CanManageKeys(role string) bool { return role == RoleOwner || role == RoleA
 
 // CreateCustomerAPIKey is a customer creating a key for their own account in the portal: only
 // owners and admins, and only on a plan with api_access. (Operators issue keys through
-// CreateAPIKey whatever the plan.) The secret is returned this once.
+// CreateAccountKey whatever the plan.) The secret is returned this once; the key is audited.
 // Errors: forbidden (role), feature_not_entitled, invalid_request (name), not_found.
-func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, name, createdBy string) (APIKey, string, error) {
+func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, name string, op Op) (APIKey, string, error) {
 	if !CanManageKeys(role) {
 		return APIKey{}, "", Errorf(EForbidden, "Only the account's owner or an admin can create API keys.")
 	}
@@ -21,16 +21,16 @@ func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, n
 	if !plan.Entitlements.APIAccess {
 		return APIKey{}, "", notEntitled(FeatureAPIAccess, plan)
 	}
-	return s.CreateAPIKey(ctx, acc.ID, name, createdBy)
+	return s.CreateAccountKey(ctx, acc.ID, name, op)
 }
 
-// RevokeCustomerAPIKey revokes one of the account's own keys. Errors: forbidden (role),
+// RevokeCustomerAPIKey revokes one of the account's own keys, audited. Errors: forbidden (role),
 // not_found (no such active key in this account, including another account's key).
-func (s *Service) RevokeCustomerAPIKey(ctx context.Context, acc Account, role, keyID string) error {
+func (s *Service) RevokeCustomerAPIKey(ctx context.Context, acc Account, role, keyID string, op Op) error {
 	if !CanManageKeys(role) {
 		return Errorf(EForbidden, "Only the account's owner or an admin can revoke API keys.")
 	}
-	return s.RevokeAPIKey(ctx, keyID, acc.ID)
+	return s.RevokeAccountKey(ctx, acc.ID, keyID, op)
 }
 
 // KeysOverview is the customer's API keys page: the keys, and whether the plan allows more.
@@ -57,4 +57,34 @@ func (s *Service) KeysOverview(ctx context.Context, acc Account) (KeysOverview, 
 		return KeysOverview{}, err
 	}
 	return KeysOverview{Keys: keys, Plan: plan, Entitled: plan.Entitlements.APIAccess, PlansWithAccess: with}, nil
+}
+
+// RevokeAccountKey revokes one of the account's keys for op's actor and audits it in the same
+// transaction. Errors: not_found (no such active key in this account).
+func (s *Service) RevokeAccountKey(ctx context.Context, accountID, keyID string, op Op) error {
+	keys, err := s.store.APIKeysOf(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	var k *APIKey
+	for i := range keys {
+		if keys[i].ID == keyID && keys[i].RevokedAt == nil {
+			k = &keys[i]
+		}
+	}
+	if k == nil {
+		return Errorf(ENotFound, "No active API key %s.", keyID)
+	}
+	op.IdempotencyKey = ""
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.RevokeAPIKey(ctx, keyID, accountID, s.Now()); err != nil {
+			if ErrorCode(err) == ENotFound { // a concurrent revoke won, and audited it
+				return Errorf(ENotFound, "No active API key %s.", keyID)
+			}
+			return err
+		}
+		return s.audit(ctx, tx, op, AuditKeyRevoke, accountID, "", keySnapshot(*k, false), keySnapshot(*k, true))
+	})
+	s.forgetKey(keyID)
+	return err
 }

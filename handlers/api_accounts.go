@@ -222,7 +222,7 @@ func (h *Handlers) APICreateAccountKey(c echo.Context) error {
 	if _, err := decode(c, &req); err != nil {
 		return err
 	}
-	k, raw, err := h.svc.CreateAPIKey(c.Request().Context(), a.ID, req.Name, "key:"+apiKey(c).ID)
+	k, raw, err := h.svc.CreateAccountKey(c.Request().Context(), a.ID, req.Name, apiOp(c, "", ""))
 	if err != nil {
 		return err
 	}

@@ -104,8 +104,8 @@ func TestAPIUpdateAccountRefusalsChangeNothing(t *testing.T) {
 	if after := a.api.Do("GET", "/api/v1/accounts/"+acc, nil).Raw; string(after) != string(before) {
 		t.Fatalf("refusals changed the account:\n%s\n%s", before, after)
 	}
-	if n := a.auditCount(acc); n != 1 {
-		t.Fatalf("%d audit entries after refusals, want 1 (the seed grant)", n)
+	if n := a.auditCount(acc); n != 2 {
+		t.Fatalf("%d audit entries after refusals, want 2 (the seed grant and the account key)", n)
 	}
 	// What an account key may do: pause its own account and set its spend limit.
 	r := own.Do("PATCH", "/api/v1/accounts/"+acc, map[string]any{"status": "paused", "spend_limit": map[string]any{"credits": "5", "mode": "hard"}, "reason": "holiday"})

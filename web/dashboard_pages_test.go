@@ -229,7 +229,7 @@ func TestAPIKeysNeedAPIAccess(t *testing.T) {
 		t.Fatalf("free plan create: %d %s", p.Status, p.Doc.Find(`[data-testid="flash"]`).Text())
 	}
 	acc := accountOf(t, env, "dash-keys@example.com")
-	if _, _, err := env.Svc.CreateCustomerAPIKey(ctx, acc, billing.RoleOwner, "x", "test"); billing.ErrorCode(err) != billing.ENotEntitled {
+	if _, _, err := env.Svc.CreateCustomerAPIKey(ctx, acc, billing.RoleOwner, "x", billing.Op{}); billing.ErrorCode(err) != billing.ENotEntitled {
 		t.Fatalf("CreateCustomerAPIKey on free: %v", err)
 	}
 	if keys, _ := env.Svc.APIKeys(ctx, acc.ID); len(keys) != 0 {
