@@ -96,7 +96,7 @@ var adminStatusOptions = []components.Option{
 
 var adminSourceOptions = []components.Option{{Value: "adjustment", Label: "Adjustment"}, {Value: "promo", Label: "Promo"}}
 
-var adminModeOptions = []components.Option{{Value: "hard", Label: "Hard: refuse usage over it"}, {Value: "soft", Label: "Soft: allow and warn"}}
+var adminModeOptions = []components.Option{{Value: "hard", Label: "Hard: refuse"}, {Value: "soft", Label: "Soft: warn"}}
 
 func AdminCustomer(v AdminCustomerView) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
