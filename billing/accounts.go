@@ -212,7 +212,7 @@ func (s *Service) SetSpendLimit(ctx context.Context, accountID string, limit *Cr
 
 // SetPlan moves an account to a plan. Errors: not_found.
 func (s *Service) SetPlan(ctx context.Context, accountID, planKey string) error {
-	if _, err := s.cachedPlan(ctx, planKey); err != nil {
+	if _, err := s.Plan(ctx, planKey); err != nil {
 		return err
 	}
 	defer s.forgetAccount(accountID)

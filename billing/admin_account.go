@@ -184,7 +184,7 @@ func (s *Service) UpdateAccount(ctx context.Context, u AccountUpdate) (UpdateAcc
 		return UpdateAccountResult{}, err
 	}
 	if u.Plan != nil {
-		if _, err := s.cachedPlan(ctx, *u.Plan); err != nil {
+		if _, err := s.Plan(ctx, *u.Plan); err != nil {
 			if ErrorCode(err) == ENotFound {
 				return UpdateAccountResult{}, FieldError("plan", "No plan %q.", *u.Plan)
 			}

@@ -125,7 +125,7 @@ func (s *Service) CustomerDetail(ctx context.Context, accountID string) (Custome
 	}
 	d.Account = d.Balance.Account
 	d.Spent = d.Account.SpentThisPeriod(d.Now)
-	if d.Plan, err = s.cachedPlan(ctx, d.Account.PlanKey); err != nil {
+	if d.Plan, err = s.AccountPlan(ctx, d.Account); err != nil {
 		return d, err
 	}
 	if d.Plans, err = s.Plans(ctx); err != nil {

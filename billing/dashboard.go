@@ -110,7 +110,7 @@ func (s *Service) Overview(ctx context.Context, acc Account) (Overview, error) {
 		return Overview{}, err
 	}
 	acc = bal.Account
-	plan, err := s.cachedPlan(ctx, acc.PlanKey)
+	plan, err := s.AccountPlan(ctx, acc)
 	if err != nil {
 		return Overview{}, err
 	}

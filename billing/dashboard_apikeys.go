@@ -14,7 +14,7 @@ func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, n
 	if !CanManageKeys(role) {
 		return APIKey{}, "", Errorf(EForbidden, "Only the account's owner or an admin can create API keys.")
 	}
-	plan, err := s.cachedPlan(ctx, acc.PlanKey)
+	plan, err := s.AccountPlan(ctx, acc)
 	if err != nil {
 		return APIKey{}, "", err
 	}
@@ -44,7 +44,7 @@ type KeysOverview struct {
 
 // KeysOverview reads an account's keys (newest first) and its plan's api_access.
 func (s *Service) KeysOverview(ctx context.Context, acc Account) (KeysOverview, error) {
-	plan, err := s.cachedPlan(ctx, acc.PlanKey)
+	plan, err := s.AccountPlan(ctx, acc)
 	if err != nil {
 		return KeysOverview{}, err
 	}

@@ -58,7 +58,7 @@ func (p PriceList) Action(key string) (EstimatorAction, bool) {
 // price book yet, unknown plan).
 func (s *Service) PriceList(ctx context.Context, acc Account) (PriceList, error) {
 	now := s.Now()
-	plan, err := s.cachedPlan(ctx, acc.PlanKey)
+	plan, err := s.AccountPlan(ctx, acc)
 	if err != nil {
 		return PriceList{}, err
 	}

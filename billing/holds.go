@@ -148,10 +148,10 @@ type CommitInput struct {
 	Usage *UsageEvent
 }
 
-// Commit releases the hold and charges the actual cost. A cost above the hold is charged up
+// CommitHold releases the hold and charges the actual cost. A cost above the hold is charged up
 // to the hold plus what is available (and the overdraft limit); the debit then says Capped.
 // Errors: invalid_request (hold no longer active), not_found, idempotency_conflict.
-func (s *Service) Commit(ctx context.Context, in CommitInput) (DebitOutcome, error) {
+func (s *Service) CommitHold(ctx context.Context, in CommitInput) (DebitOutcome, error) {
 	if in.HoldID == "" {
 		return DebitOutcome{}, FieldError("reservation", "Name the reservation to commit.")
 	}
@@ -193,9 +193,9 @@ func (s *Service) Commit(ctx context.Context, in CommitInput) (DebitOutcome, err
 	return out, err
 }
 
-// Release frees a hold without charging. Releasing a hold that is no longer active
+// ReleaseHold frees a hold without charging. Releasing a hold that is no longer active
 // changes nothing and returns it as it is. Errors: not_found.
-func (s *Service) Release(ctx context.Context, holdID, accountID, actor string) (Hold, error) {
+func (s *Service) ReleaseHold(ctx context.Context, holdID, accountID, actor string) (Hold, error) {
 	var out Hold
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		h, b, st, err := s.lockHold(ctx, tx, holdID, accountID)

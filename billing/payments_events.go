@@ -148,8 +148,8 @@ func (s *Service) ProcessPaymentEvent(ctx context.Context, ev PaymentEvent) (Eve
 	return res, nil
 }
 
-// Event returns a stored event. Errors: not_found.
-func (s *Service) Event(ctx context.Context, id string) (EventRecord, error) {
+// PaymentEvent returns a stored payment event. Errors: not_found.
+func (s *Service) PaymentEvent(ctx context.Context, id string) (EventRecord, error) {
 	return s.store.EventByID(ctx, id)
 }
 

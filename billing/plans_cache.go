@@ -17,8 +17,11 @@ type planCache struct {
 
 const planCacheTTL = 30 * time.Second
 
-// cachedPlan returns a plan by key from memory. Errors: not_found.
-func (s *Service) cachedPlan(ctx context.Context, key string) (Plan, error) {
+// AccountPlan returns the plan account a is on, cached: from an in-memory copy of every plan,
+// reloaded every planCacheTTL and at once after a local edit; the hot path's lookup.
+// Errors: not_found.
+func (s *Service) AccountPlan(ctx context.Context, a Account) (Plan, error) {
+	key := a.PlanKey
 	c := &s.plans
 	c.mu.RLock()
 	p, ok := c.plans[key]
@@ -62,13 +65,8 @@ func (s *Service) invalidatePlans() {
 	s.plans.mu.Unlock()
 }
 
-// Entitlements returns the account's plan entitlements (cached). Errors: not_found.
+// Entitlements returns what the account's plan (AccountPlan) allows. Errors: not_found.
 func (s *Service) Entitlements(ctx context.Context, a Account) (Entitlements, error) {
-	p, err := s.cachedPlan(ctx, a.PlanKey)
+	p, err := s.AccountPlan(ctx, a)
 	return p.Entitlements, err
-}
-
-// AccountPlan returns the account's plan (cached). Errors: not_found.
-func (s *Service) AccountPlan(ctx context.Context, a Account) (Plan, error) {
-	return s.cachedPlan(ctx, a.PlanKey)
 }

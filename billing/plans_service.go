@@ -31,18 +31,14 @@ func (s *Service) Plans(ctx context.Context) ([]Plan, error) { return s.store.Li
 // AllPlans lists every plan, retired ones included (admin console).
 func (s *Service) AllPlans(ctx context.Context) ([]Plan, error) { return s.store.ListPlans(ctx, true) }
 
-// Plan returns a plan by key, active or not. Errors: not_found.
+// Plan returns a plan by key, active or not, read from the store: what checkouts,
+// subscriptions and plan changes use. Errors: not_found.
 func (s *Service) Plan(ctx context.Context, key string) (Plan, error) {
 	p, err := s.store.PlanByKey(ctx, key)
 	if ErrorCode(err) == ENotFound {
 		return Plan{}, Errorf(ENotFound, "No plan %q.", key)
 	}
 	return p, err
-}
-
-// PlanOf returns the account's plan: its multiplier for pricing, its entitlements for the API.
-func (s *Service) PlanOf(ctx context.Context, account Account) (Plan, error) {
-	return s.Plan(ctx, account.PlanKey)
 }
 
 // Packs lists the active packs, the ones customers may buy.

@@ -87,7 +87,7 @@ func (s *Service) CommitAction(ctx context.Context, in CommitActionInput) (Usage
 		return UsageResult{}, err
 	}
 	if ErrorCode(err) == ENotEntitled { // the plan changed since the reservation: price as reserved
-		plan, perr := s.cachedPlan(ctx, acc.PlanKey)
+		plan, perr := s.AccountPlan(ctx, acc)
 		if perr != nil {
 			return UsageResult{}, perr
 		}
@@ -98,7 +98,7 @@ func (s *Service) CommitAction(ctx context.Context, in CommitActionInput) (Usage
 	ev := &UsageEvent{Action: h.Action, Model: attrs["model"], Quantities: in.Quantities, Attributes: attrs,
 		VendorCostMicroUSD: q.VendorCostMicroUSD, PriceVersion: q.PriceVersion, Breakdown: q.Breakdown,
 		APIKeyID: in.APIKeyID, ClientIP: in.ClientIP, PromptHash: attrs["prompt_hash"], OccurredAt: now}
-	out, err := s.Commit(ctx, CommitInput{HoldID: h.ID, AccountID: in.AccountID, Amount: q.Credits, IdempotencyKey: in.IdempotencyKey,
+	out, err := s.CommitHold(ctx, CommitInput{HoldID: h.ID, AccountID: in.AccountID, Amount: q.Credits, IdempotencyKey: in.IdempotencyKey,
 		RequestHash: in.RequestHash, Actor: actorKey(in.APIKeyID), Reason: h.Action, Usage: ev})
 	if err != nil {
 		return UsageResult{}, err

@@ -156,7 +156,7 @@ func (s *Service) seedProfile(ctx context.Context, p demoProfile, now time.Time)
 	}
 	ins := demoInputs(p, acc.ID, now)
 	for start := 0; start < len(ins); start += 250 {
-		rs, err := s.UsageBatch(ctx, ins[start:min(start+250, len(ins))])
+		rs, err := s.ChargeUsageBatch(ctx, ins[start:min(start+250, len(ins))])
 		if err != nil {
 			return err
 		}

@@ -76,19 +76,19 @@ type UsageResult struct {
 	Err       error
 }
 
-// Usage charges one action. Errors, in the order they are checked: not_found (account),
+// ChargeUsage charges one action. Errors, in the order they are checked: not_found (account),
 // account_paused/account_suspended, unknown_action/invalid_request (price),
 // feature_not_entitled, spend_limit_reached, insufficient_credits, idempotency_conflict.
-func (s *Service) Usage(ctx context.Context, in UsageInput) (UsageResult, error) {
-	rs, err := s.UsageBatch(ctx, []UsageInput{in})
+func (s *Service) ChargeUsage(ctx context.Context, in UsageInput) (UsageResult, error) {
+	rs, err := s.ChargeUsageBatch(ctx, []UsageInput{in})
 	if err != nil {
 		return UsageResult{}, err
 	}
 	return rs[0], rs[0].Err
 }
 
-// UsageBatch prices every action and charges them in one transaction; each stands alone.
-func (s *Service) UsageBatch(ctx context.Context, ins []UsageInput) ([]UsageResult, error) {
+// ChargeUsageBatch prices every action and charges them in one transaction; each stands alone.
+func (s *Service) ChargeUsageBatch(ctx context.Context, ins []UsageInput) ([]UsageResult, error) {
 	out := make([]UsageResult, len(ins))
 	accs, err := s.accountsByID(ctx, ins)
 	if err != nil {
@@ -191,7 +191,7 @@ func (s *Service) quote(ctx context.Context, acc Account, action string, qs map[
 	case StatusSuspended:
 		return Quote{}, Plan{}, SuspendedError(acc)
 	}
-	plan, err := s.cachedPlan(ctx, acc.PlanKey)
+	plan, err := s.AccountPlan(ctx, acc)
 	if err != nil {
 		return Quote{}, Plan{}, err
 	}
@@ -245,7 +245,7 @@ func (s *Service) Estimate(ctx context.Context, accountID, action string, qs map
 		return EstimateResult{}, err
 	}
 	if ErrorCode(err) == ENotEntitled { // price anyway, say it is refused
-		plan, perr := s.cachedPlan(ctx, acc.PlanKey)
+		plan, perr := s.AccountPlan(ctx, acc)
 		if perr != nil {
 			return EstimateResult{}, perr
 		}

@@ -121,7 +121,7 @@ func (h *Handlers) APIRelease(c echo.Context) error {
 	if _, err := h.reservationAccount(c); err != nil {
 		return err
 	}
-	hold, err := h.svc.Release(c.Request().Context(), c.Param("id"), scope(c), "key:"+apiKey(c).ID)
+	hold, err := h.svc.ReleaseHold(c.Request().Context(), c.Param("id"), scope(c), "key:"+apiKey(c).ID)
 	if err != nil {
 		return err
 	}

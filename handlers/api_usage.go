@@ -103,7 +103,7 @@ func (h *Handlers) APIUsage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.svc.Usage(c.Request().Context(), in)
+	r, err := h.svc.ChargeUsage(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (h *Handlers) APIUsageBatch(c echo.Context) error {
 		}
 		ins, at = append(ins, in), append(at, i)
 	}
-	rs, err := h.svc.UsageBatch(c.Request().Context(), ins)
+	rs, err := h.svc.ChargeUsageBatch(c.Request().Context(), ins)
 	if err != nil {
 		return err
 	}

@@ -164,7 +164,7 @@ func TestHandlerFailureAnswers500AndRetrySucceeds(t *testing.T) {
 	if st, _ := e.sendAt(body, time.Now(), secret); st != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500", st)
 	}
-	if rec, _ := e.svc.Event(context.Background(), e.u("evt_early")); rec.Status != billing.EventFailed {
+	if rec, _ := e.svc.PaymentEvent(context.Background(), e.u("evt_early")); rec.Status != billing.EventFailed {
 		t.Fatalf("event %+v", rec)
 	}
 	e.send(e.u("evt_sub"), "customer.subscription.created", time.Now(), subObj(e.u("sub_late"), acc.ID, cus, "basic", "active", time.Now()))

@@ -41,7 +41,7 @@ func TestMalformedEnvelopesAre400(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"", e.u("evt_env1"), e.u("evt_env2"), e.u("evt_env3"), e.u("evt_env4"), e.u("evt_env5"), e.u("evt_env6")} {
-		if _, err := e.svc.Event(context.Background(), id); billing.ErrorCode(err) != billing.ENotFound {
+		if _, err := e.svc.PaymentEvent(context.Background(), id); billing.ErrorCode(err) != billing.ENotFound {
 			t.Errorf("refused event %q was stored: %v", id, err)
 		}
 	}

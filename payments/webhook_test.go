@@ -41,7 +41,7 @@ func TestPackCheckoutGrantsOncePerSession(t *testing.T) {
 	if len(ps) != 1 || ps[0].Amount != 4500 || ps[0].Credits != c("500") {
 		t.Fatalf("payments %+v", ps)
 	}
-	rec, err := e.svc.Event(context.Background(), e.u("evt_1"))
+	rec, err := e.svc.PaymentEvent(context.Background(), e.u("evt_1"))
 	if err != nil || rec.Status != billing.EventProcessed || rec.Attempts != 2 {
 		t.Fatalf("event record %+v %v", rec, err)
 	}
@@ -87,7 +87,7 @@ func TestBadAndStaleSignaturesChangeNothing(t *testing.T) {
 	if e.available(acc.ID)-before != c("500") {
 		t.Fatal("the good delivery should grant")
 	}
-	if _, err := e.svc.Event(context.Background(), e.u("evt_bad")); err != nil {
+	if _, err := e.svc.PaymentEvent(context.Background(), e.u("evt_bad")); err != nil {
 		t.Fatal(err)
 	}
 	// A body changed after signing fails too.
@@ -103,7 +103,7 @@ func TestBadAndStaleSignaturesChangeNothing(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("tampered: %d", resp.StatusCode)
 	}
-	if _, err := e.svc.Event(context.Background(), e.u("evt_tampered")); billing.ErrorCode(err) != billing.ENotFound {
+	if _, err := e.svc.PaymentEvent(context.Background(), e.u("evt_tampered")); billing.ErrorCode(err) != billing.ENotFound {
 		t.Fatalf("a refused event must not be stored: %v", err)
 	}
 }

@@ -118,8 +118,8 @@ func TestPlansAndPacks(t *testing.T) {
 		t.Errorf("account on an unknown plan: %v", err)
 	}
 	acct := billing.Account{ID: "acc_pro", Name: "Pro", PlanKey: "pro"}
-	if p, err := svc.PlanOf(ctx, acct); err != nil || p.Multiplier != billing.MustMultiplier("0.9") || !p.Entitlements.APIAccess {
-		t.Errorf("PlanOf = %+v, %v", p, err)
+	if p, err := svc.AccountPlan(ctx, acct); err != nil || p.Multiplier != billing.MustMultiplier("0.9") || !p.Entitlements.APIAccess {
+		t.Errorf("AccountPlan = %+v, %v", p, err)
 	}
 }
 

@@ -118,23 +118,23 @@ func TestHolds(t *testing.T) {
 		t.Fatalf("hold beyond available: %v", err)
 	}
 	// Commit for less: 25 charged, 15 released.
-	out, err := e.svc.Commit(ctx, billing.CommitInput{HoldID: h.Hold.ID, Amount: c("25"), IdempotencyKey: "commit-1"})
+	out, err := e.svc.CommitHold(ctx, billing.CommitInput{HoldID: h.Hold.ID, Amount: c("25"), IdempotencyKey: "commit-1"})
 	if err != nil || out.Debit.Amount != c("25") || out.Debit.Capped() {
 		t.Fatalf("commit: %+v %v", out, err)
 	}
 	if b := e.balance(acc); b.Balance != c("75") || b.Reserved != 0 {
 		t.Fatalf("after commit %+v", b)
 	}
-	again, err := e.svc.Commit(ctx, billing.CommitInput{HoldID: h.Hold.ID, Amount: c("25"), IdempotencyKey: "commit-1"})
+	again, err := e.svc.CommitHold(ctx, billing.CommitInput{HoldID: h.Hold.ID, Amount: c("25"), IdempotencyKey: "commit-1"})
 	if err != nil || !again.Replayed || again.Debit.ID != out.Debit.ID {
 		t.Fatalf("commit replay: %+v %v", again, err)
 	}
-	if _, err := e.svc.Commit(ctx, billing.CommitInput{HoldID: h.Hold.ID, Amount: c("25"), IdempotencyKey: "commit-2"}); billing.ErrorCode(err) != billing.EInvalid {
+	if _, err := e.svc.CommitHold(ctx, billing.CommitInput{HoldID: h.Hold.ID, Amount: c("25"), IdempotencyKey: "commit-2"}); billing.ErrorCode(err) != billing.EInvalid {
 		t.Fatalf("second commit of a committed hold: %v", err)
 	}
 	// Release.
 	h2, _ := reserve("10", time.Hour)
-	if r, err := e.svc.Release(ctx, h2.Hold.ID, acc, "test"); err != nil || r.Status != billing.HoldReleased {
+	if r, err := e.svc.ReleaseHold(ctx, h2.Hold.ID, acc, "test"); err != nil || r.Status != billing.HoldReleased {
 		t.Fatalf("release: %+v %v", r, err)
 	}
 	if b := e.balance(acc); b.Available != c("75") {
@@ -142,7 +142,7 @@ func TestHolds(t *testing.T) {
 	}
 	// Over-commit capped at hold + available: hold 20, 55 more available, actual 90 -> 75 charged.
 	h3, _ := reserve("20", time.Hour)
-	out, err = e.svc.Commit(ctx, billing.CommitInput{HoldID: h3.Hold.ID, Amount: c("90"), IdempotencyKey: key()})
+	out, err = e.svc.CommitHold(ctx, billing.CommitInput{HoldID: h3.Hold.ID, Amount: c("90"), IdempotencyKey: key()})
 	if err != nil || out.Debit.Amount != c("75") || out.Debit.Requested != c("90") || !out.Debit.Capped() {
 		t.Fatalf("capped commit: %+v %v", out.Debit, err)
 	}
@@ -151,7 +151,7 @@ func TestHolds(t *testing.T) {
 	}
 	// Scoped to another account: not found.
 	other := e.account()
-	if _, err := e.svc.Release(ctx, h3.Hold.ID, other, "x"); billing.ErrorCode(err) != billing.ENotFound {
+	if _, err := e.svc.ReleaseHold(ctx, h3.Hold.ID, other, "x"); billing.ErrorCode(err) != billing.ENotFound {
 		t.Fatalf("foreign hold: %v", err)
 	}
 }
@@ -181,7 +181,7 @@ func TestHoldExpiresThroughTheJobWorker(t *testing.T) {
 		t.Fatalf("after expiry %+v", b)
 	}
 	// A commit after expiry is refused, and the job is idempotent.
-	if _, err := e.svc.Commit(ctx, billing.CommitInput{HoldID: h.Hold.ID, Amount: c("1"), IdempotencyKey: key()}); billing.ErrorCode(err) != billing.EInvalid {
+	if _, err := e.svc.CommitHold(ctx, billing.CommitInput{HoldID: h.Hold.ID, Amount: c("1"), IdempotencyKey: key()}); billing.ErrorCode(err) != billing.EInvalid {
 		t.Fatalf("commit after expiry: %v", err)
 	}
 	if ok, err := e.svc.ExpireHold(ctx, h.Hold.ID); ok || err != nil {
@@ -367,7 +367,7 @@ func TestHoldsShrinkWhenTheirCreditsExpireOrAreRevoked(t *testing.T) {
 	if o.Amount != c("6") {
 		t.Fatalf("old hold %s after revoke, want 6", o.Amount)
 	}
-	out, err := e.svc.Commit(ctx, billing.CommitInput{HoldID: old.Hold.ID, Amount: c("15"), IdempotencyKey: key()})
+	out, err := e.svc.CommitHold(ctx, billing.CommitInput{HoldID: old.Hold.ID, Amount: c("15"), IdempotencyKey: key()})
 	if err != nil || out.Debit.Amount != c("6") || !out.Debit.Capped() {
 		t.Fatalf("commit after shrink: %+v %v", out.Debit, err)
 	}

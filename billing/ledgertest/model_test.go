@@ -157,13 +157,13 @@ func TestModelBasedRandomOperations(t *testing.T) {
 					continue
 				}
 				if r.IntN(2) == 0 {
-					if _, err := e.svc.Release(ctx, id, acc, "model"); err != nil {
+					if _, err := e.svc.ReleaseHold(ctx, id, acc, "model"); err != nil {
 						t.Fatal(err)
 					}
 					continue
 				}
 				actual := billing.Credits(r.IntN(int(held)*2) + 1)
-				out, err := e.svc.Commit(ctx, billing.CommitInput{HoldID: id, Amount: actual, IdempotencyKey: key()})
+				out, err := e.svc.CommitHold(ctx, billing.CommitInput{HoldID: id, Amount: actual, IdempotencyKey: key()})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -77,9 +77,9 @@ func TestMissingQuantityIsRefusedEverywhere(t *testing.T) {
 			t.Errorf("%s: %v, want invalid_request quantities.seconds %q", what, err, want)
 		}
 	}
-	_, err := e.svc.Usage(ctx, billing.UsageInput{AccountID: acc, Action: "video.generate", Quantities: map[string]billing.Quantity{}, IdempotencyKey: key()})
+	_, err := e.svc.ChargeUsage(ctx, billing.UsageInput{AccountID: acc, Action: "video.generate", Quantities: map[string]billing.Quantity{}, IdempotencyKey: key()})
 	check("usage", err)
-	rs, err := e.svc.UsageBatch(ctx, []billing.UsageInput{{AccountID: acc, Action: "video.generate", IdempotencyKey: key()}})
+	rs, err := e.svc.ChargeUsageBatch(ctx, []billing.UsageInput{{AccountID: acc, Action: "video.generate", IdempotencyKey: key()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestMissingQuantityIsRefusedEverywhere(t *testing.T) {
 		t.Errorf("balance %s, want 100: nothing charged", b.Balance)
 	}
 	// With the quantity, the same usage is charged.
-	res, err := e.svc.Usage(ctx, billing.UsageInput{AccountID: acc, Action: "video.generate", Quantities: map[string]billing.Quantity{"seconds": billing.Count(3)}, IdempotencyKey: key()})
+	res, err := e.svc.ChargeUsage(ctx, billing.UsageInput{AccountID: acc, Action: "video.generate", Quantities: map[string]billing.Quantity{"seconds": billing.Count(3)}, IdempotencyKey: key()})
 	if err != nil || res.Event.Credits != c("6") {
 		t.Errorf("usage with seconds: %+v %v", res.Event, err)
 	}
