@@ -167,7 +167,7 @@ func (s *Service) CommitHold(ctx context.Context, in CommitInput) (DebitOutcome,
 		if err != nil {
 			return err
 		}
-		if prev, err := tx.DebitByKeyTx(ctx, h.AccountID, din.IdempotencyKey); err == nil {
+		if prev, err := tx.DebitByKey(ctx, h.AccountID, din.IdempotencyKey); err == nil {
 			if prev.RequestHash != din.RequestHash || prev.HoldID == nil || *prev.HoldID != h.ID {
 				return Errorf(EIdempotencyConflict, "Idempotency key %q was already used with a different request.", din.IdempotencyKey)
 			}
@@ -251,7 +251,7 @@ func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
 // lockHold locks the hold's account, then reads the hold under that lock.
 func (s *Service) lockHold(ctx context.Context, tx Tx, holdID, scope string) (*Hold, *book, *acctState, error) {
 	notFound := Errorf(ENotFound, "No reservation %s.", holdID)
-	h0, err := tx.HoldByIDTx(ctx, holdID)
+	h0, err := tx.HoldByID(ctx, holdID)
 	if ErrorCode(err) == ENotFound || (err == nil && scope != "" && h0.AccountID != scope) {
 		return nil, nil, nil, notFound
 	}
@@ -269,7 +269,7 @@ func (s *Service) lockHold(ctx context.Context, tx Tx, holdID, scope string) (*H
 	if h := b.w.holdChanges[holdID]; h != nil { // loading the book just reduced it
 		return h, b, st, nil
 	}
-	h, err := tx.HoldByIDTx(ctx, holdID) // again, now under the account lock
+	h, err := tx.HoldByID(ctx, holdID) // again, now under the account lock
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -185,10 +185,10 @@ type LedgerTx interface {
 	LockAccounts(ctx context.Context, ids []string) ([]Account, []Grant, error)
 	DebitsByKeys(ctx context.Context, keys []AccountKey) ([]Debit, error)
 	GrantByKey(ctx context.Context, accountID, key string) (Grant, error)
-	// HoldByIDTx reads a hold inside the transaction; ENotFound for an unknown one.
-	HoldByIDTx(ctx context.Context, id string) (Hold, error)
-	// DebitByKeyTx reads a debit by key inside the transaction; ENotFound when absent.
-	DebitByKeyTx(ctx context.Context, accountID, key string) (Debit, error)
+	// HoldByID reads a hold inside the transaction; ENotFound for an unknown one.
+	HoldByID(ctx context.Context, id string) (Hold, error)
+	// DebitByKey reads a debit by key inside the transaction; ENotFound when absent.
+	DebitByKey(ctx context.Context, accountID, key string) (Debit, error)
 	HoldByKey(ctx context.Context, accountID, key string) (Hold, error)
 	// ActiveHolds lists an account's active holds, newest first (the caller holds the account lock).
 	ActiveHolds(ctx context.Context, accountID string) ([]Hold, error)

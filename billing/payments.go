@@ -244,10 +244,11 @@ type PaymentsTx interface {
 	InsertCustomer(ctx context.Context, c Customer) error
 	// CustomerByID returns not_found for an unknown provider customer.
 	CustomerByID(ctx context.Context, customerID string) (Customer, error)
-	CustomerOfTx(ctx context.Context, accountID string) (Customer, error)
+	CustomerOf(ctx context.Context, accountID string) (Customer, error)
 	SetPaymentMethod(ctx context.Context, customerID, paymentMethod string) error
 	InsertCheckout(ctx context.Context, c CheckoutRecord) error
-	CheckoutByIDTx(ctx context.Context, id string) (CheckoutRecord, error)
+	// CheckoutForUpdate locks a checkout row; not_found when unknown.
+	CheckoutForUpdate(ctx context.Context, id string) (CheckoutRecord, error)
 	SetCheckoutStatus(ctx context.Context, id, status string) error
 	// SubscriptionForUpdate locks a subscription row; not_found when unknown.
 	SubscriptionForUpdate(ctx context.Context, id string) (Subscription, error)
@@ -257,7 +258,8 @@ type PaymentsTx interface {
 	SetAccountPlan(ctx context.Context, accountID, planKey string) error
 	// InsertPayment does nothing when a payment with the same ref exists.
 	InsertPayment(ctx context.Context, p Payment) error
-	PaymentByRefTx(ctx context.Context, ref string) (Payment, error)
+	// PaymentForUpdate locks the payment with this provider ref; not_found when unknown.
+	PaymentForUpdate(ctx context.Context, ref string) (Payment, error)
 	SetPaymentRefund(ctx context.Context, id string, amountRefunded int64, status string) error
 	// GrantByStripeRef finds the grant bought by a payment intent or, failing that, an invoice.
 	GrantByStripeRef(ctx context.Context, paymentIntent, invoice string) (Grant, error)

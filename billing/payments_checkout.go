@@ -271,7 +271,7 @@ func (s *Service) completeCheckout(ctx context.Context, tx Tx, id string) error 
 }
 
 func (s *Service) expireCheckout(ctx context.Context, tx Tx, id string) error {
-	rec, err := tx.CheckoutByIDTx(ctx, id)
+	rec, err := tx.CheckoutForUpdate(ctx, id)
 	if ErrorCode(err) == ENotFound {
 		return nil
 	}

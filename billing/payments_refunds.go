@@ -97,7 +97,7 @@ func (s *Service) markRefunded(ctx context.Context, tx Tx, ch *ChargeEvent, g Gr
 	case g.IdempotencyKey != nil && len(*g.IdempotencyKey) > len("recharge:"):
 		ref = (*g.IdempotencyKey)[len("recharge:"):]
 	}
-	p, err := tx.PaymentByRefTx(ctx, ref)
+	p, err := tx.PaymentForUpdate(ctx, ref)
 	if ErrorCode(err) == ENotFound {
 		return nil
 	}

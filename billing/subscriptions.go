@@ -106,7 +106,7 @@ func (s *Service) onInvoicePaid(ctx context.Context, tx Tx, ev PaymentEvent) (st
 	} else if ErrorCode(err) != ENotFound {
 		return "", err
 	}
-	if _, err := tx.PaymentByRefTx(ctx, inv.ID); err == nil {
+	if _, err := tx.PaymentForUpdate(ctx, inv.ID); err == nil {
 		return "already fulfilled", nil // a plan without allotment
 	} else if ErrorCode(err) != ENotFound {
 		return "", err

@@ -63,7 +63,7 @@ func (t *tx) DebitsByKeys(ctx context.Context, keys []billing.AccountKey) ([]bil
 	return out, mapErr("debits by keys", err)
 }
 
-func (t *tx) DebitByKeyTx(ctx context.Context, accountID, key string) (billing.Debit, error) {
+func (t *tx) DebitByKey(ctx context.Context, accountID, key string) (billing.Debit, error) {
 	var d billing.Debit
 	err := t.tx.GetContext(ctx, &d, `SELECT `+debitCols+` FROM debits WHERE account_id = $1 AND idempotency_key = $2`, accountID, key)
 	return d, mapErr("debit by key", err)
@@ -81,7 +81,7 @@ func (t *tx) GrantByID(ctx context.Context, id string) (billing.Grant, error) {
 	return g, mapErr("grant by id", err)
 }
 
-func (t *tx) HoldByIDTx(ctx context.Context, id string) (billing.Hold, error) {
+func (t *tx) HoldByID(ctx context.Context, id string) (billing.Hold, error) {
 	var h billing.Hold
 	err := t.tx.GetContext(ctx, &h, `SELECT `+holdCols+` FROM holds WHERE id = $1`, id)
 	return h, mapErr("hold by id", err)

@@ -18,7 +18,7 @@ func (s *Store) CustomerOf(ctx context.Context, accountID string) (billing.Custo
 	return c, mapErr("customer of", err)
 }
 
-func (t *tx) CustomerOfTx(ctx context.Context, accountID string) (billing.Customer, error) {
+func (t *tx) CustomerOf(ctx context.Context, accountID string) (billing.Customer, error) {
 	var c billing.Customer
 	err := t.tx.GetContext(ctx, &c, `SELECT `+customerCols+` FROM stripe_customers WHERE account_id = $1`, accountID)
 	return c, mapErr("customer of", err)
@@ -55,7 +55,7 @@ func (s *Store) CheckoutByID(ctx context.Context, id string) (billing.CheckoutRe
 	return c, mapErr("checkout by id", err)
 }
 
-func (t *tx) CheckoutByIDTx(ctx context.Context, id string) (billing.CheckoutRecord, error) {
+func (t *tx) CheckoutForUpdate(ctx context.Context, id string) (billing.CheckoutRecord, error) {
 	var c billing.CheckoutRecord
 	err := t.tx.GetContext(ctx, &c, `SELECT `+checkoutCols+` FROM checkout_sessions WHERE id = $1 FOR UPDATE`, id)
 	return c, mapErr("checkout by id", err)
@@ -110,7 +110,7 @@ func (t *tx) InsertPayment(ctx context.Context, p billing.Payment) error {
 	return mapErr("insert payment", err)
 }
 
-func (t *tx) PaymentByRefTx(ctx context.Context, ref string) (billing.Payment, error) {
+func (t *tx) PaymentForUpdate(ctx context.Context, ref string) (billing.Payment, error) {
 	var p billing.Payment
 	err := t.tx.GetContext(ctx, &p, `SELECT `+paymentCols+` FROM payments WHERE ref = $1 FOR UPDATE`, ref)
 	return p, mapErr("payment by ref", err)

@@ -1,5 +1,12 @@
 // Package store implements billing.Store on PostgreSQL with sqlx and lib/pq. SQL only:
 // it decides no rule.
+//
+// Method names never end in Tx: the receiver says where a method runs. A method on *tx
+// (billing.Tx) runs in the caller's transaction; a method on *Store runs on its own, and may
+// open a read-only snapshot of its own for several reads without saying so. The same read may
+// exist on both under one name (CustomerOf). A read on *tx that locks what it reads ends in
+// ForUpdate, or starts with Lock when it locks several rows. InTx alone opens the caller's
+// transaction.
 package store
 
 import (
