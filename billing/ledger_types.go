@@ -11,6 +11,10 @@ var defaultPriority = map[string]int{
 	"adjustment": 30, "refund_restore": 30,
 }
 
+// DefaultPriority is the consumption priority a grant from source gets unless it names one
+// (0 for an unknown source).
+func DefaultPriority(source string) int { return defaultPriority[source] }
+
 // Grant is a lot of credits with its own priority and expiry.
 type Grant struct {
 	ID                    string     `db:"id"`

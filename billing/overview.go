@@ -32,8 +32,6 @@ type DashboardStore interface {
 	// UsageEventOf returns one event of the account. Errors: not_found, also for another
 	// account's event.
 	UsageEventOf(ctx context.Context, accountID, id string) (UsageEvent, error)
-	// VacuumUsage vacuums and analyzes the usage tables after a bulk write.
-	VacuumUsage(ctx context.Context) error
 }
 
 // Dashboard windows.

@@ -96,7 +96,6 @@ type Tx interface {
 	SetAccountPlan(ctx context.Context, accountID, planKey string) error
 	LedgerTx
 	PaymentsTx
-	DashboardTx
 	AuditTx
 	AdminTx
 }

@@ -4,10 +4,154 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"creditline/billing"
 	"github.com/lib/pq"
 )
+
+// Bulk usage seeding, for load tests and the page bench, never for the product: a usage
+// history for one account written set-based (one statement per chunk) instead of a million
+// service calls. Each chunk is one transaction, under the account's lock, that keeps every
+// ledger invariant verify checks: a promo grant of exactly the chunk's credits, one debit per
+// event drawn from that grant with its ledger entry and running balance, the usage events and
+// their daily rollups. The account's balance ends where it started; its spend this period
+// grows by what was used.
+
+// BulkPricer prices an action for an account without charging it; *billing.Service is one,
+// and its live price book must be loaded.
+type BulkPricer interface {
+	Now() time.Time
+	Estimate(ctx context.Context, accountID, action string, qs map[string]billing.Quantity, attrs map[string]string, batch bool) (billing.EstimateResult, error)
+}
+
+// BulkUsageResult sums up a bulk run.
+type BulkUsageResult struct {
+	Events  int
+	Credits billing.Credits
+}
+
+// BulkChunk is how many events one bulk transaction writes by default.
+const BulkChunk = 100_000
+
+// bulkTemplate is one event shape, priced once for the account's plan.
+type bulkTemplate struct {
+	action string
+	attrs  map[string]string
+	qs     map[string]billing.Quantity
+	quote  billing.Quote
+}
+
+// bulkChunk is one chunk of bulk events, written in one statement.
+type bulkChunk struct {
+	accountID string
+	run       string // unique per seeding run: ids and idempotency keys derive from it
+	offset    int    // events already written by this run
+	count     int
+	grantID   string
+	now       time.Time
+	// periodStart is the spend period containing now.
+	periodStart time.Time
+	// window spreads occurred_at uniformly over (now-window, now].
+	window    time.Duration
+	templates []bulkTemplate // picked by a hash of the event's number
+}
+
+// Each chunk's grant is a promo grant, made by the seed.
+const (
+	bulkActor  = "seed"
+	bulkReason = "bulk usage seed (load test)"
+)
+
+// SeedBulkUsage gives an account n usage events over the last 30 days, priced by p for the
+// account's plan, chunk events per transaction (0: BulkChunk); progress (may be nil) hears
+// the running total. Afterwards it vacuums the tables it filled. Errors: not_found,
+// invalid_request.
+func (s *Store) SeedBulkUsage(ctx context.Context, p BulkPricer, accountID string, n, chunk int, progress func(done int)) (BulkUsageResult, error) {
+	if chunk <= 0 {
+		chunk = BulkChunk
+	}
+	if n <= 0 {
+		return BulkUsageResult{}, billing.FieldError("bulk", "Give the number of events to write, e.g. 1000000.")
+	}
+	acc, err := s.AccountByID(ctx, accountID)
+	if err != nil {
+		return BulkUsageResult{}, err
+	}
+	tpls, err := bulkTemplates(ctx, p, acc)
+	if err != nil {
+		return BulkUsageResult{}, err
+	}
+	now := p.Now()
+	period := billing.PeriodResetsAt(now).AddDate(0, -1, 0) // the first of now's month, UTC
+	run := strings.TrimPrefix(billing.NewID("run"), "run_")[:12]
+	var res BulkUsageResult
+	for off := 0; off < n; off += chunk {
+		in := bulkChunk{accountID: acc.ID, run: run, offset: off, count: min(chunk, n-off), grantID: billing.NewID("grt"),
+			now: now, periodStart: period, window: 30*24*time.Hour - time.Minute, templates: tpls}
+		err := s.inTx(ctx, func(t *tx) error {
+			if _, _, err := t.LockAccounts(ctx, []string{acc.ID}); err != nil {
+				return err
+			}
+			c, err := t.bulkUsage(ctx, in)
+			res.Credits += c
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Events += in.count
+		if progress != nil {
+			progress(res.Events)
+		}
+	}
+	return res, s.vacuumUsage(ctx)
+}
+
+// bulkTemplates prices a realistic mix (weights by repetition) for the account's plan,
+// leaving out what the plan may not use or the live price book does not price.
+func bulkTemplates(ctx context.Context, p BulkPricer, acc billing.Account) ([]bulkTemplate, error) {
+	type shape struct {
+		weight int
+		action string
+		attrs  map[string]string
+		qs     map[string]billing.Quantity
+	}
+	m := func(v string) map[string]string { return map[string]string{"model": v} }
+	c := billing.Count
+	shapes := []shape{
+		{6, "chat.completion", m("small-open"), map[string]billing.Quantity{"input_tokens": c(500), "output_tokens": c(200)}},
+		{3, "chat.completion", m("gpt-4o"), map[string]billing.Quantity{"input_tokens": c(1500), "output_tokens": c(500)}},
+		{1, "chat.completion", m("gpt-4o"), map[string]billing.Quantity{"input_tokens": c(3000), "output_tokens": c(1000)}},
+		{4, "embedding.create", map[string]string{}, map[string]billing.Quantity{"input_tokens": c(8000)}},
+		{1, "image.generate", m("sdxl"), map[string]billing.Quantity{"images": c(1)}},
+		{1, "image.generate", m("dall-e-3"), map[string]billing.Quantity{"images": c(1)}},
+		{1, "audio.transcribe", map[string]string{}, map[string]billing.Quantity{"seconds": c(120)}},
+		{1, "video.generate", map[string]string{}, map[string]billing.Quantity{"seconds": c(8)}},
+		{1, "file.process", map[string]string{}, map[string]billing.Quantity{"megabytes": c(12)}},
+		{1, "text.generate", map[string]string{}, map[string]billing.Quantity{"words": c(600)}},
+	}
+	var out []bulkTemplate
+	for _, sh := range shapes {
+		est, err := p.Estimate(ctx, acc.ID, sh.action, sh.qs, sh.attrs, false)
+		switch code := billing.ErrorCode(err); {
+		case code == billing.EUnknownAction || code == billing.EInvalid:
+			continue // not in this price book
+		case err != nil:
+			return nil, err
+		case !est.Allowed && est.Reason == billing.ENotEntitled:
+			continue // not on this plan
+		}
+		for range sh.weight {
+			out = append(out, bulkTemplate{action: sh.action, attrs: sh.attrs, qs: sh.qs, quote: est.Quote})
+		}
+	}
+	if len(out) == 0 {
+		return nil, billing.Errorf(billing.EInvalid, "No action of the live price book can be priced for plan %s.", acc.PlanKey)
+	}
+	return out, nil
+}
 
 // bulkUsageSQL writes one chunk of bulk events in a single statement: generated rows (a
 // template picked by a multiplicative hash of the event number, a uniform random time in the
@@ -72,32 +216,32 @@ UPDATE accounts a SET period_start = $19,
 WHERE a.id = $1
 RETURNING (SELECT s FROM tot)`
 
-// BulkUsage writes one chunk of bulk events; the caller holds the account's lock.
-func (t *tx) BulkUsage(ctx context.Context, in billing.BulkUsageInput) (billing.Credits, error) {
-	n := len(in.Templates)
+// bulkUsage writes one chunk of bulk events; the caller holds the account's lock.
+func (t *tx) bulkUsage(ctx context.Context, in bulkChunk) (billing.Credits, error) {
+	n := len(in.templates)
 	action, model, qs, attrs, bd := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	credits, cost, ver := make([]int64, n), make([]int64, n), make([]int64, n)
-	for i, tp := range in.Templates {
-		q, _ := json.Marshal(tp.Quantities)
-		a, _ := json.Marshal(tp.Attributes)
-		b, err := json.Marshal(tp.Quote.Breakdown)
+	for i, tp := range in.templates {
+		q, _ := json.Marshal(tp.qs)
+		a, _ := json.Marshal(tp.attrs)
+		b, err := json.Marshal(tp.quote.Breakdown)
 		if err != nil {
 			return 0, fmt.Errorf("store: bulk breakdown: %w", err)
 		}
-		action[i], model[i], qs[i], attrs[i], bd[i] = tp.Action, tp.Attributes["model"], string(q), string(a), string(b)
-		credits[i], cost[i], ver[i] = int64(tp.Quote.Credits), tp.Quote.VendorCostMicroUSD, int64(tp.Quote.PriceVersion)
+		action[i], model[i], qs[i], attrs[i], bd[i] = tp.action, tp.attrs["model"], string(q), string(a), string(b)
+		credits[i], cost[i], ver[i] = int64(tp.quote.Credits), tp.quote.VendorCostMicroUSD, int64(tp.quote.PriceVersion)
 	}
 	var total billing.Credits
-	err := t.tx.GetContext(ctx, &total, bulkUsageSQL, in.AccountID, in.Run, in.Offset, in.Count, in.Now,
-		int64(in.Window.Seconds()), pq.Array(action), pq.Array(model), pq.Array(qs), pq.Array(attrs), pq.Array(credits),
-		pq.Array(cost), pq.Array(ver), pq.Array(bd), in.GrantID, in.Priority, in.Actor, in.Reason, in.PeriodStart)
+	err := t.tx.GetContext(ctx, &total, bulkUsageSQL, in.accountID, in.run, in.offset, in.count, in.now,
+		int64(in.window.Seconds()), pq.Array(action), pq.Array(model), pq.Array(qs), pq.Array(attrs), pq.Array(credits),
+		pq.Array(cost), pq.Array(ver), pq.Array(bd), in.grantID, billing.DefaultPriority("promo"), bulkActor, bulkReason, in.periodStart)
 	return total, mapErr("bulk usage", err)
 }
 
-// VacuumUsage vacuums and analyzes the tables a bulk write filled, so the planner has fresh
+// vacuumUsage vacuums and analyzes the tables a bulk write filled, so the planner has fresh
 // statistics and the dashboard's index-only scans need not visit the heap (and autovacuum
 // does not start on them during the next requests).
-func (s *Store) VacuumUsage(ctx context.Context) error {
+func (s *Store) vacuumUsage(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, `VACUUM (ANALYZE) usage_events, usage_daily, debits, ledger_entries, grants`)
 	return mapErr("vacuum", err)
 }

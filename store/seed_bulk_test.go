@@ -14,12 +14,13 @@ import (
 func TestBulkUsageKeepsTheLedgerClean(t *testing.T) {
 	db := pgtest.Fresh(t)
 	ctx := context.Background()
-	svc := billing.NewService(store.New(db), nil)
+	st := store.New(db)
+	svc := billing.NewService(st, nil)
 	svc.PasswordCost = 4
 	if _, err := svc.SeedDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	u, err := store.New(db).UserByEmail(ctx, "demo@creditline.test")
+	u, err := st.UserByEmail(ctx, "demo@creditline.test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestBulkUsageKeepsTheLedgerClean(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 2_345 // three chunks of 1,000
-	res, err := svc.SeedBulkUsage(ctx, acc.ID, n, 1_000, nil)
+	res, err := st.SeedBulkUsage(ctx, svc, acc.ID, n, 1_000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,6 +131,10 @@ func (h hotQuery) Exec(ctx context.Context, args ...any) error {
 
 // InTx runs fn in a transaction; it commits when fn returns nil and rolls back otherwise.
 func (s *Store) InTx(ctx context.Context, fn func(billing.Tx) error) error {
+	return s.inTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
 	t, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)

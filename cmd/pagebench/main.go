@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	start := time.Now()
-	res, err := svc.SeedBulkUsage(ctx, acc.ID, *n, 0, nil)
+	res, err := st.SeedBulkUsage(ctx, svc, acc.ID, *n, 0, nil)
 	if err != nil {
 		return err
 	}

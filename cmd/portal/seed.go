@@ -56,8 +56,11 @@ func seedBulk(ctx context.Context, a *app, n int, accountID, email string, stdou
 		}
 		accountID = acc.ID
 	}
+	if err := a.svc.LoadLiveBook(ctx); err != nil {
+		return err
+	}
 	start := time.Now()
-	res, err := a.svc.SeedBulkUsage(ctx, accountID, n, 0, func(done int) {
+	res, err := a.store.SeedBulkUsage(ctx, a.svc, accountID, n, 0, func(done int) {
 		fmt.Fprintf(stdout, "  %d events (%s)\n", done, time.Since(start).Round(time.Millisecond))
 	})
 	if err != nil {
