@@ -34,8 +34,6 @@ import (
 	"creditline/store"
 	"creditline/store/pgcluster"
 	"creditline/web"
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
 )
 
 func main() {
@@ -129,7 +127,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
-	deep, err := deepCursor(ctx, db, acc.ID, *n*9/10)
+	deep, err := cursor(ctx, st, acc.ID, *n*9/10)
+	if err != nil {
+		return err
+	}
+	page2, err := cursor(ctx, st, acc.ID, 50)
+	if err != nil {
+		return err
+	}
+	_, oldestEvent, err := st.UsageEventAt(ctx, acc.ID, 0, true)
 	if err != nil {
 		return err
 	}
@@ -144,13 +150,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		{"usage, first page", "/usage", false},
 		{"usage, action filter", "/usage?action=image.generate", false},
 		{"usage, model + dates", "/usage?model=gpt-4o&from=" + from + "&to=" + to, false},
-		{"usage, load more (page 2)", "/usage/more?cursor=" + url.QueryEscape(mustCursor(ctx, db, acc.ID, 50)), false},
+		{"usage, load more (page 2)", "/usage/more?cursor=" + url.QueryEscape(page2), false},
 		{"usage, deep cursor (90%)", "/usage/more?cursor=" + url.QueryEscape(deep), false},
 		{"usage, deep cursor + filter", "/usage/more?action=chat.completion&cursor=" + url.QueryEscape(deep), false},
 		{"usage, deep + action + model", "/usage/more?action=chat.completion&model=small-open&cursor=" + url.QueryEscape(deep), false},
 		{"usage, no match (action+model)", "/usage?action=video.generate&model=gpt-4o", false},
 		{"usage, oldest day only", "/usage?from=" + oldest + "&to=" + oldest, false},
-		{"usage event page", "/usage/" + mustEventID(ctx, db, acc.ID), false},
+		{"usage event page", "/usage/" + oldestEvent, false},
 		{"prices", "/prices", false},
 		{"estimate fragment", "/prices/estimate?action=chat.completion&model=gpt-4o&input_tokens=2000&output_tokens=500", false},
 		{"admin overview", "/admin", true},
@@ -229,34 +235,13 @@ func signIn(base, email, password string) (*http.Client, error) {
 	return c, nil
 }
 
-// deepCursor is the "load more" cursor after the event at offset (newest first).
-func deepCursor(ctx context.Context, db *sqlx.DB, accountID string, offset int) (string, error) {
-	var row struct {
-		At time.Time `db:"occurred_at"`
-		ID string    `db:"id"`
-	}
-	err := db.GetContext(ctx, &row, `SELECT occurred_at, id FROM usage_events WHERE account_id = $1
-		ORDER BY occurred_at DESC, id DESC OFFSET $2 LIMIT 1`, accountID, offset)
+// cursor is the "load more" cursor after the account's event at offset (newest first).
+func cursor(ctx context.Context, st *store.Store, accountID string, offset int) (string, error) {
+	at, id, err := st.UsageEventAt(ctx, accountID, offset, false)
 	if err != nil {
-		return "", fmt.Errorf("deep cursor: %w", err)
+		return "", fmt.Errorf("cursor at %d: %w", offset, err)
 	}
-	return handlers.UsageCursor(row.At, row.ID), nil
-}
-
-func mustCursor(ctx context.Context, db *sqlx.DB, accountID string, offset int) string {
-	c, err := deepCursor(ctx, db, accountID, offset)
-	if err != nil {
-		panic(err)
-	}
-	return c
-}
-
-func mustEventID(ctx context.Context, db *sqlx.DB, accountID string) string {
-	var id string
-	if err := db.GetContext(ctx, &id, `SELECT id FROM usage_events WHERE account_id = $1 ORDER BY occurred_at LIMIT 1`, accountID); err != nil {
-		panic(err)
-	}
-	return id
+	return handlers.UsageCursor(at, id), nil
 }
 
 func serverURL(flagURL string) (string, error) {
@@ -278,28 +263,15 @@ func serverURL(flagURL string) (string, error) {
 
 // createDatabase makes creditline_bench_<random> on the server and returns its URL and a drop.
 func createDatabase(ctx context.Context, base string) (string, func(), error) {
-	admin, err := sqlx.Open("postgres", base)
+	u, drop, err := store.CreateDatabase(ctx, base, "creditline_bench_"+randomHex(5))
 	if err != nil {
 		return "", nil, err
 	}
-	name := "creditline_bench_" + randomHex(5)
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		admin.Close()
-		return "", nil, fmt.Errorf("create database: %w", err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		admin.Close()
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
+	return u, func() {
+		if err := drop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pagebench: drop:", err)
 		}
-	}
-	return u.String(), drop, nil
+	}, nil
 }
 
 func randomHex(n int) string {
