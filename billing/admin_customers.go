@@ -141,7 +141,7 @@ func (s *Service) CustomerDetail(ctx context.Context, accountID string) (Custome
 			return
 		},
 		func() (err error) { d.Payments, err = s.store.ListPayments(ctx, accountID, 20); return },
-		func() (err error) { d.AutoRecharge, err = s.AutoRecharge(ctx, accountID); return },
+		func() (err error) { d.AutoRecharge, err = s.AutoRechargeSettings(ctx, accountID); return },
 		func() (err error) { d.Recharges, err = s.store.ListRecharges(ctx, accountID, 5); return },
 		func() (err error) { d.Keys, err = s.store.APIKeysOf(ctx, accountID); return },
 		func() (err error) { d.Flags, err = s.store.ListAbuseFlags(ctx, accountID); return },

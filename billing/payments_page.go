@@ -43,7 +43,7 @@ func (s *Service) BillingOverview(ctx context.Context, userID string) (BillingOv
 	if o.Payments, err = s.store.ListPayments(ctx, acc.ID, 50); err != nil {
 		return o, err
 	}
-	if o.AutoRecharge, err = s.AutoRecharge(ctx, acc.ID); err != nil {
+	if o.AutoRecharge, err = s.AutoRechargeSettings(ctx, acc.ID); err != nil {
 		return o, err
 	}
 	if o.Recharges, err = s.store.ListRecharges(ctx, acc.ID, 10); err != nil {
