@@ -106,7 +106,8 @@ func AutoRechargeFormOf(s AutoRechargeSettings) AutoRechargeForm {
 		CapCount: strconv.Itoa(s.MonthlyCapCount), CapAmount: FormatAmount(s.MonthlyCapAmount)}
 }
 
-// AutoRechargeSettings returns the account's auto-recharge settings, or defaults when none were saved.
+// AutoRechargeSettings returns the account's auto-recharge settings, or defaults when none
+// were saved.
 func (s *Service) AutoRechargeSettings(ctx context.Context, accountID string) (AutoRechargeSettings, error) {
 	st, err := s.store.AutoRechargeSettingsOf(ctx, accountID)
 	if ErrorCode(err) == ENotFound {
