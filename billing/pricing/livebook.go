@@ -18,7 +18,7 @@ type LiveBook struct {
 	books atomic.Pointer[[]*Book]
 }
 
-// Load replaces every version, e.g. from PriceBookStore.PublishedPriceBooks at start.
+// Load replaces every version, e.g. with every published book in the store at start.
 // Errors: invalid_request when a book is not published or a version repeats.
 func (l *LiveBook) Load(books []*Book) error {
 	sorted := slices.Clone(books)

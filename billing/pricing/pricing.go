@@ -1,3 +1,6 @@
+// Package pricing is the pricing engine: the price book (its data, validation and diff), the
+// index compiled from it, the exact maths, the catalog and the live set of published books.
+// It imports only billing/value; the draft and publish transaction lives in billing.
 package pricing
 
 import (

@@ -1,3 +1,6 @@
+// Package value holds the domain's value types: credits, quantities, multipliers, ids, the
+// bounds on amounts and the one error type with its codes. It imports nothing of ours, so
+// every other package of the domain can depend on it.
 package value
 
 import (
