@@ -106,9 +106,6 @@ const (
 	BookPublished = pricing.BookPublished
 )
 
-// SeedEpoch is when the seed price book takes effect.
-var SeedEpoch = pricing.SeedEpoch
-
 func NewPriceBook(d BookData) (*PriceBook, error)            { return pricing.NewBook(d) }
 func NewDraftFrom(live *PriceBook, now time.Time) *PriceBook { return pricing.NewDraftFrom(live, now) }
 func Diff(live, draft *PriceBook) []Change                   { return pricing.Diff(live, draft) }
