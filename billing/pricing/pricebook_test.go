@@ -347,3 +347,30 @@ func TestLiveBookConcurrent(t *testing.T) {
 		t.Errorf("versions = %d", len(live.Versions()))
 	}
 }
+
+// TestWindowAtAndActions: the two read-outs billing's price list and dashboard use in place of
+// the book's private data.
+func TestWindowAtAndActions(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2025, 3, 5, h, 30, 0, 0, time.UTC) } // a Wednesday
+	on, off := seedWithSchedule(t), SeedBook()
+	for _, c := range []struct {
+		book *Book
+		at   time.Time
+		want string
+	}{
+		{on, at(15), "peak"}, {on, at(3), "off-peak"}, {on, at(12), ""}, {on, at(22), ""},
+		{off, at(15), ""}, {&Book{}, at(15), ""},
+	} {
+		if got := c.book.WindowAt(c.at); got != c.want {
+			t.Errorf("WindowAt(%s), schedule on %v = %q, want %q", c.at.Format("15:04"), c.book.Data().Schedule.Enabled, got, c.want)
+		}
+	}
+	acts := off.Actions()
+	if len(acts) != len(off.Data().Actions) || acts[0].Key != "chat.completion" {
+		t.Fatalf("Actions() = %v", acts)
+	}
+	acts[0].Quantities[0] = "changed"
+	if off.Actions()[0].Quantities[0] == "changed" {
+		t.Error("Actions() shares its slices with the published book")
+	}
+}
