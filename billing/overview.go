@@ -141,7 +141,7 @@ func (s *Service) Overview(ctx context.Context, acc Account) (Overview, error) {
 func (s *Service) ActionNames(now time.Time) map[string]string {
 	out := map[string]string{}
 	if b, err := s.live.Current(now); err == nil {
-		for _, a := range b.data.Actions {
+		for _, a := range b.Actions() {
 			out[a.Key] = a.Name
 		}
 	}

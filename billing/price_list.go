@@ -66,15 +66,14 @@ func (s *Service) PriceList(ctx context.Context, acc Account) (PriceList, error)
 	if err != nil {
 		return PriceList{}, err
 	}
-	p := PriceList{Plan: plan, Version: b.Version(), Actions: b.Catalog(plan.Multiplier), Schedule: b.data.Schedule.clone()}
-	if w := b.idx.window(now); w != nil && b.data.Schedule.Enabled {
-		p.ActiveWindow = w.line.Label
-	}
+	d := b.Data()
+	p := PriceList{Plan: plan, Version: b.Version(), Actions: b.Catalog(plan.Multiplier), Schedule: d.Schedule,
+		ActiveWindow: b.WindowAt(now)}
 	if plan.Entitlements.Batch {
-		p.Batch = b.data.BatchMultiplier.Or1()
+		p.Batch = d.BatchMultiplier.Or1()
 	}
-	p.Estimator = estimatorActions(b.data)
-	p.Labels = priceLabels(b.data.Rates)
+	p.Estimator = estimatorActions(d)
+	p.Labels = priceLabels(d.Rates)
 	return p, nil
 }
 

@@ -5,6 +5,36 @@ import (
 	"time"
 )
 
+// PriceBookStore reads price book versions, one JSON document (BookData) each.
+// There is at most one draft at a time; published versions are never updated.
+type PriceBookStore interface {
+	// PublishedPriceBooks returns every published version, in any order.
+	PublishedPriceBooks(ctx context.Context) ([]*PriceBook, error)
+	// PriceBookVersion returns one version, draft or published. Errors: not_found.
+	PriceBookVersion(ctx context.Context, version int) (*PriceBook, error)
+	// DraftPriceBook returns the open draft. Errors: not_found when there is none.
+	DraftPriceBook(ctx context.Context) (*PriceBook, error)
+	// LatestPublishedVersion returns the highest published version, 0 when none.
+	LatestPublishedVersion(ctx context.Context) (int, error)
+}
+
+// PriceBookTx changes price book versions inside a transaction. by names the actor.
+type PriceBookTx interface {
+	// LockDraftPriceBook returns the open draft, locked until the transaction ends.
+	// Errors: not_found when there is none.
+	LockDraftPriceBook(ctx context.Context) (*PriceBook, error)
+	// SaveDraftPriceBook creates or replaces the draft; by is recorded when it is created.
+	// Errors: conflict when b is published, or its version is taken by a published
+	// book or by another draft.
+	SaveDraftPriceBook(ctx context.Context, b *PriceBook, by string) error
+	// PublishPriceBook stores a published book in place of the draft of the same
+	// version (or as a new row), published by by at at.
+	// Errors: conflict when b is a draft or that version is already published.
+	PublishPriceBook(ctx context.Context, b *PriceBook, by string, at time.Time) error
+	// DeleteDraftPriceBook discards the draft. Errors: not_found when there is none.
+	DeleteDraftPriceBook(ctx context.Context) error
+}
+
 // Live returns the published price books the hot path prices with.
 func (s *Service) Live() *LiveBook { return &s.live }
 
@@ -102,7 +132,7 @@ func (s *Service) SaveDraft(ctx context.Context, draft *PriceBook, actor string)
 	if draft == nil {
 		return Errorf(EInvalid, "There is no draft to save.")
 	}
-	if err := draft.mustBeDraft(); err != nil {
+	if err := draft.CheckDraft(); err != nil {
 		return err
 	}
 	return s.store.InTx(ctx, func(tx Tx) error { return saveDraft(ctx, tx, draft, actor) })

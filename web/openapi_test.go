@@ -266,9 +266,9 @@ func TestOpenAPIDocumentIsSound(t *testing.T) {
 
 	// The Error schema's code enum is exactly the billing package's codes, and the warnings
 	// enum exactly its warnings.
-	codes := stringConsts(t, "../billing/errors.go", "E")
+	codes := stringConsts(t, "../billing/value/errors.go", "E")
 	if got := enumOf(t, doc, "#/components/schemas/ErrorBody/properties/code"); !sameSet(got, codes) {
-		t.Errorf("ErrorBody.code enum = %v, billing/errors.go has %v", got, codes)
+		t.Errorf("ErrorBody.code enum = %v, billing/value/errors.go has %v", got, codes)
 	}
 	warnings := stringConsts(t, "../billing/debits.go", "Warn")
 	if got := enumOf(t, doc, "#/components/schemas/Warning"); !sameSet(got, warnings) {

@@ -1,10 +1,12 @@
-package billing
+package pricing
 
 import (
 	"encoding/json"
 	"maps"
 	"slices"
 	"time"
+
+	"creditline/billing/value"
 )
 
 // Action is one entry of the catalog: what a customer can do and what it is measured in.
@@ -22,13 +24,13 @@ type Rate struct {
 	Action string            `json:"action"`
 	Match  map[string]string `json:"match,omitempty"`
 	// Flat is charged once per call.
-	Flat       Credits     `json:"flat,omitempty"`
-	Components []Component `json:"components,omitempty"`
+	Flat       value.Credits `json:"flat,omitempty"`
+	Components []Component   `json:"components,omitempty"`
 	// Minimum is a floor on Flat plus the components, before any multiplier.
-	Minimum Credits `json:"minimum,omitempty"`
+	Minimum value.Credits `json:"minimum,omitempty"`
 	// Multiplier is the feature multiplier (e.g. style=creative ×1.5); zero means ×1.
-	Multiplier       Multiplier `json:"multiplier,omitempty"`
-	FlatCostMicroUSD int64      `json:"flat_cost_micro_usd,omitempty"`
+	Multiplier       value.Multiplier `json:"multiplier,omitempty"`
+	FlatCostMicroUSD int64            `json:"flat_cost_micro_usd,omitempty"`
 	// Premium rates need the premium_models entitlement.
 	Premium bool `json:"premium,omitempty"`
 }
@@ -36,9 +38,9 @@ type Rate struct {
 // Component prices one quantity per block of Per units: Price 2.5 with Per 1000 is
 // 2.5 credits per 1,000 tokens. Part blocks are priced pro rata.
 type Component struct {
-	Quantity string  `json:"quantity"`
-	Per      int64   `json:"per"`
-	Price    Credits `json:"price,omitempty"`
+	Quantity string        `json:"quantity"`
+	Per      int64         `json:"per"`
+	Price    value.Credits `json:"price,omitempty"`
 	// Tiers make the component graduated; Price must then be zero.
 	Tiers []Tier `json:"tiers,omitempty"`
 	// CostMicroUSD is the vendor's cost per block, in millionths of a dollar.
@@ -48,8 +50,8 @@ type Component struct {
 // Tier prices the units above the previous tier's UpTo and up to its own.
 // UpTo is a running total in units; the last tier has UpTo 0 (no bound).
 type Tier struct {
-	UpTo  Quantity `json:"up_to,omitempty"`
-	Price Credits  `json:"price"`
+	UpTo  value.Quantity `json:"up_to,omitempty"`
+	Price value.Credits  `json:"price"`
 }
 
 // Schedule multiplies prices by UTC weekday and hour. Windows never overlap.
@@ -62,11 +64,11 @@ type Schedule struct {
 // ("mon".."sun"; empty means every day). A window never crosses midnight:
 // 22:00–02:00 is two windows. The day is the UTC weekday of the event's time.
 type Window struct {
-	Name       string     `json:"name"`
-	Days       []string   `json:"days,omitempty"`
-	FromHour   int        `json:"from_hour"`
-	ToHour     int        `json:"to_hour"`
-	Multiplier Multiplier `json:"multiplier"`
+	Name       string           `json:"name"`
+	Days       []string         `json:"days,omitempty"`
+	FromHour   int              `json:"from_hour"`
+	ToHour     int              `json:"to_hour"`
+	Multiplier value.Multiplier `json:"multiplier"`
 }
 
 // BookStatus is draft or published.
@@ -88,63 +90,83 @@ type BookData struct {
 	Rates       []Rate     `json:"rates"`
 	Schedule    Schedule   `json:"schedule"`
 	// BatchMultiplier applies to batch events; zero means ×1.
-	BatchMultiplier Multiplier `json:"batch_multiplier,omitempty"`
+	BatchMultiplier value.Multiplier `json:"batch_multiplier,omitempty"`
 }
 
-// PriceBook is one version of the prices with its lookup index built.
+// Book is one version of the prices with its lookup index built.
 // A published book never changes: its data is private and Data returns a copy.
 // A draft is edited with the Set/Remove methods, which are not safe for concurrent use.
-type PriceBook struct {
+type Book struct {
 	data BookData
 	idx  *index
 }
 
-// NewPriceBook wraps data (deep-copied) and builds its index. It does not validate:
+// NewBook wraps data (deep-copied) and builds its index. It does not validate:
 // stored published versions load as they are; Publish is the gate.
-func NewPriceBook(d BookData) (*PriceBook, error) {
+func NewBook(d BookData) (*Book, error) {
 	if d.Status != BookDraft && d.Status != BookPublished {
-		return nil, FieldError("status", "must be draft or published")
+		return nil, value.FieldError("status", "must be draft or published")
 	}
 	if d.Version < 1 {
-		return nil, FieldError("version", "must be 1 or more")
+		return nil, value.FieldError("version", "must be 1 or more")
 	}
-	b := &PriceBook{data: d.clone()}
+	b := &Book{data: d.clone()}
 	b.idx = buildIndex(&b.data)
 	return b, nil
 }
 
 // NewDraftFrom starts the next version as a copy of live (or an empty book when live is nil).
-func NewDraftFrom(live *PriceBook, now time.Time) *PriceBook {
+func NewDraftFrom(live *Book, now time.Time) *Book {
 	d := BookData{Version: 1}
 	if live != nil {
 		d = live.data.clone()
 		d.Version = live.data.Version + 1
 	}
 	d.Status, d.CreatedAt, d.EffectiveAt, d.Note = BookDraft, now.UTC(), time.Time{}, ""
-	b := &PriceBook{data: d}
+	b := &Book{data: d}
 	b.idx = buildIndex(&b.data)
 	return b
 }
 
-func (b *PriceBook) Version() int           { return b.data.Version }
-func (b *PriceBook) Status() BookStatus     { return b.data.Status }
-func (b *PriceBook) Published() bool        { return b.data.Status == BookPublished }
-func (b *PriceBook) EffectiveAt() time.Time { return b.data.EffectiveAt }
-func (b *PriceBook) CreatedAt() time.Time   { return b.data.CreatedAt }
+func (b *Book) Version() int           { return b.data.Version }
+func (b *Book) Status() BookStatus     { return b.data.Status }
+func (b *Book) Published() bool        { return b.data.Status == BookPublished }
+func (b *Book) EffectiveAt() time.Time { return b.data.EffectiveAt }
+func (b *Book) CreatedAt() time.Time   { return b.data.CreatedAt }
 
 // Data returns a deep copy of the book's data.
-func (b *PriceBook) Data() BookData { return b.data.clone() }
+func (b *Book) Data() BookData { return b.data.clone() }
+
+// Actions returns a copy of the catalog's actions, cheaper than Data for name lookups.
+func (b *Book) Actions() []Action {
+	out := make([]Action, len(b.data.Actions))
+	for i, a := range b.data.Actions {
+		out[i] = a.clone()
+	}
+	return out
+}
+
+// WindowAt names the schedule window in force at t (UTC), "" when none is or the schedule is off.
+func (b *Book) WindowAt(t time.Time) string {
+	if b.idx == nil {
+		return ""
+	}
+	if w := b.idx.window(t); w != nil {
+		return w.line.Label
+	}
+	return ""
+}
 
 // MarshalJSON stores the book as its BookData document.
-func (b *PriceBook) MarshalJSON() ([]byte, error) { return json.Marshal(b.data) }
+func (b *Book) MarshalJSON() ([]byte, error) { return json.Marshal(b.data) }
 
-// UnmarshalJSON loads a stored document (see NewPriceBook).
-func (b *PriceBook) UnmarshalJSON(p []byte) error {
+// UnmarshalJSON loads a stored document (see NewBook).
+func (b *Book) UnmarshalJSON(p []byte) error {
 	var d BookData
 	if err := json.Unmarshal(p, &d); err != nil {
 		return err
 	}
-	nb, err := NewPriceBook(d)
+	nb, err := NewBook(d)
 	if err != nil {
 		return err
 	}
@@ -156,34 +178,35 @@ func (b *PriceBook) UnmarshalJSON(p []byte) error {
 // effectiveAt (now when zero). The draft itself is unchanged.
 // Errors: conflict when b is already published; invalid_request when it does not validate
 // or effectiveAt is in the past.
-func (b *PriceBook) Publish(effectiveAt, now time.Time) (*PriceBook, error) {
-	if err := b.mustBeDraft(); err != nil {
+func (b *Book) Publish(effectiveAt, now time.Time) (*Book, error) {
+	if err := b.CheckDraft(); err != nil {
 		return nil, err
 	}
 	if effectiveAt.IsZero() {
 		effectiveAt = now
 	}
 	if effectiveAt.Before(now) {
-		return nil, FieldError("effective_at", "must not be in the past")
+		return nil, value.FieldError("effective_at", "must not be in the past")
 	}
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
 	d := b.data.clone()
 	d.Status, d.EffectiveAt = BookPublished, effectiveAt.UTC()
-	return &PriceBook{data: d, idx: buildIndex(&d)}, nil
+	return &Book{data: d, idx: buildIndex(&d)}, nil
 }
 
-func (b *PriceBook) mustBeDraft() error {
+// CheckDraft is nil for a draft. Errors: conflict on a published book, which never changes.
+func (b *Book) CheckDraft() error {
 	if b.data.Status != BookDraft {
-		return Errorf(EConflict, "Price book version %d is published and cannot change; start a new draft.", b.data.Version)
+		return value.Errorf(value.EConflict, "Price book version %d is published and cannot change; start a new draft.", b.data.Version)
 	}
 	return nil
 }
 
 // edit applies f to a draft and rebuilds the index.
-func (b *PriceBook) edit(f func(d *BookData) error) error {
-	if err := b.mustBeDraft(); err != nil {
+func (b *Book) edit(f func(d *BookData) error) error {
+	if err := b.CheckDraft(); err != nil {
 		return err
 	}
 	if err := f(&b.data); err != nil {
@@ -194,10 +217,10 @@ func (b *PriceBook) edit(f func(d *BookData) error) error {
 }
 
 // SetRate adds r, or replaces the rate with the same ID. Errors: conflict on a published book.
-func (b *PriceBook) SetRate(r Rate) error {
+func (b *Book) SetRate(r Rate) error {
 	return b.edit(func(d *BookData) error {
 		if r.ID == "" {
-			return FieldError("id", "is required")
+			return value.FieldError("id", "is required")
 		}
 		r = r.clone()
 		if i := slices.IndexFunc(d.Rates, func(x Rate) bool { return x.ID == r.ID }); i >= 0 {
@@ -210,11 +233,11 @@ func (b *PriceBook) SetRate(r Rate) error {
 }
 
 // RemoveRate deletes a rate. Errors: conflict on a published book, not_found.
-func (b *PriceBook) RemoveRate(id string) error {
+func (b *Book) RemoveRate(id string) error {
 	return b.edit(func(d *BookData) error {
 		i := slices.IndexFunc(d.Rates, func(x Rate) bool { return x.ID == id })
 		if i < 0 {
-			return Errorf(ENotFound, "No rate %q in this draft.", id)
+			return value.Errorf(value.ENotFound, "No rate %q in this draft.", id)
 		}
 		d.Rates = slices.Delete(d.Rates, i, i+1)
 		return nil
@@ -222,10 +245,10 @@ func (b *PriceBook) RemoveRate(id string) error {
 }
 
 // SetAction adds a or replaces the action with the same key. Errors: conflict on a published book.
-func (b *PriceBook) SetAction(a Action) error {
+func (b *Book) SetAction(a Action) error {
 	return b.edit(func(d *BookData) error {
 		if a.Key == "" {
-			return FieldError("key", "is required")
+			return value.FieldError("key", "is required")
 		}
 		a = a.clone()
 		if i := slices.IndexFunc(d.Actions, func(x Action) bool { return x.Key == a.Key }); i >= 0 {
@@ -238,11 +261,11 @@ func (b *PriceBook) SetAction(a Action) error {
 }
 
 // RemoveAction deletes an action; its rates must go too (Validate says so). Errors: conflict, not_found.
-func (b *PriceBook) RemoveAction(key string) error {
+func (b *Book) RemoveAction(key string) error {
 	return b.edit(func(d *BookData) error {
 		i := slices.IndexFunc(d.Actions, func(x Action) bool { return x.Key == key })
 		if i < 0 {
-			return Errorf(ENotFound, "No action %q in this draft.", key)
+			return value.Errorf(value.ENotFound, "No action %q in this draft.", key)
 		}
 		d.Actions = slices.Delete(d.Actions, i, i+1)
 		return nil
@@ -250,22 +273,22 @@ func (b *PriceBook) RemoveAction(key string) error {
 }
 
 // SetSchedule replaces the time-of-day schedule. Errors: conflict on a published book.
-func (b *PriceBook) SetSchedule(s Schedule) error {
+func (b *Book) SetSchedule(s Schedule) error {
 	return b.edit(func(d *BookData) error { d.Schedule = s.clone(); return nil })
 }
 
 // SetScheduleEnabled switches the schedule on or off. Errors: conflict on a published book.
-func (b *PriceBook) SetScheduleEnabled(on bool) error {
+func (b *Book) SetScheduleEnabled(on bool) error {
 	return b.edit(func(d *BookData) error { d.Schedule.Enabled = on; return nil })
 }
 
 // SetBatchMultiplier sets the batch discount (zero means ×1). Errors: conflict on a published book.
-func (b *PriceBook) SetBatchMultiplier(m Multiplier) error {
+func (b *Book) SetBatchMultiplier(m value.Multiplier) error {
 	return b.edit(func(d *BookData) error { d.BatchMultiplier = m; return nil })
 }
 
 // SetNote records why this version exists. Errors: conflict on a published book.
-func (b *PriceBook) SetNote(note string) error {
+func (b *Book) SetNote(note string) error {
 	return b.edit(func(d *BookData) error { d.Note = note; return nil })
 }
 

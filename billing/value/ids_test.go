@@ -1,4 +1,4 @@
-package billing
+package value
 
 import (
 	"math"
@@ -25,7 +25,7 @@ func TestIDsSortByCreationTime(t *testing.T) {
 		prev = hi
 	}
 	for _, c := range NewID("acc")[4:] {
-		if !strings.ContainsRune(idAlphabet, c) {
+		if !strings.ContainsRune(IDAlphabet, c) {
 			t.Fatalf("character %q outside the alphabet", c)
 		}
 	}

@@ -1,9 +1,11 @@
-package billing
+package pricing
 
 import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"creditline/billing/value"
 )
 
 // Change is one readable difference between two price books.
@@ -39,7 +41,7 @@ func orDash(s string) string {
 
 // Diff lists what changes from live to draft: book settings first, then actions
 // by key, then rates by id. A nil book counts as empty.
-func Diff(live, draft *PriceBook) []Change {
+func Diff(live, draft *Book) []Change {
 	var a, b BookData
 	if live != nil {
 		a = live.data
@@ -191,7 +193,7 @@ func rateFields(r Rate) []field {
 	if r.Minimum != 0 {
 		fs = append(fs, field{"minimum", r.Minimum.String()})
 	}
-	if m := r.Multiplier.Or1(); m != MultiplierOne {
+	if m := r.Multiplier.Or1(); m != value.MultiplierOne {
 		fs = append(fs, field{"multiplier", "×" + m.String()})
 	}
 	if r.Premium {

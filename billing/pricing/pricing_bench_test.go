@@ -1,13 +1,15 @@
-package billing
+package pricing
 
 import (
 	"testing"
 	"time"
+
+	"creditline/billing/value"
 )
 
 func benchLive(b *testing.B) *LiveBook {
 	var live LiveBook
-	if err := live.Load([]*PriceBook{seedWithSchedule(b)}); err != nil {
+	if err := live.Load([]*Book{seedWithSchedule(b)}); err != nil {
 		b.Fatal(err)
 	}
 	return &live
@@ -16,9 +18,9 @@ func benchLive(b *testing.B) *LiveBook {
 // BenchmarkPriceChat prices one gpt-4o chat event on a pro plan from the live book.
 func BenchmarkPriceChat(b *testing.B) {
 	live := benchLive(b)
-	req := PriceRequest{Action: "chat.completion", Attributes: map[string]string{"model": "gpt-4o"},
-		Quantities: map[string]Quantity{"input_tokens": Count(1234), "output_tokens": Count(567)},
-		Plan:       "pro", PlanMultiplier: MustMultiplier("0.9"), At: wednesdayNoon.Add(3 * time.Hour)}
+	req := Request{Action: "chat.completion", Attributes: map[string]string{"model": "gpt-4o"},
+		Quantities: map[string]value.Quantity{"input_tokens": value.Count(1234), "output_tokens": value.Count(567)},
+		Plan:       "pro", PlanMultiplier: value.MustMultiplier("0.9"), At: wednesdayNoon.Add(3 * time.Hour)}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := live.Price(req); err != nil {
@@ -30,7 +32,7 @@ func BenchmarkPriceChat(b *testing.B) {
 // BenchmarkPriceFileGraduated prices a graduated file.process event, batch, no plan.
 func BenchmarkPriceFileGraduated(b *testing.B) {
 	live := benchLive(b)
-	req := PriceRequest{Action: "file.process", Quantities: map[string]Quantity{"megabytes": MustQuantity("10.5")},
+	req := Request{Action: "file.process", Quantities: map[string]value.Quantity{"megabytes": value.MustQuantity("10.5")},
 		Batch: true, At: wednesdayNoon}
 	b.ReportAllocs()
 	for b.Loop() {

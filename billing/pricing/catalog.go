@@ -1,9 +1,11 @@
-package billing
+package pricing
 
 import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"creditline/billing/value"
 )
 
 // quantityKind describes one quantity name: its unit words and whether it is a
@@ -75,7 +77,7 @@ func blockText(quantity string, per int64) string {
 }
 
 // amountText names an amount of units: "10 MB", "1 image", "1000 tokens".
-func amountText(quantity string, q Quantity) string {
+func amountText(quantity string, q value.Quantity) string {
 	k, ok := kindOf(quantity)
 	if !ok {
 		k = quantityKind{one: quantity, many: quantity}
@@ -94,7 +96,7 @@ func tierTexts(c Component) []string {
 		return []string{c.Price.String() + " per " + block}
 	}
 	out := make([]string, len(c.Tiers))
-	var prev Quantity
+	var prev value.Quantity
 	for i, t := range c.Tiers {
 		var span string
 		switch {
@@ -147,13 +149,13 @@ type CatalogRate struct {
 	Match      map[string]string `json:"match,omitempty"`
 	Premium    bool              `json:"premium"`
 	Prices     []string          `json:"prices"`
-	Multiplier Multiplier        `json:"multiplier,omitempty"`
+	Multiplier value.Multiplier  `json:"multiplier,omitempty"`
 }
 
 // Catalog lists every action and its rates with prices scaled by a plan
 // multiplier (zero means list price). Scaled unit prices are rounded half up
 // to 0.001 for display only; Price never rounds before the end.
-func (b *PriceBook) Catalog(plan Multiplier) []CatalogAction {
+func (b *Book) Catalog(plan value.Multiplier) []CatalogAction {
 	d := b.Data()
 	out := make([]CatalogAction, 0, len(d.Actions))
 	for _, a := range d.Actions {
@@ -168,11 +170,11 @@ func (b *PriceBook) Catalog(plan Multiplier) []CatalogAction {
 	return out
 }
 
-func catalogRate(r Rate, plan Multiplier) CatalogRate {
+func catalogRate(r Rate, plan value.Multiplier) CatalogRate {
 	cr := CatalogRate{ID: r.ID, Match: r.Match, Premium: r.Premium, Prices: []string{}}
-	if m := r.Multiplier.Or1(); m != MultiplierOne {
+	if m := r.Multiplier.Or1(); m != value.MultiplierOne {
 		cr.Multiplier = m
-		plan = Multiplier(scaled(Credits(plan), m)) // plan × feature, exact to 1/10000
+		plan = value.Multiplier(scaled(value.Credits(plan), m)) // plan × feature, exact to 1/10000
 	}
 	if r.Flat > 0 {
 		cr.Prices = append(cr.Prices, scaled(r.Flat, plan).String()+" per call")
@@ -192,11 +194,11 @@ func catalogRate(r Rate, plan Multiplier) CatalogRate {
 }
 
 // scaled is c × m rounded half up to a millicredit, for display.
-func scaled(c Credits, m Multiplier) Credits {
+func scaled(c value.Credits, m value.Multiplier) value.Credits {
 	e := newExact()
-	e.addProduct(uint64(max(c, 0)), uint64(m), uint64(MultiplierOne))
+	e.addProduct(uint64(max(c, 0)), uint64(m), uint64(value.MultiplierOne))
 	v, _ := e.round()
-	return Credits(v)
+	return value.Credits(v)
 }
 
 // nonNil makes an absent list encode as [] rather than null.

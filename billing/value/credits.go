@@ -1,4 +1,7 @@
-package billing
+// Package value holds the domain's value types: credits, quantities, multipliers, ids, the
+// bounds on amounts and the one error type with its codes. It imports nothing of ours, so
+// every other package of the domain can depend on it.
+package value
 
 import (
 	"fmt"
@@ -38,7 +41,7 @@ func ParseCredits(s string) (Credits, error) {
 	if hasDot && frac == "" {
 		return 0, fmt.Errorf("%q is not a number", s)
 	}
-	if !allDigits(intPart) || !allDigits(frac) {
+	if !AllDigits(intPart) || !AllDigits(frac) {
 		return 0, fmt.Errorf("%q is not a number", s)
 	}
 	if len(frac) > 3 {
@@ -77,7 +80,7 @@ func MustCredits(s string) Credits {
 	return c
 }
 
-func allDigits(s string) bool {
+func AllDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false

@@ -1,4 +1,4 @@
-package billing
+package pricing
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"creditline/billing/value"
 )
 
 const propRuns = 3000
@@ -16,7 +18,7 @@ const propRuns = 3000
 // randomRequest draws a valid request against the seed catalog: a random rate's
 // attributes (sometimes with extra declared ones), random quantities (zero,
 // small, large; decimals for measured units), plan, batch flag and time.
-func randomRequest(rng *rand.Rand, d BookData) PriceRequest {
+func randomRequest(rng *rand.Rand, d BookData) Request {
 	r := d.Rates[rng.IntN(len(d.Rates))]
 	a := *findAction(&d, r.Action)
 	at := maps.Clone(r.Match)
@@ -29,7 +31,7 @@ func randomRequest(rng *rand.Rand, d BookData) PriceRequest {
 			at[k] = []string{"hd", "creative", "1024x1024", "standard"}[rng.IntN(4)]
 		}
 	}
-	q := map[string]Quantity{}
+	q := map[string]value.Quantity{}
 	for _, name := range a.Quantities {
 		if rng.IntN(5) == 0 {
 			q[name] = 0 // every quantity a rate prices is required; zero is a quantity
@@ -38,13 +40,13 @@ func randomRequest(rng *rand.Rand, d BookData) PriceRequest {
 		// 2^30 of the dearest unit under every multiplier stays below MaxCredits.
 		limit := []int64{3, 2_000, 1_000_000, 1 << 30}[rng.IntN(4)]
 		if QuantityIsMeasured(name) {
-			q[name] = Quantity(rng.Int64N(limit * 1000))
+			q[name] = value.Quantity(rng.Int64N(limit * 1000))
 		} else {
-			q[name] = Count(rng.Int64N(limit))
+			q[name] = value.Count(rng.Int64N(limit))
 		}
 	}
-	plans := []Multiplier{0, 9000, 8000, MultiplierOne, Multiplier(1 + rng.IntN(30000))}
-	return PriceRequest{
+	plans := []value.Multiplier{0, 9000, 8000, value.MultiplierOne, value.Multiplier(1 + rng.IntN(30000))}
+	return Request{
 		Action: r.Action, Attributes: at, Quantities: q, Plan: "p",
 		PlanMultiplier: plans[rng.IntN(len(plans))], Batch: rng.IntN(2) == 0,
 		At: wednesdayNoon.Add(time.Duration(rng.Int64N(int64(14 * 24 * time.Hour)))),
@@ -57,11 +59,11 @@ func TestPropertyEstimateEqualsCharge(t *testing.T) {
 	book := seedWithSchedule(t)
 	js, err := json.Marshal(book)
 	must(t, err)
-	var stored PriceBook
+	var stored Book
 	must(t, json.Unmarshal(js, &stored))
 	var estimator, charger LiveBook
-	must(t, estimator.Load([]*PriceBook{book}))
-	must(t, charger.Load([]*PriceBook{&stored}))
+	must(t, estimator.Load([]*Book{book}))
+	must(t, charger.Load([]*Book{&stored}))
 	rng := rand.New(rand.NewPCG(1, 2))
 	d := book.Data()
 	for range propRuns {
@@ -86,9 +88,9 @@ func TestPropertyMonotonicInQuantity(t *testing.T) {
 		a := findAction(&d, req.Action)
 		name := a.Quantities[rng.IntN(len(a.Quantities))]
 		more := maps.Clone(req.Quantities)
-		step := Count(1 + rng.Int64N(5000))
+		step := value.Count(1 + rng.Int64N(5000))
 		if QuantityIsMeasured(name) {
-			step = Quantity(1 + rng.Int64N(5000))
+			step = value.Quantity(1 + rng.Int64N(5000))
 		}
 		more[name] += step
 		req.Quantities = more
@@ -119,15 +121,15 @@ func TestPropertyMatchesExactOracle(t *testing.T) {
 // Because rounding happens once, swapping the plan and batch factors changes nothing.
 func TestPropertyMultipliersCommute(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	d := SeedPriceBook().Data()
+	d := SeedBook().Data()
 	for range propRuns / 10 {
-		x, y := Multiplier(1+rng.IntN(20000)), Multiplier(1+rng.IntN(20000))
+		x, y := value.Multiplier(1+rng.IntN(20000)), value.Multiplier(1+rng.IntN(20000))
 		req := randomRequest(rng, d)
 		req.Batch = true
-		withBatch := func(batch, plan Multiplier) Credits {
+		withBatch := func(batch, plan value.Multiplier) value.Credits {
 			dd := d
 			dd.BatchMultiplier = batch
-			b, err := NewPriceBook(dd)
+			b, err := NewBook(dd)
 			must(t, err)
 			r := req
 			r.PlanMultiplier = plan
@@ -192,7 +194,7 @@ func roundRat(r *big.Rat) (int64, bool) {
 }
 
 // oracle prices req from the book data alone, with big.Rat throughout.
-func oracle(d BookData, req PriceRequest) Credits {
+func oracle(d BookData, req Request) value.Credits {
 	var rate Rate
 	best := -1
 	for _, r := range d.Rates {
@@ -228,7 +230,7 @@ func oracle(d BookData, req PriceRequest) Credits {
 	if total.Cmp(milli(int64(rate.Minimum))) < 0 {
 		total = milli(int64(rate.Minimum))
 	}
-	factors := []Multiplier{req.PlanMultiplier.Or1(), rate.Multiplier.Or1()}
+	factors := []value.Multiplier{req.PlanMultiplier.Or1(), rate.Multiplier.Or1()}
 	at := req.At.UTC()
 	for _, w := range d.Schedule.Windows {
 		day := len(w.Days) == 0 || slices.Contains(w.Days, dayNames[at.Weekday()])
@@ -244,5 +246,5 @@ func oracle(d BookData, req PriceRequest) Credits {
 	}
 	total.Mul(total, big.NewRat(1000, 1))
 	mc, _ := roundRat(total)
-	return Credits(mc)
+	return value.Credits(mc)
 }

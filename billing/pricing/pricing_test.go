@@ -1,4 +1,4 @@
-package billing
+package pricing
 
 import (
 	"encoding/json"
@@ -6,15 +6,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"creditline/billing/value"
 )
 
 // wednesdayNoon is outside every seed schedule window.
 var wednesdayNoon = time.Date(2025, 3, 5, 12, 0, 0, 0, time.UTC)
 
-func qty(pairs ...string) map[string]Quantity {
-	m := map[string]Quantity{}
+func qty(pairs ...string) map[string]value.Quantity {
+	m := map[string]value.Quantity{}
 	for i := 0; i < len(pairs); i += 2 {
-		m[pairs[i]] = MustQuantity(pairs[i+1])
+		m[pairs[i]] = value.MustQuantity(pairs[i+1])
 	}
 	return m
 }
@@ -27,11 +29,11 @@ func attrs(pairs ...string) map[string]string {
 	return m
 }
 
-func seedWithSchedule(t testing.TB) *PriceBook {
+func seedWithSchedule(t testing.TB) *Book {
 	t.Helper()
-	d := SeedPriceBook().Data()
+	d := SeedBook().Data()
 	d.Schedule.Enabled = true
-	b, err := NewPriceBook(d)
+	b, err := NewBook(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,40 +44,40 @@ func TestPriceGolden(t *testing.T) {
 	gpt4o, dalle := attrs("model", "gpt-4o"), attrs("model", "dall-e-3")
 	cases := []struct {
 		name   string
-		req    PriceRequest
+		req    Request
 		want   string // credits
 		rate   string
 		costUS int64 // vendor cost, micro-dollars; -1 to skip
 	}{
-		{"gpt-4o 1000 in + 1000 out", PriceRequest{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1000", "output_tokens", "1000")}, "12.5", "chat-gpt-4o", 12_500},
-		{"gpt-4o one input token rounds up", PriceRequest{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1", "output_tokens", "0")}, "0.003", "chat-gpt-4o", 3},
-		{"gpt-4o nothing", PriceRequest{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "0", "output_tokens", "0")}, "0", "chat-gpt-4o", 0},
-		{"gpt-4o 1234 in 567 out", PriceRequest{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1234", "output_tokens", "567")}, "8.755", "chat-gpt-4o", -1},
-		{"small-open flat per call", PriceRequest{Action: "chat.completion", Attributes: attrs("model", "small-open"), Quantities: qty("input_tokens", "5000", "output_tokens", "900")}, "1", "chat-small-open", 200},
-		{"text 500 words", PriceRequest{Action: "text.generate", Quantities: qty("words", "500")}, "1", "text", 1_000},
-		{"text 250 words", PriceRequest{Action: "text.generate", Quantities: qty("words", "250")}, "0.5", "text", 500},
-		{"text creative 500 words", PriceRequest{Action: "text.generate", Attributes: attrs("style", "creative"), Quantities: qty("words", "500")}, "1.5", "text-creative", 1_000},
-		{"text other style", PriceRequest{Action: "text.generate", Attributes: attrs("style", "formal"), Quantities: qty("words", "1000")}, "2", "text", -1},
-		{"sdxl one image", PriceRequest{Action: "image.generate", Attributes: attrs("model", "sdxl"), Quantities: qty("images", "1")}, "5", "image-sdxl", 4_000},
-		{"sdxl four images", PriceRequest{Action: "image.generate", Attributes: attrs("model", "sdxl"), Quantities: qty("images", "4")}, "20", "image-sdxl", 16_000},
-		{"dall-e-3", PriceRequest{Action: "image.generate", Attributes: dalle, Quantities: qty("images", "1")}, "10", "image-dall-e-3", 40_000},
-		{"dall-e-3 standard quality", PriceRequest{Action: "image.generate", Attributes: attrs("model", "dall-e-3", "quality", "standard"), Quantities: qty("images", "1")}, "10", "image-dall-e-3", -1},
-		{"dall-e-3 hd", PriceRequest{Action: "image.generate", Attributes: attrs("model", "dall-e-3", "quality", "hd"), Quantities: qty("images", "1")}, "25", "image-dall-e-3-hd", 80_000},
-		{"mj-equivalent", PriceRequest{Action: "image.generate", Attributes: attrs("model", "mj-equivalent"), Quantities: qty("images", "1")}, "15", "image-mj-equivalent", 50_000},
-		{"embedding 1k tokens", PriceRequest{Action: "embedding.create", Quantities: qty("input_tokens", "1000")}, "0.02", "embedding", 20},
-		{"embedding 25 tokens is half a millicredit", PriceRequest{Action: "embedding.create", Quantities: qty("input_tokens", "25")}, "0.001", "embedding", 1},
-		{"embedding 24 tokens rounds down", PriceRequest{Action: "embedding.create", Quantities: qty("input_tokens", "24")}, "0", "embedding", -1},
-		{"audio 60 s", PriceRequest{Action: "audio.transcribe", Quantities: qty("seconds", "60")}, "6", "audio-transcribe", 6_000},
-		{"audio 1.5 s", PriceRequest{Action: "audio.transcribe", Quantities: qty("seconds", "1.5")}, "0.15", "audio-transcribe", 150},
-		{"file 0 MB", PriceRequest{Action: "file.process", Quantities: qty("megabytes", "0")}, "0", "file-process", 0},
-		{"file 3.3 MB", PriceRequest{Action: "file.process", Quantities: qty("megabytes", "3.3")}, "3.3", "file-process", -1},
-		{"file exactly 10 MB", PriceRequest{Action: "file.process", Quantities: qty("megabytes", "10")}, "10", "file-process", 10_000},
-		{"file 10.5 MB", PriceRequest{Action: "file.process", Quantities: qty("megabytes", "10.5")}, "10.35", "file-process", 10_500},
-		{"file 20 MB", PriceRequest{Action: "file.process", Quantities: qty("megabytes", "20")}, "17", "file-process", -1},
-		{"video 5 s", PriceRequest{Action: "video.generate", Quantities: qty("seconds", "5")}, "10", "video", 40_000},
-		{"video 0.5 s", PriceRequest{Action: "video.generate", Quantities: qty("seconds", "0.5")}, "1", "video", -1},
+		{"gpt-4o 1000 in + 1000 out", Request{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1000", "output_tokens", "1000")}, "12.5", "chat-gpt-4o", 12_500},
+		{"gpt-4o one input token rounds up", Request{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1", "output_tokens", "0")}, "0.003", "chat-gpt-4o", 3},
+		{"gpt-4o nothing", Request{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "0", "output_tokens", "0")}, "0", "chat-gpt-4o", 0},
+		{"gpt-4o 1234 in 567 out", Request{Action: "chat.completion", Attributes: gpt4o, Quantities: qty("input_tokens", "1234", "output_tokens", "567")}, "8.755", "chat-gpt-4o", -1},
+		{"small-open flat per call", Request{Action: "chat.completion", Attributes: attrs("model", "small-open"), Quantities: qty("input_tokens", "5000", "output_tokens", "900")}, "1", "chat-small-open", 200},
+		{"text 500 words", Request{Action: "text.generate", Quantities: qty("words", "500")}, "1", "text", 1_000},
+		{"text 250 words", Request{Action: "text.generate", Quantities: qty("words", "250")}, "0.5", "text", 500},
+		{"text creative 500 words", Request{Action: "text.generate", Attributes: attrs("style", "creative"), Quantities: qty("words", "500")}, "1.5", "text-creative", 1_000},
+		{"text other style", Request{Action: "text.generate", Attributes: attrs("style", "formal"), Quantities: qty("words", "1000")}, "2", "text", -1},
+		{"sdxl one image", Request{Action: "image.generate", Attributes: attrs("model", "sdxl"), Quantities: qty("images", "1")}, "5", "image-sdxl", 4_000},
+		{"sdxl four images", Request{Action: "image.generate", Attributes: attrs("model", "sdxl"), Quantities: qty("images", "4")}, "20", "image-sdxl", 16_000},
+		{"dall-e-3", Request{Action: "image.generate", Attributes: dalle, Quantities: qty("images", "1")}, "10", "image-dall-e-3", 40_000},
+		{"dall-e-3 standard quality", Request{Action: "image.generate", Attributes: attrs("model", "dall-e-3", "quality", "standard"), Quantities: qty("images", "1")}, "10", "image-dall-e-3", -1},
+		{"dall-e-3 hd", Request{Action: "image.generate", Attributes: attrs("model", "dall-e-3", "quality", "hd"), Quantities: qty("images", "1")}, "25", "image-dall-e-3-hd", 80_000},
+		{"mj-equivalent", Request{Action: "image.generate", Attributes: attrs("model", "mj-equivalent"), Quantities: qty("images", "1")}, "15", "image-mj-equivalent", 50_000},
+		{"embedding 1k tokens", Request{Action: "embedding.create", Quantities: qty("input_tokens", "1000")}, "0.02", "embedding", 20},
+		{"embedding 25 tokens is half a millicredit", Request{Action: "embedding.create", Quantities: qty("input_tokens", "25")}, "0.001", "embedding", 1},
+		{"embedding 24 tokens rounds down", Request{Action: "embedding.create", Quantities: qty("input_tokens", "24")}, "0", "embedding", -1},
+		{"audio 60 s", Request{Action: "audio.transcribe", Quantities: qty("seconds", "60")}, "6", "audio-transcribe", 6_000},
+		{"audio 1.5 s", Request{Action: "audio.transcribe", Quantities: qty("seconds", "1.5")}, "0.15", "audio-transcribe", 150},
+		{"file 0 MB", Request{Action: "file.process", Quantities: qty("megabytes", "0")}, "0", "file-process", 0},
+		{"file 3.3 MB", Request{Action: "file.process", Quantities: qty("megabytes", "3.3")}, "3.3", "file-process", -1},
+		{"file exactly 10 MB", Request{Action: "file.process", Quantities: qty("megabytes", "10")}, "10", "file-process", 10_000},
+		{"file 10.5 MB", Request{Action: "file.process", Quantities: qty("megabytes", "10.5")}, "10.35", "file-process", 10_500},
+		{"file 20 MB", Request{Action: "file.process", Quantities: qty("megabytes", "20")}, "17", "file-process", -1},
+		{"video 5 s", Request{Action: "video.generate", Quantities: qty("seconds", "5")}, "10", "video", 40_000},
+		{"video 0.5 s", Request{Action: "video.generate", Quantities: qty("seconds", "0.5")}, "1", "video", -1},
 	}
-	book := SeedPriceBook()
+	book := SeedBook()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.req.At = wednesdayNoon
@@ -83,7 +85,7 @@ func TestPriceGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if q.Credits != MustCredits(c.want) || q.Breakdown.Total != q.Credits {
+			if q.Credits != value.MustCredits(c.want) || q.Breakdown.Total != q.Credits {
 				t.Errorf("credits = %s (total %s), want %s\n%s", q.Credits, q.Breakdown.Total, c.want, q.Breakdown)
 			}
 			if q.RateID != c.rate || q.PriceVersion != 1 {
@@ -97,14 +99,14 @@ func TestPriceGolden(t *testing.T) {
 }
 
 func TestPriceMultipliers(t *testing.T) {
-	gpt := PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1000", "output_tokens", "1000")}
-	sdxl := PriceRequest{Action: "image.generate", Attributes: attrs("model", "sdxl"), Quantities: qty("images", "1")}
-	creative := PriceRequest{Action: "text.generate", Attributes: attrs("style", "creative"), Quantities: qty("words", "500")}
-	oneToken := PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1", "output_tokens", "0")}
-	with := func(r PriceRequest, plan string, m string, batch bool, at time.Time) PriceRequest {
+	gpt := Request{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1000", "output_tokens", "1000")}
+	sdxl := Request{Action: "image.generate", Attributes: attrs("model", "sdxl"), Quantities: qty("images", "1")}
+	creative := Request{Action: "text.generate", Attributes: attrs("style", "creative"), Quantities: qty("words", "500")}
+	oneToken := Request{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"), Quantities: qty("input_tokens", "1", "output_tokens", "0")}
+	with := func(r Request, plan string, m string, batch bool, at time.Time) Request {
 		r.Plan, r.Batch, r.At = plan, batch, at
 		if m != "" {
-			r.PlanMultiplier = MustMultiplier(m)
+			r.PlanMultiplier = value.MustMultiplier(m)
 		}
 		return r
 	}
@@ -113,7 +115,7 @@ func TestPriceMultipliers(t *testing.T) {
 	cases := []struct {
 		name     string
 		schedule bool
-		req      PriceRequest
+		req      Request
 		want     string
 		factors  []string
 	}{
@@ -135,7 +137,7 @@ func TestPriceMultipliers(t *testing.T) {
 		// 0.0025 × 0.9 = 0.00225 -> 0.002; rounding before the plan would give 0.003.
 		{"round once, after the plan", false, with(oneToken, "pro", "0.9", false, wednesdayNoon), "0.002", []string{"plan pro ×0.9"}},
 	}
-	plain, scheduled := SeedPriceBook(), seedWithSchedule(t)
+	plain, scheduled := SeedBook(), seedWithSchedule(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			book := plain
@@ -146,7 +148,7 @@ func TestPriceMultipliers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if q.Credits != MustCredits(c.want) {
+			if q.Credits != value.MustCredits(c.want) {
 				t.Errorf("credits = %s, want %s\n%s", q.Credits, c.want, q.Breakdown)
 			}
 			var got []string
@@ -161,19 +163,19 @@ func TestPriceMultipliers(t *testing.T) {
 }
 
 func TestPriceMinimum(t *testing.T) {
-	draft := NewDraftFrom(SeedPriceBook(), wednesdayNoon)
-	r := SeedPriceBook().Data().Rates[len(seedRates())-1] // video
-	r.Minimum = MustCredits("1.5")
+	draft := NewDraftFrom(SeedBook(), wednesdayNoon)
+	r := SeedBook().Data().Rates[len(seedRates())-1] // video
+	r.Minimum = value.MustCredits("1.5")
 	if err := draft.SetRate(r); err != nil {
 		t.Fatal(err)
 	}
 	for in, want := range map[string]string{"0": "1.5", "0.5": "1.5", "1": "2"} {
-		q, err := draft.Price(PriceRequest{Action: "video.generate", Quantities: qty("seconds", in), At: wednesdayNoon, PlanMultiplier: MustMultiplier("0.8")})
+		q, err := draft.Price(Request{Action: "video.generate", Quantities: qty("seconds", in), At: wednesdayNoon, PlanMultiplier: value.MustMultiplier("0.8")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The minimum floors the base price; the plan multiplier then applies.
-		base := MustCredits(want)
+		base := value.MustCredits(want)
 		if q.Breakdown.Subtotal != base || q.Credits != base*8/10 {
 			t.Errorf("%s s: subtotal %s credits %s, want %s and %s", in, q.Breakdown.Subtotal, q.Credits, base, base*8/10)
 		}
@@ -184,8 +186,8 @@ func TestPriceMinimum(t *testing.T) {
 }
 
 func TestBreakdownReadable(t *testing.T) {
-	q, err := SeedPriceBook().Price(PriceRequest{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"),
-		Quantities: qty("input_tokens", "1000", "output_tokens", "1000"), Plan: "pro", PlanMultiplier: MustMultiplier("0.9"), At: wednesdayNoon})
+	q, err := SeedBook().Price(Request{Action: "chat.completion", Attributes: attrs("model", "gpt-4o"),
+		Quantities: qty("input_tokens", "1000", "output_tokens", "1000"), Plan: "pro", PlanMultiplier: value.MustMultiplier("0.9"), At: wednesdayNoon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +221,7 @@ func TestBreakdownReadable(t *testing.T) {
 }
 
 func TestBreakdownGraduated(t *testing.T) {
-	q, err := SeedPriceBook().Price(PriceRequest{Action: "file.process", Quantities: qty("megabytes", "10.5"), At: wednesdayNoon})
+	q, err := SeedBook().Price(Request{Action: "file.process", Quantities: qty("megabytes", "10.5"), At: wednesdayNoon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +232,7 @@ func TestBreakdownGraduated(t *testing.T) {
 }
 
 func TestCatalog(t *testing.T) {
-	cat := SeedPriceBook().Catalog(MustMultiplier("0.9"))
+	cat := SeedBook().Catalog(value.MustMultiplier("0.9"))
 	if len(cat) != 7 || cat[0].Key != "chat.completion" || len(cat[0].Rates) != 2 {
 		t.Fatalf("catalog: %+v", cat)
 	}
@@ -252,7 +254,7 @@ func TestCatalog(t *testing.T) {
 			t.Errorf("%s: %q, want %q", id, got[id], w)
 		}
 	}
-	if list := SeedPriceBook().Catalog(0); list[2].Rates[0].Prices[0] != "5 per image" {
+	if list := SeedBook().Catalog(0); list[2].Rates[0].Prices[0] != "5 per image" {
 		t.Errorf("list price: %v", list[2].Rates[0])
 	}
 }

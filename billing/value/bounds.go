@@ -1,4 +1,4 @@
-package billing
+package value
 
 // Bounds on every amount of credits. One input (a grant, a priced action, a hold, a limit) is
 // at most MaxCredits; a running total the ledger keeps (balance, reserved, spend this period) is
@@ -16,8 +16,8 @@ const (
 	MaxMoney int64 = 1_000_000_000_000
 )
 
-// creditsProblem says why c is not a credit input in [min, MaxCredits] ("" when it is).
-func creditsProblem(c, min Credits) string {
+// CreditsProblem says why c is not a credit input in [min, MaxCredits] ("" when it is).
+func CreditsProblem(c, min Credits) string {
 	switch {
 	case c > MaxCredits:
 		return "Must be at most 1,000,000,000,000 credits."
@@ -32,9 +32,9 @@ func creditsProblem(c, min Credits) string {
 	return ""
 }
 
-// checkCredits adds a field error when c is outside [min, MaxCredits].
-func checkCredits(v *Validation, field string, c, min Credits) {
-	if msg := creditsProblem(c, min); msg != "" {
+// CheckCredits adds a field error when c is outside [min, MaxCredits].
+func CheckCredits(v *Validation, field string, c, min Credits) {
+	if msg := CreditsProblem(c, min); msg != "" {
 		v.Add(field, "%s", msg)
 	}
 }
@@ -47,12 +47,12 @@ func CheckCreditInput(field string, c Credits, positive bool) error {
 	if positive {
 		min = 1
 	}
-	checkCredits(&v, field, c, min)
+	CheckCredits(&v, field, c, min)
 	return v.Err()
 }
 
-// addTotal adds x to a running total, saturating at ±MaxBalance (no wrap-around, ever).
-func addTotal(total, x Credits) Credits {
+// AddTotal adds x to a running total, saturating at ±MaxBalance (no wrap-around, ever).
+func AddTotal(total, x Credits) Credits {
 	s := total + x // both are bounded far below the int64 range: this cannot wrap
 	switch {
 	case s > MaxBalance:

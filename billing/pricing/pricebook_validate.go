@@ -1,10 +1,12 @@
-package billing
+package pricing
 
 import (
 	"fmt"
 	"maps"
 	"regexp"
 	"slices"
+
+	"creditline/billing/value"
 )
 
 var (
@@ -16,15 +18,15 @@ var (
 const maxBlock = 1_000_000_000
 
 // maxMultiplier bounds every multiplier of a book (×100).
-const maxMultiplier = 100 * MultiplierOne
+const maxMultiplier = 100 * value.MultiplierOne
 
 // Validate checks the whole book. Errors: invalid_request whose Fields name each
 // problem: unknown or duplicate actions, quantities and attributes; rates naming an
 // unknown action, quantity or attribute; negative amounts; tiers that do not ascend;
 // two rates equally specific for some request; overlapping schedule windows.
-func (b *PriceBook) Validate() error {
+func (b *Book) Validate() error {
 	d := &b.data
-	var v Validation
+	var v value.Validation
 	if d.Version < 1 {
 		v.Add("version", "must be 1 or more")
 	}
@@ -51,7 +53,7 @@ func (b *PriceBook) Validate() error {
 	return v.Err()
 }
 
-func validateActions(v *Validation, actions []Action) {
+func validateActions(v *value.Validation, actions []Action) {
 	seen := map[string]bool{}
 	for i, a := range actions {
 		prefix := "actions." + a.Key
@@ -68,7 +70,7 @@ func validateActions(v *Validation, actions []Action) {
 	}
 }
 
-func checkNames(v *Validation, field string, names, known []string) {
+func checkNames(v *value.Validation, field string, names, known []string) {
 	for i, n := range names {
 		switch {
 		case !slices.Contains(known, n):
@@ -89,7 +91,7 @@ func findAction(d *BookData, key string) *Action {
 }
 
 // validateRate checks one rate against its action; prefix names its fields.
-func validateRate(v *Validation, prefix string, r Rate, d *BookData) {
+func validateRate(v *value.Validation, prefix string, r Rate, d *BookData) {
 	a := findAction(d, r.Action)
 	if a == nil {
 		v.Add(prefix+".action", "%q is not an action of this price book", r.Action)
@@ -106,7 +108,7 @@ func validateRate(v *Validation, prefix string, r Rate, d *BookData) {
 	if r.Flat < 0 || r.Minimum < 0 || r.FlatCostMicroUSD < 0 {
 		v.Add(prefix, "flat, minimum and flat cost must not be negative")
 	}
-	if r.Flat > MaxCredits || r.Minimum > MaxCredits {
+	if r.Flat > value.MaxCredits || r.Minimum > value.MaxCredits {
 		v.Add(prefix, "flat and minimum must be at most 1,000,000,000,000 credits")
 	}
 	if r.Multiplier < 0 || r.Multiplier > maxMultiplier {
@@ -124,26 +126,26 @@ func validateRate(v *Validation, prefix string, r Rate, d *BookData) {
 	}
 }
 
-func validateComponent(v *Validation, field string, c Component) {
+func validateComponent(v *value.Validation, field string, c Component) {
 	if c.Per < 1 || c.Per > maxBlock {
 		v.Add(field+".per", "must be a whole number of units from 1 to %d", maxBlock)
 	}
 	if c.Price < 0 || c.CostMicroUSD < 0 {
 		v.Add(field, "price and cost must not be negative")
 	}
-	if c.Price > MaxCredits {
+	if c.Price > value.MaxCredits {
 		v.Add(field+".price", "must be at most 1,000,000,000,000 credits")
 	}
 	if len(c.Tiers) > 0 && c.Price != 0 {
 		v.Add(field+".price", "must be empty when the component has tiers")
 	}
-	var prev Quantity
+	var prev value.Quantity
 	for i, t := range c.Tiers {
 		last := i == len(c.Tiers)-1
 		switch {
 		case t.Price < 0:
 			v.Add(field+".tiers", "prices must not be negative")
-		case t.Price > MaxCredits:
+		case t.Price > value.MaxCredits:
 			v.Add(field+".tiers", "prices must be at most 1,000,000,000,000 credits")
 		case last && t.UpTo != 0:
 			v.Add(field+".tiers", "the last tier must have no upper bound")
@@ -157,7 +159,7 @@ func validateComponent(v *Validation, field string, c Component) {
 // validateAmbiguity refuses two rates of one action with the same number of
 // attributes that a single request can match, unless a more specific rate
 // covering both settles every such request.
-func validateAmbiguity(v *Validation, rates []Rate) {
+func validateAmbiguity(v *value.Validation, rates []Rate) {
 	for i, x := range rates {
 		for _, y := range rates[i+1:] {
 			if x.Action != y.Action || len(x.Match) != len(y.Match) {
@@ -209,7 +211,7 @@ func settled(rates []Rate, action string, union map[string]string, n int) bool {
 	return false
 }
 
-func validateSchedule(v *Validation, s Schedule) {
+func validateSchedule(v *value.Validation, s Schedule) {
 	for i, w := range s.Windows {
 		field := fmt.Sprintf("schedule.windows.#%d", i)
 		if w.Name == "" {

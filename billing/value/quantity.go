@@ -1,4 +1,4 @@
-package billing
+package value
 
 import (
 	"fmt"
@@ -123,7 +123,7 @@ func (m *Multiplier) UnmarshalText(b []byte) error {
 // parseFixed reads a non-negative decimal into an integer scaled by 10^places.
 func parseFixed(s string, places int) (int64, error) {
 	intPart, frac, hasDot := strings.Cut(s, ".")
-	if (intPart == "" && frac == "") || (hasDot && frac == "") || !allDigits(intPart) || !allDigits(frac) {
+	if (intPart == "" && frac == "") || (hasDot && frac == "") || !AllDigits(intPart) || !AllDigits(frac) {
 		return 0, fmt.Errorf("%q is not a non-negative number", s)
 	}
 	if len(frac) > places {

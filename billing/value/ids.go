@@ -1,4 +1,4 @@
-package billing
+package value
 
 import (
 	"crypto/rand"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz" // Crockford's base32, lower case, in ASCII order
+const IDAlphabet = "0123456789abcdefghjkmnpqrstvwxyz" // Crockford's base32, lower case, in ASCII order
 
 // NewID returns prefix_ followed by 20 characters, e.g. deb_01kb2m7q3x...: 10 encode the
 // milliseconds since the Unix epoch (50 bits, good until the year 37,000), 10 are random
@@ -27,10 +27,10 @@ func newID(prefix string, at time.Time, random uint64) string {
 	b = append(b, '_')
 	ms := uint64(at.UnixMilli())
 	for i := 9; i >= 0; i-- {
-		b = append(b, idAlphabet[(ms>>(5*uint(i)))&31])
+		b = append(b, IDAlphabet[(ms>>(5*uint(i)))&31])
 	}
 	for i := 9; i >= 0; i-- {
-		b = append(b, idAlphabet[(random>>(5*uint(i)))&31])
+		b = append(b, IDAlphabet[(random>>(5*uint(i)))&31])
 	}
 	return string(b)
 }

@@ -1,4 +1,4 @@
-package billing
+package pricing
 
 import (
 	"cmp"
@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"creditline/billing/value"
 )
 
 // index is a price book compiled for the hot path: rates grouped per action,
@@ -93,7 +95,7 @@ func buildIndex(d *BookData) *index {
 			ix.windows = append(ix.windows, compileWindow(w))
 		}
 	}
-	if m := d.BatchMultiplier.Or1(); m != MultiplierOne {
+	if m := d.BatchMultiplier.Or1(); m != value.MultiplierOne {
 		ix.batch = MultiplierLine{Name: "batch", Factor: m}
 	}
 	return ix
@@ -117,10 +119,10 @@ func (a *cAction) addRate(r Rate, d *BookData) {
 	cr := &cRate{id: r.ID, premium: r.Premium, flat: uint64(max(r.Flat, 0)), min: uint64(max(r.Minimum, 0)),
 		flatCost: uint64(max(r.FlatCostMicroUSD, 0))}
 	cr.label = strings.TrimSpace(a.key + " " + matchText(r.Match))
-	var v Validation
+	var v value.Validation
 	validateRate(&v, "rate", r, d)
 	if err := v.Err(); err != nil {
-		cr.broken = ErrorMessage(err)
+		cr.broken = value.ErrorMessage(err)
 	}
 	for k, val := range r.Match {
 		cr.match = append(cr.match, attrValue{k, val})
@@ -133,7 +135,7 @@ func (a *cAction) addRate(r Rate, d *BookData) {
 		cr.flatText = r.Flat.String() + " per call"
 		cr.lines++
 	}
-	if m := r.Multiplier.Or1(); m != MultiplierOne {
+	if m := r.Multiplier.Or1(); m != value.MultiplierOne {
 		cr.feature = MultiplierLine{Name: "feature", Label: matchText(r.Match), Factor: m}
 	}
 	if cr.broken == "" {
@@ -187,8 +189,8 @@ func (a *cAction) kind(name string) (quantityKind, bool) {
 
 // check refuses attributes and quantities the action does not take, negative
 // amounts and fractional counts, naming each field.
-func (a *cAction) check(req *PriceRequest) error {
-	var v Validation
+func (a *cAction) check(req *Request) error {
+	var v value.Validation
 	for k := range req.Attributes {
 		if !slices.Contains(a.attrs, k) {
 			v.Add("attributes."+k, "is not used by %s (it uses: %s)", a.key, orNone(a.attrs))
@@ -201,7 +203,7 @@ func (a *cAction) check(req *PriceRequest) error {
 			v.Add("quantities."+k, "is not taken by %s (it takes: %s)", a.key, a.qtyList)
 		case q < 0:
 			v.Add("quantities."+k, "must not be negative")
-		case q > MaxQuantity:
+		case q > value.MaxQuantity:
 			v.Add("quantities."+k, "must be at most 1000000000000")
 		case !kind.measured && !q.Whole():
 			v.Add("quantities."+k, "must be a whole number of %s", kind.many)
@@ -212,8 +214,8 @@ func (a *cAction) check(req *PriceRequest) error {
 
 // requireQuantities refuses a request that leaves out a quantity the matched rate prices: it
 // would otherwise price as 0 and be charged 0. An explicit 0 is a quantity.
-func (r *cRate) requireQuantities(qs map[string]Quantity) error {
-	var v Validation
+func (r *cRate) requireQuantities(qs map[string]value.Quantity) error {
+	var v value.Validation
 	for i := range r.comps {
 		if _, ok := qs[r.comps[i].qty]; !ok {
 			v.Add("quantities."+r.comps[i].qty, "required by %s", r.label)
@@ -250,7 +252,7 @@ func (r *cRate) matches(attrs map[string]string) bool {
 // noMatch explains why no rate matched: a value no rate accepts, or a missing
 // attribute every rate needs, listing the accepted values.
 func (a *cAction) noMatch(attrs map[string]string) error {
-	var v Validation
+	var v value.Validation
 	for _, attr := range a.attrs {
 		vals := a.values[attr]
 		if got, ok := attrs[attr]; ok && got != "" && len(vals) > 0 && !slices.Contains(vals, got) {
@@ -268,7 +270,7 @@ func (a *cAction) noMatch(attrs map[string]string) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	return FieldError("attributes", "no rate of %s matches these attributes", a.key)
+	return value.FieldError("attributes", "no rate of %s matches these attributes", a.key)
 }
 
 func (a *cAction) everyRateNeeds(attr string) bool {
@@ -281,6 +283,6 @@ func (a *cAction) everyRateNeeds(attr string) bool {
 }
 
 func (ix *index) unknownAction(key string) error {
-	return &Error{Code: EUnknownAction, Message: fmt.Sprintf("Unknown action %q.", key),
+	return &value.Error{Code: value.EUnknownAction, Message: fmt.Sprintf("Unknown action %q.", key),
 		Details: map[string]any{"action": key, "actions": slices.Clone(ix.actionKeys)}}
 }
