@@ -129,7 +129,7 @@ type CustomerDetail struct {
 func (d CustomerDetail) Debt() Credits { return d.Account.Debt }
 
 // CustomerLedger reads one keyset page of an account's ledger (CustomerPageLedger entries)
-// below before (0: the newest), on the (account_id, id DESC) index.
+// below entry before (0: the newest): a deep page costs what the first does.
 func (s *Service) CustomerLedger(ctx context.Context, accountID string, before int64) (LedgerPage, error) {
 	es, err := s.store.LedgerPage(ctx, accountID, before, CustomerPageLedger+1)
 	if err != nil {
