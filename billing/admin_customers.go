@@ -80,14 +80,29 @@ func (s *Service) SearchCustomers(ctx context.Context, q CustomerQuery) (Custome
 	return p, nil
 }
 
-// How much of each list the account page shows.
+// How much of each list the account page shows; the ledger and usage are paginated.
 const (
 	CustomerPageGrants = 50
-	CustomerPageLedger = 25
-	CustomerPageUsage  = 10
+	CustomerPageLedger = 50
 	CustomerPageHolds  = 20
 	CustomerPageAudit  = 25
 )
+
+// AccountPageQuery says where the account page's paginated lists start.
+type AccountPageQuery struct {
+	// LedgerBefore starts the ledger below this entry id (0: the newest).
+	LedgerBefore int64
+	// Usage is the customer's usage filter, with its cursor and page size; CustomerDetail
+	// scopes it to the account.
+	Usage UsageFilter
+}
+
+// LedgerPage is a page of an account's ledger, newest first, and the cursor of the older
+// page (0: none).
+type LedgerPage struct {
+	Entries []Entry
+	Next    int64
+}
 
 // CustomerDetail is everything the console's account page shows.
 type CustomerDetail struct {
@@ -100,8 +115,8 @@ type CustomerDetail struct {
 	Members      []AccountMember
 	Grants       []Grant
 	Holds        []Hold
-	Ledger       []Entry
-	Usage        []UsageEvent
+	Ledger       LedgerPage
+	Usage        UsageListing
 	Payments     []Payment
 	AutoRecharge AutoRechargeSettings
 	Recharges    []Recharge
@@ -113,8 +128,24 @@ type CustomerDetail struct {
 // Debt is the overdraft drawn and not repaid.
 func (d CustomerDetail) Debt() Credits { return d.Account.Debt }
 
-// CustomerDetail gathers an account for the console. Errors: not_found.
-func (s *Service) CustomerDetail(ctx context.Context, accountID string) (CustomerDetail, error) {
+// CustomerLedger reads one keyset page of an account's ledger (CustomerPageLedger entries)
+// below entry before (0: the newest): a deep page costs what the first does.
+func (s *Service) CustomerLedger(ctx context.Context, accountID string, before int64) (LedgerPage, error) {
+	es, err := s.store.LedgerPage(ctx, accountID, before, CustomerPageLedger+1)
+	if err != nil {
+		return LedgerPage{}, err
+	}
+	p := LedgerPage{Entries: es}
+	if len(es) > CustomerPageLedger {
+		p.Entries = es[:CustomerPageLedger]
+		p.Next = p.Entries[CustomerPageLedger-1].ID
+	}
+	return p, nil
+}
+
+// CustomerDetail gathers an account for the console; its usage is UsageListing with the
+// customer's own filters, so an operator sees what the customer sees. Errors: not_found.
+func (s *Service) CustomerDetail(ctx context.Context, accountID string, q AccountPageQuery) (CustomerDetail, error) {
 	d := CustomerDetail{Now: s.Now()}
 	var err error
 	if d.Balance, err = s.Balance(ctx, accountID); err != nil {
@@ -131,15 +162,13 @@ func (s *Service) CustomerDetail(ctx context.Context, accountID string) (Custome
 	if d.Plans, err = s.Plans(ctx); err != nil {
 		return d, err
 	}
+	q.Usage.AccountID = accountID
 	steps := []func() error{
 		func() (err error) { d.Members, err = s.store.AccountMembers(ctx, accountID); return },
 		func() (err error) { d.Grants, err = s.store.GrantsOf(ctx, accountID, CustomerPageGrants); return },
 		func() (err error) { d.Holds, err = s.store.OpenHolds(ctx, accountID, CustomerPageHolds); return },
-		func() (err error) { d.Ledger, err = s.store.LedgerPage(ctx, accountID, 0, CustomerPageLedger); return },
-		func() (err error) {
-			d.Usage, err = s.store.UsagePage(ctx, UsageFilter{AccountID: accountID, Limit: CustomerPageUsage})
-			return
-		},
+		func() (err error) { d.Ledger, err = s.CustomerLedger(ctx, accountID, q.LedgerBefore); return },
+		func() (err error) { d.Usage, err = s.UsageListing(ctx, q.Usage, true); return },
 		func() (err error) { d.Payments, err = s.store.ListPayments(ctx, accountID, 20); return },
 		func() (err error) { d.AutoRecharge, err = s.AutoRechargeSettings(ctx, accountID); return },
 		func() (err error) { d.Recharges, err = s.store.ListRecharges(ctx, accountID, 5); return },

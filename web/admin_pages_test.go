@@ -384,7 +384,7 @@ func TestAdminFindsTheDemoCustomer(t *testing.T) {
 		t.Fatalf("search demo@: %s", p.Doc.Find(`[data-testid="customers"]`).Text())
 	}
 	page := adm.Get(href)
-	if page.Status != 200 || page.Doc.Find(`[data-testid="ledger-row"]`).Length() == 0 || page.Doc.Find(`[data-testid="admin-usage"] tbody tr`).Length() == 0 {
+	if page.Status != 200 || page.Doc.Find(`[data-testid="ledger-row"]`).Length() == 0 || page.Doc.Find(`[data-testid="usage-row"]`).Length() == 0 {
 		t.Fatalf("demo account page: %d", page.Status)
 	}
 }

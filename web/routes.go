@@ -79,6 +79,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	a.GET("", h.AdminOverview)
 	a.GET("/customers", h.AdminCustomers)
 	a.GET("/customers/:id", h.AdminCustomer)
+	a.GET("/customers/:id/ledger", h.AdminCustomerLedger)
+	a.GET("/customers/:id/usage", h.AdminCustomerUsage)
 	a.POST("/customers/:id/grant", h.AdminGrant)
 	a.POST("/customers/:id/revoke", h.AdminRevoke)
 	a.POST("/customers/:id/plan", h.AdminSetPlan)
