@@ -25,7 +25,7 @@ run: setup-run
 build:
 	$(GO) build -o bin/portal ./cmd/portal
 
-test: setup-test check-generated vet
+test: setup-test vet
 	$(GO) test -count=1 -timeout 15m ./...
 	@bash .ci/fuzz $(TEST_FUZZTIME)
 

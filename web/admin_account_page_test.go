@@ -98,7 +98,7 @@ func TestAdminLedgerPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := a.Svc.SeedBulkUsage(ctx, id, 110, 0, nil); err != nil {
+	if _, err := a.Store.SeedBulkUsage(ctx, a.Svc, id, 110, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	all, err := a.Svc.Ledger(ctx, id, 0, 1000)
@@ -287,7 +287,7 @@ func TestAdminAccountPageTiming(t *testing.T) {
 	ctx := context.Background()
 	id := apiAccount(t, a, "Busy")
 	const n = 5000
-	if _, err := a.Svc.SeedBulkUsage(ctx, id, n, 0, nil); err != nil {
+	if _, err := a.Store.SeedBulkUsage(ctx, a.Svc, id, n, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	all, err := a.Svc.Ledger(ctx, id, 0, n+10)
