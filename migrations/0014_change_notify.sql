@@ -32,3 +32,7 @@ CREATE TRIGGER plans_changed AFTER INSERT OR UPDATE OR DELETE ON plans
 -- Drafts are nobody's business but the editor's; a publication reaches every instance.
 CREATE TRIGGER price_books_published AFTER INSERT OR UPDATE ON price_books
     FOR EACH ROW WHEN (NEW.status = 'published') EXECUTE FUNCTION catalog_notify_change('creditline_price_books');
+
+-- The portal command (portal apikey ...) is an audit actor of its own.
+ALTER TABLE audit_log DROP CONSTRAINT audit_log_actor_kind_check,
+    ADD CONSTRAINT audit_log_actor_kind_check CHECK (actor_kind IN ('user', 'api_key', 'webhook', 'job', 'system', 'cli'));
