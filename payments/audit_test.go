@@ -65,7 +65,7 @@ func TestPaymentEventsAreAuditedOnce(t *testing.T) {
 		n := len(e.auditOf(t, acc.ID))
 		sess := packSession(e.u("cs_a"), acc.ID, cus, "paid")
 		e.send(e.u("evt_pack"), "checkout.session.completed", now, sess)
-		e.send(e.u("evt_pack"), "checkout.session.completed", now, sess)                 // replay
+		e.send(e.u("evt_pack"), "checkout.session.completed", now, sess)                     // replay
 		e.send(e.u("evt_pack_async"), "checkout.session.async_payment_succeeded", now, sess) // same session
 		e.wantAudit(t, acc.ID, n, billing.AuditGrant, billing.Actor{Kind: billing.ActorWebhook, ID: e.u("evt_pack")}, nil,
 			map[string]any{"source": "purchase", "credits": "500", "remaining": "500"})
