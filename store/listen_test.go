@@ -85,3 +85,64 @@ func TestListenAnnouncesSettingsChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogChangesReachAnotherService: a price book published and a plan edited through
+// one service reach another on the same database, once it hears the notification (before
+// migration 0014 the other kept its live book until restarted, and its plans for 30 s).
+func TestCatalogChangesReachAnotherService(t *testing.T) {
+	db := pgtest.Fresh(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var name string
+	if err := db.Get(&name, `SELECT current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(pgtest.URL(t))
+	u.Path = "/" + name
+	a, b := billing.NewService(store.New(db), nil), billing.NewService(store.New(db), nil)
+	if err := a.SeedCatalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*billing.Service{a, b} {
+		if err := s.LoadLiveBook(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Listen(ctx, u.String(), func(ev billing.CacheEvent) { _ = b.ApplyCacheEvent(ctx, ev) }); err != nil {
+		t.Fatal(err)
+	}
+	basic, err := b.Plan(ctx, "basic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := b.Entitlements(ctx, billing.Account{PlanKey: "basic"}); err != nil || e.RateLimitPerMin != basic.Entitlements.RateLimitPerMin {
+		t.Fatalf("basic on B: %+v %v", e, err) // cached on B from here
+	}
+	if _, err := a.CreateDraftFromLive(ctx, "test"); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := a.PublishDraft(ctx, time.Time{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	basic.Entitlements.RateLimitPerMin = 777
+	if err := a.SavePlan(ctx, basic); err != nil {
+		t.Fatal(err)
+	}
+	eventually := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not on B 5 s after it was made on A", what)
+			}
+		}
+	}
+	eventually("the published price book", func() bool {
+		cur, err := b.Live().Current(time.Now())
+		return err == nil && cur.Version() == pub.Version()
+	})
+	eventually("the plan edit", func() bool {
+		e, err := b.Entitlements(ctx, billing.Account{PlanKey: "basic"})
+		return err == nil && e.RateLimitPerMin == 777
+	})
+}
