@@ -26,3 +26,11 @@ func (s *Service) RevokeKey(ctx context.Context, id string, op Op) error {
 	s.forgetKey(id)
 	return err
 }
+
+// forgetKeys drops every cached key: revocations may have gone unannounced.
+func (s *Service) forgetKeys() {
+	s.keys.loads.forget()
+	s.keys.mu.Lock()
+	s.keys.byHash = map[string]cachedKey{} // never nil: a load may be storing into it
+	s.keys.mu.Unlock()
+}

@@ -21,6 +21,12 @@ CREATE TRIGGER accounts_settings_changed
         OR OLD.low_balance_threshold IS DISTINCT FROM NEW.low_balance_threshold)
     EXECUTE FUNCTION accounts_notify_change();
 
+CREATE FUNCTION api_key_notify_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('creditline_api_keys', NEW.id);
+    RETURN NULL;
+END $$;
+
 CREATE FUNCTION catalog_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify(TG_ARGV[0], '');
@@ -32,6 +38,11 @@ CREATE TRIGGER plans_changed AFTER INSERT OR UPDATE OR DELETE ON plans
 -- Drafts are nobody's business but the editor's; a publication reaches every instance.
 CREATE TRIGGER price_books_published AFTER INSERT OR UPDATE ON price_books
     FOR EACH ROW WHEN (NEW.status = 'published') EXECUTE FUNCTION catalog_notify_change('creditline_price_books');
+
+-- A revoked key is refused at once by every instance, not when its cached copy expires.
+CREATE TRIGGER api_keys_revoked AFTER UPDATE OF revoked_at ON api_keys
+    FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)
+    EXECUTE FUNCTION api_key_notify_revoked();
 
 -- The portal command (portal apikey ...) is an audit actor of its own.
 ALTER TABLE audit_log DROP CONSTRAINT audit_log_actor_kind_check,

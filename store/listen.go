@@ -16,6 +16,7 @@ const (
 	channelAccounts   = "creditline_accounts"
 	channelPlans      = "creditline_plans"
 	channelPriceBooks = "creditline_price_books"
+	channelAPIKeys    = "creditline_api_keys"
 )
 
 // Listen subscribes a dedicated connection to the change notifications and calls apply for
@@ -34,7 +35,7 @@ func Listen(ctx context.Context, dsn string, apply func(billing.CacheEvent)) err
 	})
 	subscribed := make(chan error, 1)
 	go func() {
-		for _, ch := range []string{channelAccounts, channelPlans, channelPriceBooks} {
+		for _, ch := range []string{channelAccounts, channelPlans, channelPriceBooks, channelAPIKeys} {
 			if err := l.Listen(ch); err != nil {
 				subscribed <- fmt.Errorf("store: listen %s: %w", ch, err)
 				return
@@ -88,6 +89,8 @@ func parseChange(n *pq.Notification) (billing.CacheEvent, bool) {
 		return billing.CacheEvent{Kind: billing.EventPlans}, true
 	case channelPriceBooks:
 		return billing.CacheEvent{Kind: billing.EventPriceBooks}, true
+	case channelAPIKeys:
+		return billing.CacheEvent{Kind: billing.EventAPIKeyRevoked, KeyID: n.Extra}, n.Extra != ""
 	}
 	return billing.CacheEvent{}, false
 }

@@ -66,6 +66,13 @@ func TestListenAnnouncesSettingsChanges(t *testing.T) {
 		t.Fatalf("after a publication: %+v", ev)
 	}
 
+	exec(`INSERT INTO api_keys (id, kind, name, prefix, hash, created_by, created_at) VALUES ('key_listen', 'platform', 'L', 'sk_listen', 'h-listen', 'test', now())`)
+	exec(`UPDATE api_keys SET last_used_at = now() WHERE id = 'key_listen'`) // every use touches it: nothing to say
+	exec(`UPDATE api_keys SET revoked_at = now() WHERE id = 'key_listen'`)
+	if ev := next("a revocation"); ev != (billing.CacheEvent{Kind: billing.EventAPIKeyRevoked, KeyID: "key_listen"}) {
+		t.Fatalf("after a revocation: %+v", ev)
+	}
+
 	exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`)
 	if ev := next("the listener's connection was killed"); ev.Kind != billing.EventsLost {
 		t.Fatalf("after losing the connection: %+v, want %s", ev, billing.EventsLost)

@@ -134,4 +134,26 @@ func TestChangesReachEveryInstance(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // under the free plan's 60 a minute
 	}
+
+	// A key revoked on A stops working on B, which had it cached.
+	r := a.api.Do("POST", "/api/v1/accounts/"+other+"/api-keys", map[string]any{"name": "revoked on A"})
+	if r.Status != 201 {
+		t.Fatalf("account key: %d %s", r.Status, r.Raw)
+	}
+	own := b.WithKey(r.Str("key"))
+	if e := own.Do("GET", "/api/v1/accounts/"+other, nil); e.Status != 200 {
+		t.Fatalf("account key on B: %d %s", e.Status, e.Raw)
+	}
+	if err := a.Svc.RevokeAccountKey(context.Background(), other, r.Str("id"), billing.Op{Actor: billing.Actor{Kind: billing.ActorSystem}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		e := own.Do("GET", "/api/v1/accounts/"+other, nil)
+		if e.Status == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a key revoked on A, used on B 5 s later: %d %s", e.Status, e.Raw)
+		}
+	}
 }
