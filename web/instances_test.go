@@ -123,10 +123,12 @@ func TestChangesReachEveryInstance(t *testing.T) {
 	if r := a.api.Do("PATCH", "/api/v1/accounts/"+other, map[string]any{"plan": "enterprise", "reason": "instances test"}); r.Status != 200 {
 		t.Fatalf("patch: %d %s", r.Status, r.Raw)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	start := time.Now()
+	deadline := start.Add(5 * time.Second)
 	for {
 		e := b.Do("GET", "/api/v1/accounts/"+other+"/entitlements", nil)
 		if e.Str("plan") == "enterprise" {
+			t.Logf("B answered with the new plan %s after the change made on A", time.Since(start).Round(time.Millisecond))
 			break
 		}
 		if time.Now().After(deadline) {
@@ -147,9 +149,11 @@ func TestChangesReachEveryInstance(t *testing.T) {
 	if err := a.Svc.RevokeAccountKey(context.Background(), other, r.Str("id"), billing.Op{Actor: billing.Actor{Kind: billing.ActorSystem}}); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	start = time.Now()
+	for deadline := start.Add(5 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		e := own.Do("GET", "/api/v1/accounts/"+other, nil)
 		if e.Status == 401 {
+			t.Logf("B refused the key %s after it was revoked on A", time.Since(start).Round(time.Millisecond))
 			break
 		}
 		if time.Now().After(deadline) {
