@@ -7,26 +7,33 @@ import (
 	"time"
 )
 
-// accountCache keeps recent account snapshots (status, plan, ids) for the hot path, so a
-// debit does not read the account before the transaction that locks it. Snapshots only route
-// and price; status and limits are enforced again under the account lock.
+// accountCache keeps account snapshots (status, plan, limits, ids) for the hot path, so a
+// debit does not read the account before the transaction that decides it. A snapshot is
+// current: every change to an account's settings, on any instance, is announced when it
+// commits (migration 0014, store.Listen) and drops the snapshot here (ForgetAccount). Money
+// decisions never rest on a snapshot alone: status and limits are enforced again under the
+// account's lock or version check, and a debit priced for another plan is priced again.
 type accountCache struct {
 	mu    sync.RWMutex
 	m     map[string]cachedAccount
 	loads flight[Account]
 }
 
+// cachedAccount is a snapshot, or (zero at) a tombstone: the account changed at acc.Version,
+// and no state older than that may be cached again.
 type cachedAccount struct {
 	acc Account
 	at  time.Time // expiry
 }
 
 const (
-	accountCacheTTL = 10 * time.Second // plan changes made on another instance reach pricing within this
+	// accountCacheTTL is only a backstop for a listener that is down: changes arrive as
+	// notifications, and a lost listener connection drops every snapshot.
+	accountCacheTTL = 10 * time.Second
 	accountCacheMax = 200_000
 )
 
-// AccountSnapshot resolves an id or external:<id> to an account at most accountCacheTTL old.
+// AccountSnapshot resolves an id or external:<id> to the account as last announced.
 // Errors: not_found.
 func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, error) {
 	c := &s.accounts
@@ -42,36 +49,55 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 	}, func(a Account) { s.snapshot(ref, a) })
 }
 
+func snapshotExpiry() time.Time {
+	// Spread over ±20% of the TTL so snapshots taken together are not all refreshed together.
+	return time.Now().Add(accountCacheTTL*4/5 + time.Duration(rand.Int64N(int64(accountCacheTTL*2/5))))
+}
+
+// put stores a under key unless the cache holds a newer state (or a tombstone) of the
+// account under that key or under its id. The caller holds c.mu.
+func (c *accountCache) put(key string, a Account, exp time.Time) {
+	if old, ok := c.m[key]; ok && old.acc.ID == a.ID && old.acc.Version > a.Version {
+		return
+	}
+	if key != a.ID {
+		if old, ok := c.m[a.ID]; ok && old.acc.Version > a.Version {
+			return
+		}
+	}
+	c.m[key] = cachedAccount{acc: a, at: exp}
+}
+
+// reset empties the map when it is missing or would pass accountCacheMax with n more.
+func (c *accountCache) reset(n int) {
+	if c.m == nil || len(c.m)+n > accountCacheMax {
+		c.m = make(map[string]cachedAccount, max(1024, n))
+	}
+}
+
 // snapshot records an account read under ref (an id or an external id) and its id.
 func (s *Service) snapshot(ref string, a Account) {
 	c := &s.accounts
-	now := time.Now()
+	exp := snapshotExpiry()
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= accountCacheMax {
-		c.m = make(map[string]cachedAccount, 1024)
-	}
-	// Expiry is spread over ±20% of the TTL so snapshots taken together are not all refreshed
-	// together.
-	exp := now.Add(accountCacheTTL*4/5 + time.Duration(rand.Int64N(int64(accountCacheTTL*2/5))))
-	c.m[ref] = cachedAccount{acc: a, at: exp}
+	defer c.mu.Unlock()
+	c.reset(2)
+	c.put(a.ID, a, exp)
 	if ref != a.ID {
-		c.m[a.ID] = cachedAccount{acc: a, at: exp}
+		c.put(ref, a, exp)
 	}
-	c.mu.Unlock()
 }
 
 // snapshotsFrom renews the snapshots of a committed batch's accounts with the state the batch
 // saw under lock or version check, so that busy accounts are not read again for routing.
 func (s *Service) snapshotsFrom(b *book) {
 	c := &s.accounts
-	exp := time.Now().Add(accountCacheTTL*4/5 + time.Duration(rand.Int64N(int64(accountCacheTTL*2/5))))
+	exp := snapshotExpiry()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m)+len(b.accounts) > accountCacheMax {
-		c.m = make(map[string]cachedAccount, 1024)
-	}
+	c.reset(len(b.accounts))
 	for id, st := range b.accounts {
-		c.m[id] = cachedAccount{acc: st.acc, at: exp}
+		c.put(id, st.acc, exp)
 	}
 }
 
@@ -80,28 +106,47 @@ func (s *Service) snapshotsFrom(b *book) {
 // an operator may have chosen equal to another account's id).
 func (s *Service) snapshotsOf(accs []Account) {
 	c := &s.accounts
-	exp := time.Now().Add(accountCacheTTL*4/5 + time.Duration(rand.Int64N(int64(accountCacheTTL*2/5))))
+	exp := snapshotExpiry()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m)+2*len(accs) > accountCacheMax {
-		c.m = make(map[string]cachedAccount, 2*len(accs))
-	}
+	c.reset(2 * len(accs))
 	for _, a := range accs {
-		c.m[a.ID] = cachedAccount{acc: a, at: exp}
+		c.put(a.ID, a, exp)
 		if a.ExternalID != nil && *a.ExternalID != "" {
-			c.m["external:"+*a.ExternalID] = cachedAccount{acc: a, at: exp}
+			c.put("external:"+*a.ExternalID, a, exp)
 		}
 	}
 }
 
-// forgetAccount drops an account's snapshot after a local change to it.
-func (s *Service) forgetAccount(id string) {
-	s.accounts.loads.forget()
-	s.accounts.mu.Lock()
-	for k, ca := range s.accounts.m {
+// forgetAccount drops an account's snapshots after a local change to it.
+func (s *Service) forgetAccount(id string) { s.ForgetAccount(id, 0) }
+
+// ForgetAccount drops the snapshots of an account changed (by any instance) at version (0:
+// unknown), and keeps any state older than version from being cached again: a batch that read
+// the account before the change may finish after the notification.
+func (s *Service) ForgetAccount(id string, version int64) {
+	c := &s.accounts
+	c.loads.forget()
+	c.mu.Lock()
+	for k, ca := range c.m {
 		if ca.acc.ID == id {
-			delete(s.accounts.m, k)
+			delete(c.m, k)
 		}
 	}
-	s.accounts.mu.Unlock()
+	if version > 0 {
+		c.reset(1)
+		c.m[id] = cachedAccount{acc: Account{ID: id, Version: version}}
+	}
+	c.mu.Unlock()
+	s.ledger.drop([]string{id}) // version-checked anyway; dropping spares a refused statement
+}
+
+// ForgetAccounts drops every account snapshot: notifications may have been missed (the
+// listener's connection was lost).
+func (s *Service) ForgetAccounts() {
+	c := &s.accounts
+	c.loads.forget()
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
 }

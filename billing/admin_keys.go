@@ -18,6 +18,8 @@ type AdminKeyTx interface {
 	InsertAPIKey(ctx context.Context, k APIKey) error
 	// RevokeAPIKey returns ENotFound unless the key exists unrevoked (in accountID when set).
 	RevokeAPIKey(ctx context.Context, id, accountID string, at time.Time) error
+	// APIKeyForUpdate reads a key (any kind) and locks it. Errors: not_found.
+	APIKeyForUpdate(ctx context.Context, id string) (APIKey, error)
 }
 
 // keySnapshot is what the audit log keeps of a key (never its hash).

@@ -108,7 +108,8 @@ func (s *Service) createKey(ctx context.Context, accountID, name, createdBy stri
 }
 
 // keyCache remembers authenticated keys briefly so the hot path does not read the table on
-// every request; a revocation takes effect within keyCacheTTL on other instances, at once here.
+// every request; a revocation is announced to every instance (ApplyCacheEvent), and
+// keyCacheTTL only bounds how long a key lives here while the listener is down.
 type keyCache struct {
 	mu      sync.Mutex
 	byHash  map[string]cachedKey

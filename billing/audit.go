@@ -18,6 +18,7 @@ const (
 	ActorWebhook = "webhook"
 	ActorJob     = "job"
 	ActorSystem  = "system"
+	ActorCLI     = "cli" // the portal command; the id is the operating-system user, when known
 )
 
 // Actor is who made a change: a signed-in user, an API key, a webhook event or a job.
@@ -30,6 +31,9 @@ type Actor struct {
 func UserActor(id string) Actor { return Actor{Kind: ActorUser, ID: id} }
 func KeyActor(id string) Actor  { return Actor{Kind: ActorAPIKey, ID: id} }
 
+// CLIActor is the portal command run by an operating-system user ("" when unknown).
+func CLIActor(user string) Actor { return Actor{Kind: ActorCLI, ID: user} }
+
 // String is the actor as ledger entries name it ("user:usr_..", "key:key_..").
 func (a Actor) String() string {
 	switch a.Kind {
@@ -37,6 +41,10 @@ func (a Actor) String() string {
 		return "system"
 	case ActorAPIKey:
 		return "key:" + a.ID
+	case ActorCLI:
+		if a.ID == "" {
+			return ActorCLI
+		}
 	}
 	return a.Kind + ":" + a.ID
 }
@@ -49,7 +57,7 @@ func ParseActor(s string) (Actor, bool) {
 		kind = ActorAPIKey
 	}
 	switch kind {
-	case ActorUser, ActorAPIKey, ActorWebhook, ActorJob, ActorSystem:
+	case ActorUser, ActorAPIKey, ActorWebhook, ActorJob, ActorSystem, ActorCLI:
 		return Actor{Kind: kind, ID: id}, true
 	}
 	return Actor{}, false
@@ -149,6 +157,24 @@ func (s *Service) audit(ctx context.Context, tx Tx, op Op, action, accountID, ha
 		}
 	}
 	return tx.InsertAudit(ctx, e)
+}
+
+// auditGrantBy records a grant made by a payment event or a job, in its transaction; the
+// actor is as ledger entries name it ("webhook:evt_..", "job:42"). A replayed grant, none.
+func (s *Service) auditGrantBy(ctx context.Context, tx Tx, actor string, res GrantResult) error {
+	if res.Replayed {
+		return nil
+	}
+	op := Op{Actor: actorNamed(actor), Reason: res.Grant.Reason}
+	return s.audit(ctx, tx, op, AuditGrant, res.Grant.AccountID, "", nil, snapshotGrant(res.Grant))
+}
+
+// actorNamed reads an actor as ledger entries name it; anything else is the system's.
+func actorNamed(s string) Actor {
+	if a, ok := ParseActor(s); ok {
+		return a
+	}
+	return Actor{Kind: ActorSystem}
 }
 
 // replayed looks for an earlier action with op's key on the account (under the account's

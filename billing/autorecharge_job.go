@@ -191,6 +191,9 @@ func (s *Service) rechargeSucceeded(ctx context.Context, tx Tx, id, pi, actor st
 	if err != nil {
 		return "", err
 	}
+	if err := s.auditGrantBy(ctx, tx, actor, res); err != nil {
+		return "", err
+	}
 	r.Status, r.UpdatedAt, r.Failure, r.ActionURL = RechargeSucceeded, s.Now(), "", ""
 	if pi != "" {
 		r.PaymentIntent = &pi

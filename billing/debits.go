@@ -22,6 +22,9 @@ type DebitInput struct {
 	Enforce bool
 	// Usage, when set, is recorded with the debit in the same transaction.
 	Usage *UsageEvent
+	// PlanKey, when set, is the plan Amount was priced for: if the account is on another plan
+	// when the debit is decided, it is refused with errPlanChanged (and priced again).
+	PlanKey string
 }
 
 func (in *DebitInput) normalize() error {
@@ -312,6 +315,9 @@ func (b *book) debit(in DebitInput, seen map[AccountKey]*Debit) DebitOutcome {
 	st, err := b.account(in.AccountID)
 	if err != nil {
 		return DebitOutcome{Err: err}
+	}
+	if in.PlanKey != "" && in.PlanKey != st.acc.PlanKey {
+		return DebitOutcome{Err: errPlanChanged}
 	}
 	if in.Enforce {
 		if err := b.enforce(st, in.Amount); err != nil {

@@ -202,6 +202,9 @@ func (s *Service) fulfilPack(ctx context.Context, tx Tx, ev PaymentEvent, accID 
 	if err != nil {
 		return "", err
 	}
+	if err := s.auditGrantBy(ctx, tx, eventActor(ev), res); err != nil {
+		return "", err
+	}
 	err = tx.InsertPayment(ctx, Payment{ID: NewID("pay"), AccountID: accID, Kind: KindPack, Ref: c.ID, PaymentIntent: optional(c.PaymentIntentID),
 		Description: pack.Name + " pack", Amount: c.AmountTotal, Currency: currencyOr(c.Currency), Credits: res.Grant.Amount,
 		Status: PaymentSucceeded, CreatedAt: s.Now(), TestMode: s.PaymentsTestMode()})
@@ -245,7 +248,7 @@ func (s *Service) onCheckoutSubscription(ctx context.Context, tx Tx, ev PaymentE
 	default:
 		return "", err
 	}
-	if err := s.syncPlan(ctx, tx, accID); err != nil {
+	if err := s.syncPlan(ctx, tx, accID, eventActor(ev)); err != nil {
 		return "", err
 	}
 	return "subscription " + c.SubscriptionID + " noted", s.completeCheckout(ctx, tx, c.ID)

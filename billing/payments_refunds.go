@@ -52,8 +52,11 @@ func (s *Service) onChargeRefunded(ctx context.Context, tx Tx, ev PaymentEvent) 
 	}
 	delta := prorata(g0.Amount, ch.AmountRefunded, ch.Amount) - r.Revoked - r.Shortfall
 	var take Credits
+	before := revokeState{Grant: snapshotGrant(g0), Balance: st.acc.Balance}
+	after := before
 	if i := indexOfGrant(st.grants, g0.ID); i >= 0 && delta > 0 {
 		g := st.grants[i]
+		before.Grant = snapshotGrant(*g)
 		take = min(delta, g.Remaining)
 		g.Remaining -= take
 		st.acc.Balance -= take
@@ -62,6 +65,7 @@ func (s *Service) onChargeRefunded(ctx context.Context, tx Tx, ev PaymentEvent) 
 		if err := b.coverHolds(ctx, tx, st, "reserved credits refunded"); err != nil {
 			return "", err
 		}
+		after.Grant = snapshotGrant(*g)
 	}
 	short := max(delta-take, 0)
 	r.AmountRefunded, r.Revoked, r.Shortfall, r.UpdatedAt = ch.AmountRefunded, r.Revoked+take, r.Shortfall+short, s.Now()
@@ -70,6 +74,13 @@ func (s *Service) onChargeRefunded(ctx context.Context, tx Tx, ev PaymentEvent) 
 	}
 	if err := tx.UpsertRefund(ctx, r); err != nil {
 		return "", err
+	}
+	if delta > 0 {
+		after.Balance, after.Revoked = st.acc.Balance, &take
+		op := Op{Actor: actorNamed(eventActor(ev)), Reason: fmt.Sprintf("refund of charge %s (%s credits already spent)", ch.ID, short)}
+		if err := s.audit(ctx, tx, op, AuditRevoke, g0.AccountID, "", before, after); err != nil {
+			return "", err
+		}
 	}
 	if short > 0 {
 		err := tx.InsertAbuseFlag(ctx, AbuseFlag{AccountID: g0.AccountID, Kind: AbuseRefundAfterConsumption,

@@ -49,14 +49,15 @@ func (s *Service) onSubscription(ctx context.Context, tx Tx, ev PaymentEvent) (s
 	if err := tx.UpsertSubscription(ctx, sub); err != nil {
 		return "", err
 	}
-	if err := s.syncPlan(ctx, tx, accID); err != nil {
+	if err := s.syncPlan(ctx, tx, accID, eventActor(ev)); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("subscription %s %s on %s", sub.ID, sub.Status, sub.PlanKey), nil
 }
 
-// syncPlan sets the account's plan from its newest live subscription, Free when none.
-func (s *Service) syncPlan(ctx context.Context, tx Tx, accountID string) error {
+// syncPlan sets the account's plan from its newest live subscription, Free when none; a
+// change is audited as actor's (the payment event's).
+func (s *Service) syncPlan(ctx context.Context, tx Tx, accountID, actor string) error {
 	live, err := tx.LiveSubscriptionsOf(ctx, accountID)
 	if err != nil {
 		return err
@@ -65,8 +66,28 @@ func (s *Service) syncPlan(ctx context.Context, tx Tx, accountID string) error {
 	if len(live) > 0 {
 		plan = live[0].PlanKey
 	}
-	s.forgetAccount(accountID) // this instance prices with the new plan at once; others within the cache TTL
-	return tx.SetAccountPlan(ctx, accountID, plan)
+	accs, _, err := tx.LockAccounts(ctx, []string{accountID})
+	if err != nil {
+		return err
+	}
+	if len(accs) == 0 {
+		return Errorf(ENotFound, "No account %s.", accountID)
+	}
+	if accs[0].PlanKey == plan {
+		return nil
+	}
+	s.forgetAccount(accountID) // every instance hears of the change when it commits (ApplyCacheEvent)
+	if err := tx.SetAccountPlan(ctx, accountID, plan); err != nil {
+		return err
+	}
+	before := SettingsOf(accs[0])
+	after := before
+	after.Plan = plan
+	op := Op{Actor: actorNamed(actor), Reason: "subscription changed the plan"}
+	if len(live) == 0 {
+		op.Reason = "no live subscription: back to the Free plan"
+	}
+	return s.audit(ctx, tx, op, AuditAccountUpdate, accountID, "", before, after)
 }
 
 // notifyPastDue tells the customer once per failed invoice (invoice.payment_failed is the one
@@ -121,6 +142,9 @@ func (s *Service) onInvoicePaid(ctx context.Context, tx Tx, ev PaymentEvent) (st
 			PaidAmount: inv.AmountPaid, Currency: inv.Currency, StripeInvoice: inv.ID, StripePaymentIntent: inv.PaymentIntentID,
 			IdempotencyKey: key, Actor: eventActor(ev), Reason: plan.Name + " plan allotment", TestMode: s.PaymentsTestMode()})
 		if err != nil {
+			return "", err
+		}
+		if err := s.auditGrantBy(ctx, tx, eventActor(ev), res); err != nil {
 			return "", err
 		}
 		out = fmt.Sprintf("granted %s credits (%s); %s", res.Grant.Amount, res.Grant.ID, out)

@@ -94,38 +94,100 @@ func (s *Service) ChargeUsageBatch(ctx context.Context, ins []UsageInput) ([]Usa
 	if err != nil {
 		return nil, err
 	}
-	var debits []DebitInput
-	var index []int
-	for i, in := range ins {
-		d, err := s.prepareUsage(ctx, accs[in.AccountID], in)
-		if err != nil {
-			out[i].Err = err
-			continue
-		}
-		debits = append(debits, d)
-		index = append(index, i)
+	todo := make([]int, len(ins))
+	for i := range ins {
+		todo[i] = i
 	}
-	outs, err := s.DebitBatch(ctx, debits)
-	if err != nil {
-		return nil, err
-	}
-	for j, o := range outs {
-		i := index[j]
-		out[i] = UsageResult{Err: o.Err, Replayed: o.Replayed, Warnings: o.Warnings,
-			Balance: o.Debit.BalanceAfter, Available: o.Debit.AvailableAfter}
-		switch {
-		case o.Err != nil:
-		case o.Replayed:
-			ev, err := s.store.UsageByDebit(ctx, o.Debit.ID)
-			if err != nil {
+	// A snapshot may predate a plan change whose notification has not arrived yet: the debit
+	// then finds another plan under its lock or version check and the action is priced again
+	// on the account as read now. Twice more at most: plans do not change that often.
+	for round := 0; len(todo) > 0; round++ {
+		if round > 0 {
+			if err := s.refreshAccounts(ctx, ins, todo, accs); err != nil {
 				return nil, err
 			}
-			out[i].Event, out[i].Warnings = ev, ev.Warnings
-		default:
-			out[i].Event = *o.Usage
+		}
+		var debits []DebitInput
+		var index []int
+		for _, i := range todo {
+			d, err := s.prepareUsage(ctx, accs[ins[i].AccountID], ins[i])
+			if refusedOnSnapshot(err) && round == 0 { // a refusal is confirmed on the row
+				if err = s.refreshAccounts(ctx, ins, []int{i}, accs); err != nil {
+					return nil, err
+				}
+				d, err = s.prepareUsage(ctx, accs[ins[i].AccountID], ins[i])
+			}
+			if err != nil {
+				out[i] = UsageResult{Err: err}
+				continue
+			}
+			debits = append(debits, d)
+			index = append(index, i)
+		}
+		outs, err := s.DebitBatch(ctx, debits)
+		if err != nil {
+			return nil, err
+		}
+		todo = todo[:0]
+		for j, o := range outs {
+			i := index[j]
+			if o.Err == errPlanChanged && round < 2 {
+				todo = append(todo, i)
+				continue
+			}
+			out[i] = UsageResult{Err: o.Err, Replayed: o.Replayed, Warnings: o.Warnings,
+				Balance: o.Debit.BalanceAfter, Available: o.Debit.AvailableAfter}
+			switch {
+			case o.Err != nil:
+			case o.Replayed:
+				ev, err := s.store.UsageByDebit(ctx, o.Debit.ID)
+				if err != nil {
+					return nil, err
+				}
+				out[i].Event, out[i].Warnings = ev, ev.Warnings
+			default:
+				out[i].Event = *o.Usage
+			}
 		}
 	}
 	return out, nil
+}
+
+// errPlanChanged refuses a debit priced for a plan the account is no longer on; UsageBatch
+// prices it again and never returns it.
+var errPlanChanged = &Error{Code: EConflict, Message: "The account's plan changed while this action was priced; retry."}
+
+// refusedOnSnapshot is true for the refusals prepareUsage takes from the account's snapshot.
+func refusedOnSnapshot(err error) bool {
+	switch ErrorCode(err) {
+	case EAccountPaused, EAccountSuspended, ENotEntitled:
+		return true
+	}
+	return false
+}
+
+// refreshAccounts reads the accounts of ins[at] from the database (one primary-key read
+// each) and renews their snapshots. An account gone is left out (not_found later).
+func (s *Service) refreshAccounts(ctx context.Context, ins []UsageInput, at []int, accs map[string]Account) error {
+	done := map[string]bool{}
+	for _, i := range at {
+		ref := ins[i].AccountID
+		if done[ref] {
+			continue
+		}
+		done[ref] = true
+		a, err := s.ResolveAccount(ctx, ref)
+		if ErrorCode(err) == ENotFound {
+			delete(accs, ref)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.snapshot(ref, a)
+		accs[ref] = a
+	}
+	return nil
 }
 
 // accountsByID reads the snapshots of the accounts named (unknown ones are left out).
@@ -172,7 +234,7 @@ func (s *Service) prepareUsage(ctx context.Context, acc Account, in UsageInput) 
 		APIKeyID: in.APIKeyID, ClientIP: in.ClientIP, Metadata: in.Metadata, PromptHash: in.Attributes["prompt_hash"],
 		Batch: in.Batch, OccurredAt: at}
 	return DebitInput{AccountID: acc.ID, Amount: q.Credits, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
-		Actor: actorKey(in.APIKeyID), Reason: in.Action, Enforce: true, Usage: ev}, nil
+		Actor: actorKey(in.APIKeyID), Reason: in.Action, Enforce: true, Usage: ev, PlanKey: acc.PlanKey}, nil
 }
 
 func actorKey(keyID string) string {

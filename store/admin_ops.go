@@ -21,6 +21,12 @@ func (t *tx) RevokeAPIKey(ctx context.Context, id, accountID string, at time.Tim
 	return affected("revoke api key", res, err)
 }
 
+func (t *tx) APIKeyForUpdate(ctx context.Context, id string) (billing.APIKey, error) {
+	var k billing.APIKey
+	err := t.tx.GetContext(ctx, &k, `SELECT `+keyCols+` FROM api_keys WHERE id = $1 FOR UPDATE`, id)
+	return k, mapErr("api key for update", err)
+}
+
 const jobRowCols = jobCols + `, locked_until, finished_at`
 
 func (s *Store) JobsByStatus(ctx context.Context, status string, limit int) ([]billing.JobRow, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"creditline/billing"
 )
 
 func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -24,8 +26,9 @@ func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer a.close()
+	op := billing.Op{Actor: billing.CLIActor(getenv("USER")), Reason: "portal apikey " + args[0]}
 	if args[0] == "revoke" {
-		if err := a.svc.RevokeAPIKey(ctx, *id, ""); err != nil {
+		if err := a.svc.RevokeKey(ctx, *id, op); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", *id)
@@ -34,7 +37,7 @@ func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, s
 	if *platform == (*account != "") {
 		return fmt.Errorf("pass exactly one of --platform or --account ID")
 	}
-	k, raw, err := a.svc.CreateAPIKey(ctx, *account, *name, "cli")
+	k, raw, err := a.svc.CreateAccountKey(ctx, *account, *name, op) // a platform key without --account
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,9 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	metrics.WatchLedger(a.svc.LedgerStats())
 	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: metrics, MetricsToken: a.cfg.MetricsToken,
 		TrustedProxies: a.cfg.TrustedProxies, HSTS: strings.HasPrefix(a.cfg.BaseURL, "https://")})
+	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopListening()
+	a.listenForChanges(lctx)
 	// Before listening: the first debits after a deploy find their accounts cached.
 	wctx, cancelWarm := context.WithTimeout(ctx, 10*time.Second)
 	start := time.Now()
@@ -167,6 +170,31 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		return err
 	}
 	return nil
+}
+
+// listenForChanges keeps this instance's caches current with every change committed by any
+// instance sharing the database, until ctx ends. It waits a few seconds for the subscription;
+// a database not reachable yet is subscribed to in the background (until then, and while the
+// connection is lost, snapshots live at most their TTL).
+func (a *app) listenForChanges(ctx context.Context) {
+	apply := func(ev billing.CacheEvent) {
+		if err := a.svc.ApplyCacheEvent(ctx, ev); err != nil {
+			a.log.Warn("cache event not applied", "kind", ev.Kind, "err", err)
+		}
+		if ev.Kind == billing.EventsLost {
+			a.log.Warn("change notifications were interrupted: caches dropped")
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- store.Listen(ctx, a.cfg.DatabaseURL, apply) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			a.log.Warn("not listening for changes made by other instances", "err", err)
+		}
+	case <-time.After(10 * time.Second):
+		a.log.Warn("still subscribing to change notifications")
+	}
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
