@@ -53,8 +53,8 @@ var grantWriters = map[string]func(t *testing.T, e grantWriterEnv, acc string){
 			t.Fatal("the debit was not committed lock-free: CommitLedger was not exercised")
 		}
 	},
-	"tx.BulkUsage": func(t *testing.T, e grantWriterEnv, acc string) {
-		if _, err := e.svc.SeedBulkUsage(context.Background(), acc, 20, 0, nil); err != nil {
+	"tx.bulkUsage": func(t *testing.T, e grantWriterEnv, acc string) { // bench and demo seeding only
+		if _, err := store.New(e.db).SeedBulkUsage(context.Background(), e.svc, acc, 20, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 	},
@@ -65,7 +65,6 @@ var grantWriters = map[string]func(t *testing.T, e grantWriterEnv, acc string){
 var grantCallers = map[string]bool{
 	"book.flush":             true, // InsertGrants and WriteLedger, with every dirty account's state
 	"Service.commitLockFree": true, // CommitLedger, versioned states of every account of the batch
-	"Service.SeedBulkUsage":  true, // BulkUsage, whose one statement also updates the account
 }
 
 // TestEveryGrantWriterBumpsVersion enforces the cache contract (billing/doc.go): every store
