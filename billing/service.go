@@ -23,6 +23,7 @@ type Service struct {
 	keys         keyCache
 	gc           atomic.Pointer[GroupCommit]
 	accounts     accountCache
+	apiLimits    apiLimiters // per-plan API rate limits (AuthorizeAccount)
 	// rechargeEnabled lets the debit path skip the auto-recharge query for most batches.
 	rechargeEnabled rechargeSet
 	payments        Payments // UsePayments

@@ -78,14 +78,11 @@ func toUsageJSON(r billing.UsageResult) usageJSON {
 		Balance: r.Balance, Available: r.Available, PriceVersion: r.Event.PriceVersion, Warnings: w}
 }
 
-func (h *Handlers) usageInput(c echo.Context, req usageRequest, qs map[string]billing.Quantity, hash string, batch bool) (billing.UsageInput, error) {
-	a, err := h.account(c, req.Account)
-	if err != nil {
-		return billing.UsageInput{}, err
-	}
-	return billing.UsageInput{AccountID: a.ID, Action: req.Action, Quantities: qs, Attributes: req.Attributes,
+// usageInput leaves the account ref to billing, which authorises it with the key.
+func usageInput(c echo.Context, req usageRequest, qs map[string]billing.Quantity, hash string, batch bool) billing.UsageInput {
+	return billing.UsageInput{AccountID: req.Account, Action: req.Action, Quantities: qs, Attributes: req.Attributes,
 		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, OccurredAt: req.OccurredAt, Metadata: req.Metadata,
-		APIKeyID: apiKey(c).ID, ClientIP: c.RealIP(), Batch: batch}, nil
+		Key: apiKey(c), ClientIP: c.RealIP(), Batch: batch}
 }
 
 // APIUsage: POST /api/v1/usage — charge one action, idempotently.
@@ -99,11 +96,7 @@ func (h *Handlers) APIUsage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in, err := h.usageInput(c, req, qs, hash, false)
-	if err != nil {
-		return err
-	}
-	r, err := h.svc.Usage(c.Request().Context(), in)
+	r, err := h.svc.Usage(c.Request().Context(), usageInput(c, req, qs, hash, false))
 	if err != nil {
 		return err
 	}
@@ -161,13 +154,12 @@ func (h *Handlers) APIUsageBatch(c echo.Context) error {
 	case len(req.Events) > MaxBatch:
 		return billing.FieldError("events", "holds %d events; at most %d per batch", len(req.Events), MaxBatch)
 	}
-	c.Set(seenAccountsKey, map[string]error{})
 	results := make([]batchResult, len(req.Events))
 	var ins []billing.UsageInput
 	var at []int
 	for i, raw := range req.Events {
 		results[i] = batchResult{Index: i}
-		in, err := h.batchEvent(c, raw)
+		in, err := batchEvent(c, raw)
 		if err != nil {
 			results[i].Status, results[i].Error = "failed", toAPIError(prefixFields(err, i))
 			continue
@@ -189,11 +181,10 @@ func (h *Handlers) APIUsageBatch(c echo.Context) error {
 			res.Status, res.ID, res.Credits = "created", r.Event.ID, &r.Event.Credits
 		}
 	}
-	c.Response().Header().Del("Retry-After") // per-event refusals are in the results, not the request
 	return c.JSON(http.StatusOK, map[string]any{"results": results})
 }
 
-func (h *Handlers) batchEvent(c echo.Context, raw json.RawMessage) (billing.UsageInput, error) {
+func batchEvent(c echo.Context, raw json.RawMessage) (billing.UsageInput, error) {
 	var ev usageRequest
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
@@ -205,7 +196,7 @@ func (h *Handlers) batchEvent(c echo.Context, raw json.RawMessage) (billing.Usag
 		return billing.UsageInput{}, err
 	}
 	canon, _ := json.Marshal(ev)
-	return h.usageInput(c, ev, qs, hashBytes(canon), true)
+	return usageInput(c, ev, qs, hashBytes(canon), true), nil
 }
 
 // prefixFields names fields of event i as events[i].field.
@@ -242,11 +233,7 @@ func (h *Handlers) APIEstimate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.account(c, req.Account)
-	if err != nil {
-		return err
-	}
-	e, err := h.svc.Estimate(c.Request().Context(), a.ID, req.Action, qs, req.Attributes, req.Batch)
+	e, err := h.svc.EstimateForKey(c.Request().Context(), *apiKey(c), req.Account, req.Action, qs, req.Attributes, req.Batch)
 	if err != nil {
 		return err
 	}

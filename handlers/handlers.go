@@ -24,7 +24,7 @@ type Handlers struct {
 	login                 loginThrottle
 	signupIP, signupEmail *billing.Limiter
 	signupMail            *billing.Limiter // sign-up mails per address, whatever the IP
-	apiLimits             apiLimiters
+	keyFails              keyFailures      // failed API key attempts per client address
 	refusals              billing.Refusals // 402 and 429 answers, for the admin overview
 }
 
