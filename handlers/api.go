@@ -22,7 +22,7 @@ func (h *Handlers) APIAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		fails := &h.keyFails
 		if wait := fails.blocked(clientKey(c)); wait > 0 {
-			return keyThrottled(c, wait)
+			return keyThrottled(wait)
 		}
 		auth := c.Request().Header.Get("Authorization")
 		raw, ok := strings.CutPrefix(auth, "Bearer ")

@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -28,7 +29,8 @@ func (r actionRequest) check(v *billing.Validation) map[string]billing.Quantity 
 		v.Add("action", "Required: an action key such as chat.completion (see GET /api/v1/actions).")
 	}
 	qs, err := r.Quantities.parse()
-	if be, ok := err.(*billing.Error); ok {
+	var be *billing.Error
+	if errors.As(err, &be) {
 		for f, m := range be.Fields {
 			v.Add(f, "%s", m)
 		}
@@ -52,7 +54,8 @@ func (r usageRequest) validate() (map[string]billing.Quantity, error) {
 	if len(r.IdempotencyKey) > 255 {
 		v.Add("idempotency_key", "Use at most 255 characters.")
 	}
-	if be, ok := billing.CheckMetadata(r.Metadata).(*billing.Error); ok {
+	var be *billing.Error
+	if errors.As(billing.CheckMetadata(r.Metadata), &be) {
 		v.Add("metadata", "%s", be.Fields["metadata"])
 	}
 	return qs, v.Err()
@@ -111,31 +114,10 @@ type batchResult struct {
 	Status  string           `json:"status"`
 	ID      string           `json:"id,omitempty"`
 	Credits *billing.Credits `json:"credits,omitempty"`
-	Error   *apiError        `json:"error,omitempty"`
+	Error   *APIError        `json:"error,omitempty"`
 }
 
-type apiError struct {
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
-	Details map[string]any `json:"details,omitempty"`
-}
-
-func toAPIError(err error) *apiError {
-	e := &apiError{Code: billing.ErrorCode(err), Message: billing.ErrorMessage(err)}
-	if be, ok := err.(*billing.Error); ok {
-		e.Details = map[string]any{}
-		for k, v := range be.Details {
-			e.Details[k] = v
-		}
-		if len(be.Fields) > 0 {
-			e.Details["fields"] = be.Fields
-		}
-		if len(e.Details) == 0 {
-			e.Details = nil
-		}
-	}
-	return e
-}
+func toAPIError(err error) *APIError { return NewAPIError(err, billing.ErrorMessage(err)) }
 
 // APIUsageBatch: POST /api/v1/usage/batch — up to 1,000 events, each priced with the batch
 // multiplier and settled on its own.
@@ -201,8 +183,8 @@ func batchEvent(c echo.Context, raw json.RawMessage) (billing.UsageInput, error)
 
 // prefixFields names fields of event i as events[i].field.
 func prefixFields(err error, i int) error {
-	be, ok := err.(*billing.Error)
-	if !ok || len(be.Fields) == 0 {
+	var be *billing.Error
+	if !errors.As(err, &be) || len(be.Fields) == 0 {
 		return err
 	}
 	out := &billing.Error{Code: be.Code, Message: be.Message, Details: be.Details, Fields: map[string]string{}}

@@ -3,6 +3,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -126,7 +127,8 @@ const formStatus = http.StatusUnprocessableEntity
 // fieldErrors extracts per-field messages from a validation error, or puts the message
 // under "" for errors that belong to the whole form.
 func fieldErrors(err error) (map[string]string, string) {
-	if e, ok := err.(*billing.Error); ok {
+	var e *billing.Error
+	if errors.As(err, &e) {
 		if len(e.Fields) > 0 {
 			return e.Fields, ""
 		}

@@ -108,6 +108,13 @@ func (c *Client) Get(path string) *Page {
 	return c.do(req)
 }
 
+// GetHX fetches a path as htmx does (HX-Request: true).
+func (c *Client) GetHX(path string) *Page {
+	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+	req.Header.Set("HX-Request", "true")
+	return c.do(req)
+}
+
 // PostForm posts form values as-is (include _csrf yourself, or use Submit).
 func (c *Client) PostForm(path string, v url.Values) *Page {
 	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(v.Encode()))
