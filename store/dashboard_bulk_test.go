@@ -14,8 +14,7 @@ import (
 func TestBulkUsageKeepsTheLedgerClean(t *testing.T) {
 	db := pgtest.Fresh(t)
 	ctx := context.Background()
-	svc := billing.NewService(store.New(db), nil)
-	svc.PasswordCost = 4
+	svc := billing.NewService(store.New(db), billing.Options{PasswordCost: 4})
 	if _, err := svc.SeedDemo(ctx); err != nil {
 		t.Fatal(err)
 	}

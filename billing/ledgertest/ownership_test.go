@@ -43,7 +43,7 @@ func TestOwnershipReadsPassStoreErrorsThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := billing.NewService(outageStore{e.store}, e.clock.Now)
+	down := billing.NewService(outageStore{e.store}, billing.Options{Now: e.clock.Now})
 	platform := billing.APIKey{ID: "key_test", Kind: billing.KeyPlatform}
 	reads := map[string]func(*billing.Service) error{
 		"checkout": func(s *billing.Service) error { _, err := s.CheckoutForUser(ctx, u.ID, "cs_missing"); return err },

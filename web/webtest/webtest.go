@@ -33,15 +33,19 @@ type Env struct {
 	Payments *payments.TestMode
 }
 
-// Start runs the full middleware stack and routes on an httptest server.
-func Start(t testing.TB) *Env {
+// Start runs the full middleware stack and routes on an httptest server; opts adjust the
+// service's options.
+func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 	t.Helper()
 	db := pgtest.DB(t)
 	st := store.New(db)
-	svc := billing.NewService(st, nil)
-	svc.PasswordCost = 4 // bcrypt.MinCost: tests hash many passwords
 	pay := payments.NewTestMode()
-	svc.UsePayments(pay)
+	// bcrypt.MinCost: tests hash many passwords.
+	o := billing.Options{PasswordCost: 4, Payments: pay}
+	for _, f := range opts {
+		f(&o)
+	}
+	svc := billing.NewService(st, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := svc.SeedCatalog(ctx); err != nil {
 		t.Fatalf("seed catalog: %v", err)
