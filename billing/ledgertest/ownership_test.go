@@ -37,7 +37,7 @@ func (s outageStore) HoldByID(ctx context.Context, id string) (billing.Hold, err
 // Reads on behalf of a user or a key turn only "missing" (or "someone else's") into
 // not_found; a failed read passes through, so it is logged and answered as a 500, not a 404.
 func TestOwnershipReadsPassStoreErrorsThrough(t *testing.T) {
-	e := newEnv(t)
+	e := newMoneyEnv(t) // runs after the model tests
 	ctx := context.Background()
 	u, _, err := e.svc.SignUp(ctx, billing.SignUpInput{Name: "Owner", Email: key() + "@example.com", Password: "long-enough-pw"})
 	if err != nil {
