@@ -82,44 +82,51 @@ func (s *Service) rateLimit(ctx context.Context, key APIKey, a Account) error {
 		Details: map[string]any{"limit_per_min": ent.RateLimitPerMin, "retry_after": secs}}
 }
 
-// authorized is an account resolved for a request, or why it was refused.
+// authMemo remembers, across the inputs of one call, each ref's account (or refusal) and each
+// key and account counted against the rate limit, so a batch counts once per account it
+// names. A call of one input needs neither map.
+type authMemo struct {
+	refs    map[string]authorized
+	counted map[string]error
+}
+
 type authorized struct {
 	acc Account
 	err error
 }
 
-// authorizeInputs resolves the accounts usage inputs name, once per ref; inputs with a Key
-// are scoped and rate-limited, once per key and account, so a batch counts once per account
-// it names. Refusals are per ref; only an unexpected error fails the call.
-func (s *Service) authorizeInputs(ctx context.Context, ins []UsageInput) (map[string]authorized, error) {
-	m := make(map[string]authorized, 4)
-	var counted map[string]error
-	for _, in := range ins {
-		if _, ok := m[in.AccountID]; ok {
-			continue
-		}
-		var a Account
-		var err error
+// inputAccount resolves the account of a usage input: with a Key, scoped and rate-limited.
+// memo is nil for a call of one input.
+func (s *Service) inputAccount(ctx context.Context, in UsageInput, memo *authMemo) (Account, error) {
+	if memo == nil {
 		if in.Key == nil {
-			a, err = s.AccountSnapshot(ctx, in.AccountID)
-		} else if a, err = s.scopedAccount(ctx, *in.Key, in.AccountID); err == nil {
-			seen := in.Key.ID + "|" + a.ID
-			if prev, done := counted[seen]; done {
-				err = prev
-			} else {
-				err = s.rateLimit(ctx, *in.Key, a)
-				if counted == nil {
-					counted = map[string]error{}
-				}
-				counted[seen] = err
-			}
+			return s.AccountSnapshot(ctx, in.AccountID)
 		}
-		if err != nil && ErrorCode(err) == EInternal {
-			return nil, err
-		}
-		m[in.AccountID] = authorized{acc: a, err: err}
+		return s.AuthorizeAccount(ctx, *in.Key, in.AccountID)
 	}
-	return m, nil
+	if r, ok := memo.refs[in.AccountID]; ok {
+		return r.acc, r.err
+	}
+	var a Account
+	var err error
+	if in.Key == nil {
+		a, err = s.AccountSnapshot(ctx, in.AccountID)
+	} else if a, err = s.scopedAccount(ctx, *in.Key, in.AccountID); err == nil {
+		seen := in.Key.ID + "|" + a.ID
+		var done bool
+		if err, done = memo.counted[seen]; !done {
+			err = s.rateLimit(ctx, *in.Key, a)
+			if memo.counted == nil {
+				memo.counted = map[string]error{}
+			}
+			memo.counted[seen] = err
+		}
+	}
+	if memo.refs == nil {
+		memo.refs = map[string]authorized{}
+	}
+	memo.refs[in.AccountID] = authorized{acc: a, err: err}
+	return a, err
 }
 
 // EstimateForKey is Estimate for an API key, with ref (an id or external:<id>) authorised by

@@ -93,19 +93,22 @@ func (s *Service) Usage(ctx context.Context, in UsageInput) (UsageResult, error)
 // UsageBatch prices every action and charges them in one transaction; each stands alone.
 func (s *Service) UsageBatch(ctx context.Context, ins []UsageInput) ([]UsageResult, error) {
 	out := make([]UsageResult, len(ins))
-	accs, err := s.authorizeInputs(ctx, ins)
-	if err != nil {
-		return nil, err
+	var memo *authMemo
+	if len(ins) > 1 {
+		memo = &authMemo{}
 	}
 	var debits []DebitInput
 	var index []int
 	for i, in := range ins {
-		acc := accs[in.AccountID]
-		if acc.err != nil {
-			out[i].Err = acc.err
+		acc, err := s.inputAccount(ctx, in, memo)
+		if err != nil && ErrorCode(err) == EInternal {
+			return nil, err
+		}
+		if err != nil {
+			out[i].Err = err
 			continue
 		}
-		d, err := s.prepareUsage(ctx, acc.acc, in)
+		d, err := s.prepareUsage(ctx, acc, in)
 		if err != nil {
 			out[i].Err = err
 			continue
