@@ -230,10 +230,6 @@ func (s *Service) applyLocked(ctx context.Context, ops []ledgerOp, ids []string,
 	return res, nil
 }
 
-// SetLockFreeDebits turns the lock-free debit path on (the default) or off (every batch then
-// locks its accounts and reads them first).
-func (s *Service) SetLockFreeDebits(on bool) { s.ledgerLocked = !on }
-
 // lockFreePlan is a batch of debits decided against cached accounts, not yet written.
 type lockFreePlan struct {
 	ids    []string

@@ -181,10 +181,10 @@ func indexOfGrant(gs []*Grant, id string) int {
 
 // grantTrial gives a new portal account its one-time trial credits (0 turns it off).
 func (s *Service) grantTrial(ctx context.Context, tx Tx, accountID string) error {
-	if s.TrialCredits <= 0 {
+	if s.trialCredits <= 0 {
 		return nil
 	}
-	_, err := s.grantTx(ctx, tx, GrantInput{AccountID: accountID, Source: "trial", Amount: s.TrialCredits,
+	_, err := s.grantTx(ctx, tx, GrantInput{AccountID: accountID, Source: "trial", Amount: s.trialCredits,
 		IdempotencyKey: "trial", Actor: "system", Reason: "sign-up trial"})
 	return err
 }

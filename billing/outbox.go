@@ -79,10 +79,6 @@ type OutboxStore interface {
 	SettleMail(ctx context.Context, id int64, status, lastError string, sentAt *time.Time) error
 }
 
-// UseMailer turns on delivery: from then on every new message is queued for the Mailer in the
-// transaction that writes it. Call it before serving (it is not synchronised).
-func (s *Service) UseMailer(m Mailer) { s.mailer = m }
-
 // MailDelivery says whether messages are sent (a Mailer is set) or only kept in the outbox.
 func (s *Service) MailDelivery() bool { return s.mailer != nil }
 

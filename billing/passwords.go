@@ -57,7 +57,7 @@ func validatePassword(v *Validation, field, pw, email string) {
 }
 
 func (s *Service) hashPassword(pw string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), s.PasswordCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), s.passwordCost)
 	return string(h), err
 }
 

@@ -94,12 +94,6 @@ type ChargeResult struct {
 	Settled         bool
 }
 
-// UsePayments wires the payment provider and starts auto-recharge on debits.
-func (s *Service) UsePayments(p Payments) {
-	s.payments = p
-	s.OnDebit(s.autoRechargeHook, s.rechargeEnabled.quiet)
-}
-
 // PaymentsTestMode says the provider simulates payments (PAYMENTS=test). Without a provider it
 // is false: test checkouts and renewals are refused rather than granted for free.
 func (s *Service) PaymentsTestMode() bool { return s.payments != nil && s.payments.TestMode() }

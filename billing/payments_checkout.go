@@ -291,15 +291,13 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-// CheckoutForUser returns a checkout session of the user's account. Errors: not_found.
+// CheckoutForUser returns a checkout session of the user's account. Errors: not_found
+// (missing, or another account's); a failed read is returned as it is.
 func (s *Service) CheckoutForUser(ctx context.Context, userID, id string) (CheckoutRecord, error) {
 	acc, _, err := s.AccountForUser(ctx, userID, "")
 	if err != nil {
 		return CheckoutRecord{}, err
 	}
 	rec, err := s.store.CheckoutByID(ctx, id)
-	if err != nil || rec.AccountID != acc.ID {
-		return CheckoutRecord{}, Errorf(ENotFound, "No such checkout session.")
-	}
-	return rec, nil
+	return owned(rec, err, rec.AccountID == acc.ID, "No such checkout session.")
 }

@@ -60,17 +60,15 @@ func (s *Service) BillingOverview(ctx context.Context, userID string) (BillingOv
 	return o, nil
 }
 
-// PaymentForUser returns a payment of the user's account. Errors: not_found.
+// PaymentForUser returns a payment of the user's account. Errors: not_found
+// (missing, or another account's); a failed read is returned as it is.
 func (s *Service) PaymentForUser(ctx context.Context, userID, id string) (Payment, error) {
 	acc, _, err := s.AccountForUser(ctx, userID, "")
 	if err != nil {
 		return Payment{}, err
 	}
 	p, err := s.store.PaymentByID(ctx, id)
-	if err != nil || p.AccountID != acc.ID {
-		return Payment{}, Errorf(ENotFound, "No such payment.")
-	}
-	return p, nil
+	return owned(p, err, p.AccountID == acc.ID, "No such payment.")
 }
 
 // ReceiptURL is the provider's receipt for a payment: the invoice page for a plan, the

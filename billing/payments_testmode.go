@@ -169,17 +169,15 @@ func (s *Service) CancelTestSubscription(ctx context.Context, userID string) err
 		Created: s.Now(), Subscription: &SubscriptionEvent{ID: sub.ID, AccountID: acc.ID, PlanKey: sub.PlanKey, Status: "canceled"}}})
 }
 
-// RechargeForUser returns a recharge of the user's account. Errors: not_found.
+// RechargeForUser returns a recharge of the user's account. Errors: not_found
+// (missing, or another account's); a failed read is returned as it is.
 func (s *Service) RechargeForUser(ctx context.Context, userID, id string) (Recharge, error) {
 	acc, _, err := s.AccountForUser(ctx, userID, "")
 	if err != nil {
 		return Recharge{}, err
 	}
 	r, err := s.store.RechargeByID(ctx, id)
-	if err != nil || r.AccountID != acc.ID {
-		return Recharge{}, Errorf(ENotFound, "No such recharge.")
-	}
-	return r, nil
+	return owned(r, err, r.AccountID == acc.ID, "No such recharge.")
 }
 
 // CompleteTestRecharge simulates the customer passing an SCA challenge in test mode.

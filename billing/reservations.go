@@ -17,12 +17,21 @@ type ReserveActionInput struct {
 	IdempotencyKey string
 	RequestHash    string
 	APIKeyID       string
+	// Key, when set, replaces APIKeyID and makes AccountID a ref authorised by AuthorizeAccount.
+	Key *APIKey
 }
 
 // ReserveAction prices the action like an estimate and holds that many credits.
 // Errors: as Usage (status, price, entitlement, spend limit), then insufficient_credits,
 // feature_not_entitled (too many open reservations), idempotency_conflict.
 func (s *Service) ReserveAction(ctx context.Context, in ReserveActionInput) (HoldResult, Quote, error) {
+	if in.Key != nil {
+		a, err := s.AuthorizeAccount(ctx, *in.Key, in.AccountID)
+		if err != nil {
+			return HoldResult{}, Quote{}, err
+		}
+		in.AccountID, in.APIKeyID = a.ID, in.Key.ID
+	}
 	acc, err := s.store.AccountByID(ctx, in.AccountID)
 	if err != nil {
 		return HoldResult{}, Quote{}, err
@@ -59,20 +68,31 @@ type CommitActionInput struct {
 	IdempotencyKey string
 	RequestHash    string
 	APIKeyID       string
-	ClientIP       string
+	// Key, when set, replaces APIKeyID: it must reach the hold's account, and the request
+	// counts against that account's rate limit.
+	Key      *APIKey
+	ClientIP string
 }
 
 // CommitAction prices the actual use at now and commits the hold with a usage event.
-// Errors: not_found, invalid_request (hold not active; bad quantities), unknown_action,
-// idempotency_conflict. A cost above what the account can cover is capped (warning).
+// Errors: not_found, rate_limited (with a Key), invalid_request (hold not active; bad
+// quantities), unknown_action, idempotency_conflict. A cost above what the account can cover
+// is capped (warning).
 func (s *Service) CommitAction(ctx context.Context, in CommitActionInput) (UsageResult, error) {
 	h, err := s.store.HoldByID(ctx, in.HoldID)
-	if err != nil || (in.AccountID != "" && h.AccountID != in.AccountID) {
-		return UsageResult{}, Errorf(ENotFound, "No reservation %s.", in.HoldID)
+	mine := (in.AccountID == "" || h.AccountID == in.AccountID) && (in.Key == nil || in.Key.reaches(h.AccountID))
+	if h, err = owned(h, err, mine, "No reservation "+in.HoldID+"."); err != nil {
+		return UsageResult{}, err
 	}
 	acc, err := s.store.AccountByID(ctx, h.AccountID)
 	if err != nil {
 		return UsageResult{}, err
+	}
+	if in.Key != nil {
+		if err := s.rateLimit(ctx, *in.Key, acc); err != nil {
+			return UsageResult{}, err
+		}
+		in.APIKeyID = in.Key.ID
 	}
 	attrs := in.Attributes
 	if attrs == nil {
@@ -119,8 +139,5 @@ func (s *Service) CommitAction(ctx context.Context, in CommitActionInput) (Usage
 // Reservation reads a hold; scope ("" for none) limits it to one account. Errors: not_found.
 func (s *Service) Reservation(ctx context.Context, id, scope string) (Hold, error) {
 	h, err := s.store.HoldByID(ctx, id)
-	if err != nil || (scope != "" && h.AccountID != scope) {
-		return Hold{}, Errorf(ENotFound, "No reservation %s.", id)
-	}
-	return h, nil
+	return owned(h, err, scope == "" || h.AccountID == scope, "No reservation "+id+".")
 }

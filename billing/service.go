@@ -18,27 +18,67 @@ type Service struct {
 	// ledger caches accounts and live grants for lock-free debit batches (applyOps).
 	ledger       ledgerCache
 	ledgerStats  LedgerStats
-	ledgerLocked bool // SetLockFreeDebits(false)
+	ledgerLocked bool // Options.LockedDebits
 	plans        planCache
 	keys         keyCache
 	gc           atomic.Pointer[GroupCommit]
 	accounts     accountCache
+	apiLimits    apiLimiters // per-plan API rate limits (AuthorizeAccount)
 	// rechargeEnabled lets the debit path skip the auto-recharge query for most batches.
 	rechargeEnabled rechargeSet
-	payments        Payments // UsePayments
-	mailer          Mailer   // UseMailer; nil keeps mail in the outbox
-	// PasswordCost is the bcrypt cost; tests lower it.
-	PasswordCost int
-	// TrialCredits is granted once at portal sign-up (an operator setting; 0 turns it off).
-	TrialCredits Credits
+	payments        Payments // nil: no payments (maintenance commands)
+	mailer          Mailer   // nil keeps mail in the outbox
+	passwordCost    int
+	trialCredits    Credits
 }
 
-// NewService builds a Service over a store. now may be nil (time.Now).
-func NewService(s Store, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// Options configures a Service, once, at NewService; the zero value is the production
+// default of every tuning option. Each says whether production must set it.
+type Options struct {
+	// Now is the clock; nil is time.Now. Production leaves it nil; tests pass a fake clock.
+	Now func() time.Time
+	// Payments is the provider (Stripe, or test mode with PAYMENTS=test) and turns on
+	// auto-recharge after debits. Production serving must set it; the maintenance commands
+	// (migrate, seed, verify, apikey) leave it nil, and checkouts are then refused.
+	Payments Payments
+	// Mailer delivers mail. Production sets it when SMTP_URL is configured; nil keeps every
+	// message in the admin outbox.
+	Mailer Mailer
+	// PasswordCost is the bcrypt cost; 0 is DefaultPasswordCost. Production leaves it 0;
+	// tests lower it to bcrypt's minimum (4), since they hash many passwords.
+	PasswordCost int
+	// TrialCredits are granted once at portal sign-up; nil is DefaultTrialCredits, a pointer
+	// to 0 turns the trial off. An operator setting: production may leave it nil.
+	TrialCredits *Credits
+	// LockedDebits turns the lock-free debit path off, so every debit batch locks its accounts
+	// and reads them first. Production must leave it false; tests set it to check the locked
+	// path alone.
+	LockedDebits bool
+}
+
+// Defaults of Options.
+const (
+	DefaultPasswordCost = 11
+	DefaultTrialCredits = 50 * Credit
+)
+
+// NewService builds a Service over a store.
+func NewService(s Store, o Options) *Service {
+	svc := &Service{store: s, now: o.Now, payments: o.Payments, mailer: o.Mailer, passwordCost: o.PasswordCost,
+		trialCredits: DefaultTrialCredits, ledgerLocked: o.LockedDebits}
+	if svc.now == nil {
+		svc.now = time.Now
 	}
-	return &Service{store: s, now: now, PasswordCost: 11, TrialCredits: 50 * Credit}
+	if svc.passwordCost == 0 {
+		svc.passwordCost = DefaultPasswordCost
+	}
+	if o.TrialCredits != nil {
+		svc.trialCredits = *o.TrialCredits
+	}
+	if o.Payments != nil {
+		svc.OnDebit(svc.autoRechargeHook, svc.rechargeEnabled.quiet)
+	}
+	return svc
 }
 
 // Now is the service clock, UTC, at PostgreSQL's microsecond precision (so a replayed

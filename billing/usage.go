@@ -61,9 +61,12 @@ type UsageInput struct {
 	RequestHash string
 	OccurredAt  *time.Time
 	Metadata    json.RawMessage
-	APIKeyID    string
-	ClientIP    string
-	Batch       bool
+	// APIKeyID is the key recorded on the event; Key, when set, replaces it and makes AccountID
+	// a ref (an id or external:<id>) that AuthorizeAccount's scope and rate limit apply to.
+	APIKeyID string
+	Key      *APIKey
+	ClientIP string
+	Batch    bool
 }
 
 // UsageResult is the answer for one action.
@@ -77,7 +80,7 @@ type UsageResult struct {
 }
 
 // ChargeUsage charges one action. Errors, in the order they are checked: not_found (account),
-// account_paused/account_suspended, unknown_action/invalid_request (price),
+// rate_limited (with a Key), account_paused/account_suspended, unknown_action/invalid_request (price),
 // feature_not_entitled, spend_limit_reached, insufficient_credits, idempotency_conflict.
 func (s *Service) ChargeUsage(ctx context.Context, in UsageInput) (UsageResult, error) {
 	rs, err := s.ChargeUsageBatch(ctx, []UsageInput{in})
@@ -90,13 +93,24 @@ func (s *Service) ChargeUsage(ctx context.Context, in UsageInput) (UsageResult, 
 // ChargeUsageBatch prices every action and charges them in one transaction; each stands alone.
 func (s *Service) ChargeUsageBatch(ctx context.Context, ins []UsageInput) ([]UsageResult, error) {
 	out := make([]UsageResult, len(ins))
-	accs, err := s.accountsByID(ctx, ins)
-	if err != nil {
-		return nil, err
+	var memo *authMemo
+	if len(ins) > 1 {
+		memo = &authMemo{}
 	}
-	todo := make([]int, len(ins))
-	for i := range ins {
-		todo[i] = i
+	// Authorisation (scope, rate limit) happens once per input, before any pricing round.
+	accs := make(map[string]Account, 4)
+	todo := make([]int, 0, len(ins))
+	for i, in := range ins {
+		acc, err := s.inputAccount(ctx, in, memo)
+		if err != nil && ErrorCode(err) == EInternal {
+			return nil, err
+		}
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		accs[in.AccountID] = acc
+		todo = append(todo, i)
 	}
 	// A snapshot may predate a plan change whose notification has not arrived yet: the debit
 	// then finds another plan under its lock or version check and the action is priced again
@@ -190,29 +204,13 @@ func (s *Service) refreshAccounts(ctx context.Context, ins []UsageInput, at []in
 	return nil
 }
 
-// accountsByID reads the snapshots of the accounts named (unknown ones are left out).
-func (s *Service) accountsByID(ctx context.Context, ins []UsageInput) (map[string]Account, error) {
-	m := make(map[string]Account, 4)
-	for _, in := range ins {
-		if _, ok := m[in.AccountID]; ok {
-			continue
-		}
-		a, err := s.AccountSnapshot(ctx, in.AccountID)
-		if ErrorCode(err) == ENotFound {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		m[in.AccountID] = a
-	}
-	return m, nil
-}
-
 // prepareUsage checks what can be checked before the lock, prices, and builds the debit.
 func (s *Service) prepareUsage(ctx context.Context, acc Account, in UsageInput) (DebitInput, error) {
-	if acc.ID == "" {
+	if acc.ID == "" { // gone since it was authorised (refreshAccounts)
 		return DebitInput{}, Errorf(ENotFound, "No account %s.", in.AccountID)
+	}
+	if in.Key != nil {
+		in.APIKeyID = in.Key.ID
 	}
 	if err := CheckIdempotencyKey(in.IdempotencyKey); err != nil {
 		return DebitInput{}, err

@@ -11,41 +11,18 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"creditline/billing"
 	"github.com/labstack/echo/v4"
 )
 
-// apiLimiters holds one fixed-window limiter per distinct per-minute limit.
-type apiLimiters struct {
-	mu sync.Mutex
-	m  map[int]*billing.Limiter
-	// failures throttles failed key attempts per client IP.
-	failures keyFailures
-}
-
-func (l *apiLimiters) get(perMin int) *billing.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil {
-		l.m = map[int]*billing.Limiter{}
-	}
-	if lim := l.m[perMin]; lim != nil {
-		return lim
-	}
-	lim := billing.NewLimiter(perMin, time.Minute, nil)
-	l.m[perMin] = lim
-	return lim
-}
-
 // APIAuth authenticates the bearer key of every /api/v1 request (except the OpenAPI document).
 func (h *Handlers) APIAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		fails := &h.apiLimits.failures
+		fails := &h.keyFails
 		if wait := fails.blocked(clientKey(c)); wait > 0 {
-			return keyThrottled(c, wait)
+			return keyThrottled(wait)
 		}
 		auth := c.Request().Header.Get("Authorization")
 		raw, ok := strings.CutPrefix(auth, "Bearer ")
@@ -74,49 +51,9 @@ func requirePlatform(c echo.Context) error {
 	return nil
 }
 
-// account resolves an id or external:<id> and applies the key's scope and rate limit:
-// an account key naming another account gets not_found.
+// account authorises the request's key on an id or external:<id> (billing.AuthorizeAccount).
 func (h *Handlers) account(c echo.Context, ref string) (billing.Account, error) {
-	if strings.TrimSpace(ref) == "" {
-		return billing.Account{}, billing.FieldError("account", "Required: an account id (acc_...) or external:<your id>.")
-	}
-	a, err := h.svc.AccountSnapshot(c.Request().Context(), ref)
-	if err != nil {
-		return billing.Account{}, err
-	}
-	k := apiKey(c)
-	if k.Kind == billing.KeyAccount && (k.AccountID == nil || *k.AccountID != a.ID) {
-		return billing.Account{}, billing.Errorf(billing.ENotFound, "No account %s.", ref)
-	}
-	// A batch request counts once per account it names, not once per event.
-	if seen, ok := c.Get(seenAccountsKey).(map[string]error); ok {
-		if err, done := seen[a.ID]; done {
-			return a, err
-		}
-		err := h.rateLimit(c, k, a)
-		seen[a.ID] = err
-		return a, err
-	}
-	return a, h.rateLimit(c, k, a)
-}
-
-const seenAccountsKey = "accounts-seen"
-
-// rateLimit counts one request of this key on this account against the plan's per-minute limit.
-func (h *Handlers) rateLimit(c echo.Context, k *billing.APIKey, a billing.Account) error {
-	ent, err := h.svc.Entitlements(c.Request().Context(), a)
-	if err != nil {
-		return err
-	}
-	ok, wait := h.apiLimits.get(ent.RateLimitPerMin).Allow(k.ID + "|" + a.ID)
-	if ok {
-		return nil
-	}
-	secs := int(wait.Seconds() + 0.999)
-	c.Response().Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	return &billing.Error{Code: billing.ERateLimited,
-		Message: fmt.Sprintf("Rate limit of %d requests per minute reached for this key and account; retry in %d s.", ent.RateLimitPerMin, max(secs, 1)),
-		Details: map[string]any{"limit_per_min": ent.RateLimitPerMin, "retry_after": max(secs, 1)}}
+	return h.svc.AuthorizeAccount(c.Request().Context(), *apiKey(c), ref)
 }
 
 // decode reads a JSON body strictly: unknown fields, wrong types and trailing data are

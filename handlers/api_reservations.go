@@ -55,35 +55,13 @@ func (h *Handlers) APIReserve(c echo.Context) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	a, err := h.account(c, req.Account)
-	if err != nil {
-		return err
-	}
-	res, _, err := h.svc.ReserveAction(c.Request().Context(), billing.ReserveActionInput{AccountID: a.ID, Action: req.Action,
+	res, _, err := h.svc.ReserveAction(c.Request().Context(), billing.ReserveActionInput{AccountID: req.Account, Action: req.Action,
 		Quantities: qs, Attributes: req.Attributes, TTL: time.Duration(*req.TTLSeconds) * time.Second,
-		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, APIKeyID: apiKey(c).ID})
+		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, Key: apiKey(c)})
 	if err != nil {
 		return err
 	}
 	return created(c, res.Replayed, toReservationJSON(res.Hold))
-}
-
-// scope is the account an account key is limited to ("" for platform keys).
-func scope(c echo.Context) string {
-	if k := apiKey(c); k.Kind == billing.KeyAccount && k.AccountID != nil {
-		return *k.AccountID
-	}
-	return ""
-}
-
-// reservationAccount checks the key may touch the reservation and counts the rate limit.
-func (h *Handlers) reservationAccount(c echo.Context) (billing.Hold, error) {
-	hold, err := h.svc.Reservation(c.Request().Context(), c.Param("id"), scope(c))
-	if err != nil {
-		return billing.Hold{}, err
-	}
-	_, err = h.account(c, hold.AccountID)
-	return hold, err
 }
 
 // APICommit: POST /api/v1/reservations/{id}/commit — charge the actual use.
@@ -104,12 +82,9 @@ func (h *Handlers) APICommit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.reservationAccount(c); err != nil {
-		return err
-	}
-	r, err := h.svc.CommitAction(c.Request().Context(), billing.CommitActionInput{HoldID: c.Param("id"), AccountID: scope(c),
+	r, err := h.svc.CommitAction(c.Request().Context(), billing.CommitActionInput{HoldID: c.Param("id"),
 		Quantities: qs, Attributes: req.Attributes, IdempotencyKey: req.IdempotencyKey, RequestHash: hash,
-		APIKeyID: apiKey(c).ID, ClientIP: c.RealIP()})
+		Key: apiKey(c), ClientIP: c.RealIP()})
 	if err != nil {
 		return err
 	}
@@ -118,10 +93,7 @@ func (h *Handlers) APICommit(c echo.Context) error {
 
 // APIRelease: POST /api/v1/reservations/{id}/release — free the credits without charging.
 func (h *Handlers) APIRelease(c echo.Context) error {
-	if _, err := h.reservationAccount(c); err != nil {
-		return err
-	}
-	hold, err := h.svc.ReleaseHold(c.Request().Context(), c.Param("id"), scope(c), "key:"+apiKey(c).ID)
+	hold, err := h.svc.ReleaseForKey(c.Request().Context(), *apiKey(c), c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"creditline/billing"
-	"github.com/labstack/echo/v4"
 )
 
 // Failed API key attempts allowed per client IP and window; past them every request from
@@ -90,10 +89,10 @@ func (f *keyFailures) fail(ip string) {
 	w.count++
 }
 
-// keyThrottled is the rate_limited answer to an IP over its failed-key budget.
-func keyThrottled(c echo.Context, wait time.Duration) error {
+// keyThrottled is the rate_limited answer to an IP over its failed-key budget (the error
+// handler sends Retry-After from details.retry_after).
+func keyThrottled(wait time.Duration) error {
 	secs := max(int(wait.Seconds()+0.999), 1)
-	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 	return &billing.Error{Code: billing.ERateLimited,
 		Message: "Too many requests with invalid API keys from your address; retry in " + strconv.Itoa(secs) + " s.",
 		Details: map[string]any{"retry_after": secs}}

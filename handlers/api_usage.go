@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -28,7 +29,8 @@ func (r actionRequest) check(v *billing.Validation) map[string]billing.Quantity 
 		v.Add("action", "Required: an action key such as chat.completion (see GET /api/v1/actions).")
 	}
 	qs, err := r.Quantities.parse()
-	if be, ok := err.(*billing.Error); ok {
+	var be *billing.Error
+	if errors.As(err, &be) {
 		for f, m := range be.Fields {
 			v.Add(f, "%s", m)
 		}
@@ -52,7 +54,8 @@ func (r usageRequest) validate() (map[string]billing.Quantity, error) {
 	if len(r.IdempotencyKey) > 255 {
 		v.Add("idempotency_key", "Use at most 255 characters.")
 	}
-	if be, ok := billing.CheckMetadata(r.Metadata).(*billing.Error); ok {
+	var be *billing.Error
+	if errors.As(billing.CheckMetadata(r.Metadata), &be) {
 		v.Add("metadata", "%s", be.Fields["metadata"])
 	}
 	return qs, v.Err()
@@ -78,14 +81,11 @@ func toUsageJSON(r billing.UsageResult) usageJSON {
 		Balance: r.Balance, Available: r.Available, PriceVersion: r.Event.PriceVersion, Warnings: w}
 }
 
-func (h *Handlers) usageInput(c echo.Context, req usageRequest, qs map[string]billing.Quantity, hash string, batch bool) (billing.UsageInput, error) {
-	a, err := h.account(c, req.Account)
-	if err != nil {
-		return billing.UsageInput{}, err
-	}
-	return billing.UsageInput{AccountID: a.ID, Action: req.Action, Quantities: qs, Attributes: req.Attributes,
+// usageInput leaves the account ref to billing, which authorises it with the key.
+func usageInput(c echo.Context, req usageRequest, qs map[string]billing.Quantity, hash string, batch bool) billing.UsageInput {
+	return billing.UsageInput{AccountID: req.Account, Action: req.Action, Quantities: qs, Attributes: req.Attributes,
 		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, OccurredAt: req.OccurredAt, Metadata: req.Metadata,
-		APIKeyID: apiKey(c).ID, ClientIP: c.RealIP(), Batch: batch}, nil
+		Key: apiKey(c), ClientIP: c.RealIP(), Batch: batch}
 }
 
 // APIUsage: POST /api/v1/usage — charge one action, idempotently.
@@ -99,11 +99,7 @@ func (h *Handlers) APIUsage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	in, err := h.usageInput(c, req, qs, hash, false)
-	if err != nil {
-		return err
-	}
-	r, err := h.svc.ChargeUsage(c.Request().Context(), in)
+	r, err := h.svc.ChargeUsage(c.Request().Context(), usageInput(c, req, qs, hash, false))
 	if err != nil {
 		return err
 	}
@@ -118,31 +114,10 @@ type batchResult struct {
 	Status  string           `json:"status"`
 	ID      string           `json:"id,omitempty"`
 	Credits *billing.Credits `json:"credits,omitempty"`
-	Error   *apiError        `json:"error,omitempty"`
+	Error   *APIError        `json:"error,omitempty"`
 }
 
-type apiError struct {
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
-	Details map[string]any `json:"details,omitempty"`
-}
-
-func toAPIError(err error) *apiError {
-	e := &apiError{Code: billing.ErrorCode(err), Message: billing.ErrorMessage(err)}
-	if be, ok := err.(*billing.Error); ok {
-		e.Details = map[string]any{}
-		for k, v := range be.Details {
-			e.Details[k] = v
-		}
-		if len(be.Fields) > 0 {
-			e.Details["fields"] = be.Fields
-		}
-		if len(e.Details) == 0 {
-			e.Details = nil
-		}
-	}
-	return e
-}
+func toAPIError(err error) *APIError { return NewAPIError(err, billing.ErrorMessage(err)) }
 
 // APIUsageBatch: POST /api/v1/usage/batch — up to 1,000 events, each priced with the batch
 // multiplier and settled on its own.
@@ -161,13 +136,12 @@ func (h *Handlers) APIUsageBatch(c echo.Context) error {
 	case len(req.Events) > MaxBatch:
 		return billing.FieldError("events", "holds %d events; at most %d per batch", len(req.Events), MaxBatch)
 	}
-	c.Set(seenAccountsKey, map[string]error{})
 	results := make([]batchResult, len(req.Events))
 	var ins []billing.UsageInput
 	var at []int
 	for i, raw := range req.Events {
 		results[i] = batchResult{Index: i}
-		in, err := h.batchEvent(c, raw)
+		in, err := batchEvent(c, raw)
 		if err != nil {
 			results[i].Status, results[i].Error = "failed", toAPIError(prefixFields(err, i))
 			continue
@@ -189,11 +163,10 @@ func (h *Handlers) APIUsageBatch(c echo.Context) error {
 			res.Status, res.ID, res.Credits = "created", r.Event.ID, &r.Event.Credits
 		}
 	}
-	c.Response().Header().Del("Retry-After") // per-event refusals are in the results, not the request
 	return c.JSON(http.StatusOK, map[string]any{"results": results})
 }
 
-func (h *Handlers) batchEvent(c echo.Context, raw json.RawMessage) (billing.UsageInput, error) {
+func batchEvent(c echo.Context, raw json.RawMessage) (billing.UsageInput, error) {
 	var ev usageRequest
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
@@ -205,13 +178,13 @@ func (h *Handlers) batchEvent(c echo.Context, raw json.RawMessage) (billing.Usag
 		return billing.UsageInput{}, err
 	}
 	canon, _ := json.Marshal(ev)
-	return h.usageInput(c, ev, qs, hashBytes(canon), true)
+	return usageInput(c, ev, qs, hashBytes(canon), true), nil
 }
 
 // prefixFields names fields of event i as events[i].field.
 func prefixFields(err error, i int) error {
-	be, ok := err.(*billing.Error)
-	if !ok || len(be.Fields) == 0 {
+	var be *billing.Error
+	if !errors.As(err, &be) || len(be.Fields) == 0 {
 		return err
 	}
 	out := &billing.Error{Code: be.Code, Message: be.Message, Details: be.Details, Fields: map[string]string{}}
@@ -242,11 +215,7 @@ func (h *Handlers) APIEstimate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.account(c, req.Account)
-	if err != nil {
-		return err
-	}
-	e, err := h.svc.Estimate(c.Request().Context(), a.ID, req.Action, qs, req.Attributes, req.Batch)
+	e, err := h.svc.EstimateForKey(c.Request().Context(), *apiKey(c), req.Account, req.Action, qs, req.Attributes, req.Batch)
 	if err != nil {
 		return err
 	}

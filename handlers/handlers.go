@@ -3,6 +3,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -24,7 +25,7 @@ type Handlers struct {
 	login                 loginThrottle
 	signupIP, signupEmail *billing.Limiter
 	signupMail            *billing.Limiter // sign-up mails per address, whatever the IP
-	apiLimits             apiLimiters
+	keyFails              keyFailures      // failed API key attempts per client address
 	refusals              billing.Refusals // 402 and 429 answers, for the admin overview
 }
 
@@ -126,7 +127,8 @@ const formStatus = http.StatusUnprocessableEntity
 // fieldErrors extracts per-field messages from a validation error, or puts the message
 // under "" for errors that belong to the whole form.
 func fieldErrors(err error) (map[string]string, string) {
-	if e, ok := err.(*billing.Error); ok {
+	var e *billing.Error
+	if errors.As(err, &e) {
 		if len(e.Fields) > 0 {
 			return e.Fields, ""
 		}

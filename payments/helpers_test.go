@@ -56,10 +56,8 @@ func newEnv(t *testing.T) *env {
 	db := pgtest.DB(t)
 	st := store.New(db)
 	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
-	svc := billing.NewService(st, c.Now)
-	svc.PasswordCost = 4
 	pay := payments.NewTestMode()
-	svc.UsePayments(pay)
+	svc := billing.NewService(st, billing.Options{Now: c.Now, PasswordCost: 4, Payments: pay})
 	if err := svc.SeedCatalog(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -58,8 +58,7 @@ func TestTestModePurchasesAreMarkedAndCountNoRevenue(t *testing.T) {
 	}
 
 	// A live provider on the same database: its purchase counts.
-	live := billing.NewService(e.st, e.clock.Now)
-	live.UsePayments(liveProvider{})
+	live := billing.NewService(e.st, billing.Options{Now: e.clock.Now, Payments: liveProvider{}})
 	if err := live.LoadLiveBook(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +88,7 @@ func TestTestModePathsRefuseOutsideTestMode(t *testing.T) {
 	}
 	id := start.URL[len("/checkout/test/"):]
 	for name, p := range map[string]billing.Payments{"live": liveProvider{}, "none": nil} {
-		svc := billing.NewService(e.st, e.clock.Now)
-		if p != nil {
-			svc.UsePayments(p)
-		}
+		svc := billing.NewService(e.st, billing.Options{Now: e.clock.Now, Payments: p})
 		if svc.PaymentsTestMode() {
 			t.Errorf("%s: PaymentsTestMode", name)
 		}

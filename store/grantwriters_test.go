@@ -38,9 +38,8 @@ var grantWriters = map[string]func(t *testing.T, e grantWriterEnv, acc string){
 		}
 	},
 	"tx.WriteLedger": func(t *testing.T, e grantWriterEnv, acc string) { // a debit decided under locks
-		e.svc.SetLockFreeDebits(false)
-		defer e.svc.SetLockFreeDebits(true)
-		if _, err := e.svc.Debit(context.Background(), billing.DebitInput{AccountID: acc, Amount: billing.Credit, IdempotencyKey: "contract-locked"}); err != nil {
+		locked := billing.NewService(store.New(e.db), billing.Options{LockedDebits: true})
+		if _, err := locked.Debit(context.Background(), billing.DebitInput{AccountID: acc, Amount: billing.Credit, IdempotencyKey: "contract-locked"}); err != nil {
 			t.Fatal(err)
 		}
 	},
@@ -97,7 +96,7 @@ func TestEveryGrantWriterBumpsVersion(t *testing.T) {
 	}
 
 	db := pgtest.Fresh(t)
-	svc := billing.NewService(store.New(db), nil)
+	svc := billing.NewService(store.New(db), billing.Options{})
 	ctx := context.Background()
 	if err := svc.SeedCatalog(ctx); err != nil {
 		t.Fatal(err)

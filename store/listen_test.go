@@ -106,7 +106,7 @@ func TestCatalogChangesReachAnotherService(t *testing.T) {
 	}
 	u, _ := url.Parse(pgtest.URL(t))
 	u.Path = "/" + name
-	a, b := billing.NewService(store.New(db), nil), billing.NewService(store.New(db), nil)
+	a, b := billing.NewService(store.New(db), billing.Options{}), billing.NewService(store.New(db), billing.Options{})
 	if err := a.SeedCatalog(ctx); err != nil {
 		t.Fatal(err)
 	}

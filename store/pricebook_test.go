@@ -20,7 +20,7 @@ var noon = time.Date(2025, 3, 5, 12, 0, 0, 0, time.UTC) // a Wednesday
 func seeded(t *testing.T) (*billing.Service, *sqlx.DB) {
 	t.Helper()
 	db := pgtest.Fresh(t)
-	svc := billing.NewService(store.New(db), func() time.Time { return noon })
+	svc := billing.NewService(store.New(db), billing.Options{Now: func() time.Time { return noon }})
 	if err := svc.SeedCatalog(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestOneDraftAtATime(t *testing.T) {
 func TestRefreshLiveBook(t *testing.T) {
 	ctx := context.Background()
 	a, db := seeded(t)
-	b := billing.NewService(store.New(db), func() time.Time { return noon })
+	b := billing.NewService(store.New(db), billing.Options{Now: func() time.Time { return noon }})
 	if err := b.LoadLiveBook(ctx); err != nil {
 		t.Fatal(err)
 	}

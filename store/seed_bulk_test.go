@@ -15,8 +15,7 @@ func TestBulkUsageKeepsTheLedgerClean(t *testing.T) {
 	db := pgtest.Fresh(t)
 	ctx := context.Background()
 	st := store.New(db)
-	svc := billing.NewService(st, nil)
-	svc.PasswordCost = 4
+	svc := billing.NewService(st, billing.Options{PasswordCost: 4})
 	if _, err := svc.SeedDemo(ctx); err != nil {
 		t.Fatal(err)
 	}

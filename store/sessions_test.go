@@ -24,8 +24,7 @@ func sessionEnv(t *testing.T) (*billing.Service, *store.Store, *sessClock, billi
 	db := pgtest.DB(t)
 	st := store.New(db)
 	clk := &sessClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	svc := billing.NewService(st, clk.Now)
-	svc.PasswordCost = 4
+	svc := billing.NewService(st, billing.Options{Now: clk.Now, PasswordCost: 4})
 	u, _, err := svc.SignUp(context.Background(), billing.SignUpInput{Name: "Sam", Email: "sam-" + billing.NewID("t") + "@example.com", Password: "long-enough-pw"})
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +115,7 @@ func TestSessionOfDeletedUserIsDead(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.DB(t)
 	st := store.New(db)
-	svc := billing.NewService(st, nil)
-	svc.PasswordCost = 4
+	svc := billing.NewService(st, billing.Options{PasswordCost: 4})
 	u, _, err := svc.SignUp(ctx, billing.SignUpInput{Name: "Gone", Email: "gone@example.com", Password: "long-enough-pw"})
 	if err != nil {
 		t.Fatal(err)

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"creditline/billing"
+	"creditline/handlers"
 	"creditline/static"
 	"creditline/views"
 	"creditline/views/pages"
@@ -68,46 +70,48 @@ func errorHandler(log *slog.Logger, testMode bool) echo.HTTPErrorHandler {
 		}
 		status := http.StatusInternalServerError
 		msg := "Something went wrong (ref: " + reqID + "). We have been told; please try again."
-		code := billing.EInternal
 		if be != nil {
-			status, msg, code = statusOf(be.Code), be.Message, be.Code
+			status, msg, err = statusOf(be.Code), be.Message, be
+			if be.Code == billing.ERateLimited {
+				setRetryAfter(c, be)
+			}
 		} else {
 			log.Error("unexpected error", "id", reqID, "method", c.Request().Method, "uri", logURI(c.Request()), "err", err)
 		}
 		if strings.HasPrefix(c.Request().URL.Path, "/api/") || strings.HasPrefix(c.Request().URL.Path, "/webhooks/") {
-			writeJSONError(c, status, code, msg, be)
+			_ = c.JSON(status, map[string]any{"error": handlers.NewAPIError(err, msg)})
 			return
 		}
 		title := http.StatusText(status)
 		if status == http.StatusNotFound {
 			title = "Page not found"
 		}
+		view := pages.ErrorView{Status: status, Title: title, Message: msg, RequestID: reqID}
 		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 		c.Response().WriteHeader(status)
 		ctx := c.Request().Context()
+		if c.Request().Header.Get("HX-Request") == "true" {
+			// The region that asked gets the message alone, never a page inside the page.
+			_ = pages.ErrorFragment(view).Render(ctx, c.Response())
+			return
+		}
 		if _, ok := views.Lookup(ctx); !ok { // a route outside the session group (static, metrics): no page facts yet
 			ctx = views.WithRequest(ctx, &views.Request{RequestID: reqID, Asset: static.URL, TestMode: testMode})
 		}
-		_ = pages.ErrorPage(pages.ErrorView{Status: status, Title: title, Message: msg, RequestID: reqID}).Render(ctx, c.Response())
+		_ = pages.ErrorPage(view).Render(ctx, c.Response())
 	}
 }
 
-func writeJSONError(c echo.Context, status int, code, msg string, be *billing.Error) {
-	if be != nil && be.Code == billing.ERateLimited && c.Response().Header().Get("Retry-After") == "" {
-		c.Response().Header().Set("Retry-After", "60")
+// setRetryAfter sends Retry-After for a rate_limited error that has not set it: its
+// details.retry_after (seconds), else a minute.
+func setRetryAfter(c echo.Context, be *billing.Error) {
+	h := c.Response().Header()
+	if h.Get("Retry-After") != "" {
+		return
 	}
-	body := map[string]any{"code": code, "message": msg}
-	details := map[string]any{}
-	if be != nil {
-		for k, v := range be.Details {
-			details[k] = v
-		}
-		if len(be.Fields) > 0 {
-			details["fields"] = be.Fields
-		}
+	secs, ok := be.Details["retry_after"].(int)
+	if !ok || secs < 1 {
+		secs = 60
 	}
-	if len(details) > 0 {
-		body["details"] = details
-	}
-	_ = c.JSON(status, map[string]any{"error": body})
+	h.Set("Retry-After", strconv.Itoa(secs))
 }

@@ -68,8 +68,7 @@ func TestConcurrentSignInsGetOnlyTheFreeAttempts(t *testing.T) {
 // The change-password form is the same oracle for a stolen session: concurrent wrong current
 // passwords get only the free five checks.
 func TestConcurrentWrongCurrentPasswordsGetOnlyTheFreeAttempts(t *testing.T) {
-	env := webtest.Start(t)
-	env.Svc.PasswordCost = 10 // a slow hash widens the window between check and count
+	env := webtest.Start(t, func(o *billing.Options) { o.PasswordCost = 10 }) // a slow hash widens the window between check and count
 	if _, _, err := env.Svc.SignUp(context.Background(), billing.SignUpInput{Name: "Pat", Email: "pat-concurrent@example.com", Password: "long-enough-pw"}); err != nil {
 		t.Fatal(err)
 	}

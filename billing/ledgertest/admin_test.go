@@ -364,7 +364,7 @@ func TestRevokeGrantSameKeyConcurrently(t *testing.T) {
 func TestOperatorChangesReachLockFreeDebitsOnOtherInstances(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	other := billing.NewService(e.store, e.clock.Now)
+	other := billing.NewService(e.store, billing.Options{Now: e.clock.Now})
 	acc := e.account()
 	e.grant(acc, "100")
 	for i := 0; i < 2; i++ { // the second is decided from the cache

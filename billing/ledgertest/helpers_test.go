@@ -37,11 +37,18 @@ type env struct {
 
 var seq atomic.Int64
 
-func newEnv(t *testing.T) *env {
+// newEnv builds the service over a fresh database; o, when given, sets its options (the
+// clock is always the env's).
+func newEnv(t *testing.T, o ...billing.Options) *env {
 	db := pgtest.DB(t)
 	st := store.New(db)
 	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
-	svc := billing.NewService(st, c.Now)
+	var opts billing.Options
+	if len(o) > 0 {
+		opts = o[0]
+	}
+	opts.Now = c.Now
+	svc := billing.NewService(st, opts)
 	e := &env{t: t, db: db, store: st, svc: svc, clock: c}
 	t.Cleanup(e.verify)
 	return e

@@ -99,7 +99,7 @@ func TestLockFreeDebitsSeeEveryOtherChange(t *testing.T) {
 	})
 
 	t.Run("another instance", func(t *testing.T) {
-		other := billing.NewService(e.store, e.clock.Now) // its own cache, same database
+		other := billing.NewService(e.store, billing.Options{Now: e.clock.Now}) // its own cache, same database
 		acc := e.account()
 		e.grant(acc, "10")
 		for _, amt := range []string{"1", "3"} { // cached on this instance, at 6
@@ -143,8 +143,7 @@ func TestLockFreeDebitsSeeEveryOtherChange(t *testing.T) {
 
 // TestLockedPathAlone: with the lock-free path off, every batch locks its accounts.
 func TestLockedPathAlone(t *testing.T) {
-	e := newEnv(t)
-	e.svc.SetLockFreeDebits(false)
+	e := newEnv(t, billing.Options{LockedDebits: true})
 	acc := e.account()
 	e.grant(acc, "5")
 	for i := 0; i < 3; i++ {
@@ -184,7 +183,7 @@ func TestWarmLedgerCache(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fresh := billing.NewService(e.store, e.clock.Now) // a restarted instance: empty caches
+	fresh := billing.NewService(e.store, billing.Options{Now: e.clock.Now}) // a restarted instance: empty caches
 	n, err := fresh.WarmLedgerCache(ctx, 3)
 	if err != nil || n != 3 {
 		t.Fatalf("warm: %d accounts, %v; want the 3 that moved credits last", n, err)

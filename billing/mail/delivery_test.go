@@ -44,11 +44,7 @@ func (e *deliveryEnv) advance(d time.Duration) {
 }
 
 func (e *deliveryEnv) service(m billing.Mailer) (*billing.Service, *billing.Worker) {
-	svc := billing.NewService(e.st, e.now)
-	svc.PasswordCost = 4
-	if m != nil {
-		svc.UseMailer(m)
-	}
+	svc := billing.NewService(e.st, billing.Options{Now: e.now, PasswordCost: 4, Mailer: m})
 	return svc, svc.NewWorker(slog.New(slog.NewTextHandler(e.log, nil)))
 }
 

@@ -83,7 +83,7 @@ func setup(ctx context.Context, dbURL string, n int) (*fixture, error) {
 	if _, err := store.Migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	svc := billing.NewService(store.New(db), nil)
+	svc := billing.NewService(store.New(db), billing.Options{})
 	if err := svc.SeedCatalog(ctx); err != nil {
 		return nil, err
 	}

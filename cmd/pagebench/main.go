@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	st := store.New(db)
-	svc := billing.NewService(st, nil)
+	svc := billing.NewService(st, billing.Options{})
 	if _, err := svc.SeedDemo(ctx); err != nil {
 		return err
 	}

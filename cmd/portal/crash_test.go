@@ -32,7 +32,7 @@ func TestKillUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc := billing.NewService(store.New(db), nil)
+	svc := billing.NewService(store.New(db), billing.Options{})
 	if err := svc.SeedCatalog(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -43,17 +43,17 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 	if cfg.Dev {
 		h = slog.NewTextHandler(logs, nil)
 	}
-	svc := billing.NewService(st, nil)
-	svc.UsePayments(newPayments(cfg))
-	if cfg.SMTPURL != "" { // else mail stays in the outbox, shown at /admin/outbox
+	var mailer billing.Mailer // nil: mail stays in the outbox, shown at /admin/outbox
+	if cfg.SMTPURL != "" {
 		m, err := mail.New(cfg.SMTPURL, cfg.BaseURL)
 		if err != nil {
 			logs.Close()
 			db.Close()
 			return nil, err
 		}
-		svc.UseMailer(m)
+		mailer = m
 	}
+	svc := billing.NewService(st, billing.Options{Payments: newPayments(cfg), Mailer: mailer})
 	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h), logs: logs}, nil
 }
 

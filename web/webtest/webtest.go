@@ -33,15 +33,19 @@ type Env struct {
 	Payments *payments.TestMode
 }
 
-// Start runs the full middleware stack and routes on an httptest server.
-func Start(t testing.TB) *Env {
+// Start runs the full middleware stack and routes on an httptest server; opts adjust the
+// service's options.
+func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 	t.Helper()
 	db := pgtest.DB(t)
 	st := store.New(db)
-	svc := billing.NewService(st, nil)
-	svc.PasswordCost = 4 // bcrypt.MinCost: tests hash many passwords
 	pay := payments.NewTestMode()
-	svc.UsePayments(pay)
+	// bcrypt.MinCost: tests hash many passwords.
+	o := billing.Options{PasswordCost: 4, Payments: pay}
+	for _, f := range opts {
+		f(&o)
+	}
+	svc := billing.NewService(st, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := svc.SeedCatalog(ctx); err != nil {
 		t.Fatalf("seed catalog: %v", err)
@@ -105,6 +109,13 @@ func (c *Client) do(req *http.Request) *Page {
 // Get fetches a path.
 func (c *Client) Get(path string) *Page {
 	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+	return c.do(req)
+}
+
+// GetHX fetches a path as htmx does (HX-Request: true).
+func (c *Client) GetHX(path string) *Page {
+	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+	req.Header.Set("HX-Request", "true")
 	return c.do(req)
 }
 
