@@ -159,6 +159,17 @@ func TestMonthlyCapHoldsUnderABurst(t *testing.T) {
 	}
 	wg.Wait()
 	e.runJobs()
+	// However the burst interleaved with the jobs, spending on until the account is dry asks
+	// for a third recharge, which the cap refuses (and announces).
+	for i := 0; i < 200; i++ {
+		_, err := e.svc.Debit(context.Background(), billing.DebitInput{AccountID: acc, Amount: c("30"), IdempotencyKey: fmt.Sprint("b-", seq.Add(1))})
+		e.runJobs()
+		if billing.ErrorCode(err) == billing.EInsufficient {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
 	ok := 0
 	for _, r := range e.recharges(acc) {
 		if r.Status != billing.RechargeFailed {
