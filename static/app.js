@@ -83,4 +83,34 @@
       f.focus();
     }
   });
+
+  // htmx does not swap a failed answer (4xx but 422, 5xx; layouts.htmxConfig): the error
+  // handler's fragment (role="alert") is shown in the page's request-error region instead, and
+  // cleared by the next request. A server that cannot be reached gets a message of its own.
+  function showRequestError(node) {
+    var region = document.getElementById("request-error");
+    if (region) region.replaceChildren(node);
+  }
+  function alertBox(text) {
+    var div = document.createElement("div");
+    div.setAttribute("role", "alert");
+    div.setAttribute("data-testid", "error-fragment");
+    div.className = "rounded-md border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800";
+    div.textContent = text;
+    return div;
+  }
+  document.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    var doc = new DOMParser().parseFromString((xhr && xhr.responseText) || "", "text/html");
+    var frag = doc.querySelector('[data-testid="error-fragment"]');
+    showRequestError(frag ? document.importNode(frag, true) :
+      alertBox("Something went wrong (status " + (xhr ? xhr.status : "?") + "); please try again."));
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showRequestError(alertBox("The server could not be reached; check your connection and try again."));
+  });
+  document.addEventListener("htmx:beforeRequest", function () {
+    var region = document.getElementById("request-error");
+    if (region) region.replaceChildren();
+  });
 })();
