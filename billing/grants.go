@@ -184,9 +184,12 @@ func (s *Service) grantTrial(ctx context.Context, tx Tx, accountID string) error
 	if s.trialCredits <= 0 {
 		return nil
 	}
-	_, err := s.grantTx(ctx, tx, GrantInput{AccountID: accountID, Source: "trial", Amount: s.trialCredits,
+	res, err := s.grantTx(ctx, tx, GrantInput{AccountID: accountID, Source: "trial", Amount: s.trialCredits,
 		IdempotencyKey: "trial", Actor: "system", Reason: "sign-up trial"})
-	return err
+	if err != nil {
+		return err
+	}
+	return s.auditGrantBy(ctx, tx, "system", res)
 }
 
 // RevokeInput takes back unspent credits of one grant (a refund, an admin decision).

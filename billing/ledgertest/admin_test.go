@@ -387,3 +387,27 @@ func TestOperatorChangesReachLockFreeDebitsOnOtherInstances(t *testing.T) {
 		t.Fatalf("debit on an account suspended on another instance: %v", err)
 	}
 }
+
+// TestTrialGrantIsAudited: the sign-up trial is a grant like any other, so it leaves one audit
+// entry (actor system) in the transaction that creates the account.
+func TestTrialGrantIsAudited(t *testing.T) {
+	e := newMoneyEnv(t)
+	ctx := context.Background()
+	a, err := e.svc.CreateAccount(ctx, billing.CreateAccountInput{Name: "trial audit", Trial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := e.svc.AuditLog(ctx, billing.AuditFilter{AccountID: a.ID, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var grants int
+	for _, en := range page.Entries {
+		if en.Action == billing.AuditGrant && en.ActorKind == billing.ActorSystem {
+			grants++
+		}
+	}
+	if grants != 1 {
+		t.Fatalf("%d trial grant entries in %+v: want 1", grants, page.Entries)
+	}
+}
