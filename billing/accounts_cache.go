@@ -128,11 +128,12 @@ func (s *Service) ForgetAccount(id string, version int64) {
 	c := &s.accounts
 	c.loads.forget()
 	c.mu.Lock()
-	for k, ca := range c.m {
-		if ca.acc.ID == id {
-			delete(c.m, k)
-		}
+	// An account is cached under its id, and under "external:"+its external id only together
+	// with its id (snapshot, snapshotsOf), which never changes: two deletes, no scan.
+	if ca, ok := c.m[id]; ok && ca.acc.ExternalID != nil && *ca.acc.ExternalID != "" {
+		delete(c.m, "external:"+*ca.acc.ExternalID)
 	}
+	delete(c.m, id)
 	if version > 0 {
 		c.reset(1)
 		c.m[id] = cachedAccount{acc: Account{ID: id, Version: version}}

@@ -104,7 +104,12 @@ func (s *Service) inputAccount(ctx context.Context, in UsageInput, memo *authMem
 		}
 		return s.AuthorizeAccount(ctx, *in.Key, in.AccountID)
 	}
-	if r, ok := memo.refs[in.AccountID]; ok {
+	// Keyed by key and ref: one call may carry inputs of different keys.
+	memoKey := in.AccountID
+	if in.Key != nil {
+		memoKey = in.Key.ID + "|" + in.AccountID
+	}
+	if r, ok := memo.refs[memoKey]; ok {
 		return r.acc, r.err
 	}
 	var a Account
@@ -125,7 +130,7 @@ func (s *Service) inputAccount(ctx context.Context, in UsageInput, memo *authMem
 	if memo.refs == nil {
 		memo.refs = map[string]authorized{}
 	}
-	memo.refs[in.AccountID] = authorized{acc: a, err: err}
+	memo.refs[memoKey] = authorized{acc: a, err: err}
 	return a, err
 }
 

@@ -118,6 +118,13 @@ func (w *Worker) sweep(ctx context.Context) {
 	} else if n > 0 {
 		w.log.Info("session pruning", "rows", n)
 	}
+	// Publications are announced (store.Listen); this is the backstop for one announced while
+	// the listener was not yet subscribed or reconnecting, or whose reload failed.
+	if loaded, err := w.svc.RefreshLiveBook(ctx); err != nil {
+		w.log.Error("price book refresh", "err", err)
+	} else if loaded {
+		w.log.Warn("price book reloaded by the sweep: its publication was not applied when announced")
+	}
 	if n, err := w.svc.store.PruneJobs(ctx, w.svc.Now().Add(-jobRetention)); err != nil {
 		w.log.Error("job pruning", "err", err)
 	} else if n > 0 {

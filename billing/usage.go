@@ -112,24 +112,39 @@ func (s *Service) ChargeUsageBatch(ctx context.Context, ins []UsageInput) ([]Usa
 		accs[in.AccountID] = acc
 		todo = append(todo, i)
 	}
-	// A snapshot may predate a plan change whose notification has not arrived yet: the debit
-	// then finds another plan under its lock or version check and the action is priced again
-	// on the account as read now. Twice more at most: plans do not change that often.
+	// A snapshot may predate a change whose notification has not arrived yet. A refusal read
+	// from it (paused, suspended, not entitled) is confirmed on the row, once per account; a
+	// debit priced for a plan the account has left is priced again on the row, twice more at
+	// most. Once a round has committed, a later failure is reported on the inputs still
+	// undecided: the results already charged are returned, never dropped.
+	committed := false
+	fail := func(err error, pending []int) ([]UsageResult, error) {
+		if !committed {
+			return nil, err
+		}
+		for _, i := range pending {
+			out[i] = UsageResult{Err: err}
+		}
+		return out, nil
+	}
+	confirmed := map[string]bool{}
 	for round := 0; len(todo) > 0; round++ {
 		if round > 0 {
 			if err := s.refreshAccounts(ctx, ins, todo, accs); err != nil {
-				return nil, err
+				return fail(err, todo)
 			}
 		}
 		var debits []DebitInput
 		var index []int
 		for _, i := range todo {
-			d, err := s.prepareUsage(ctx, accs[ins[i].AccountID], ins[i])
-			if refusedOnSnapshot(err) && round == 0 { // a refusal is confirmed on the row
-				if err = s.refreshAccounts(ctx, ins, []int{i}, accs); err != nil {
-					return nil, err
+			ref := ins[i].AccountID
+			d, err := s.prepareUsage(ctx, accs[ref], ins[i])
+			if refusedOnSnapshot(err) && round == 0 && !confirmed[ref] {
+				confirmed[ref] = true
+				if err := s.refreshAccounts(ctx, ins, []int{i}, accs); err != nil {
+					return fail(err, todo)
 				}
-				d, err = s.prepareUsage(ctx, accs[ins[i].AccountID], ins[i])
+				d, err = s.prepareUsage(ctx, accs[ref], ins[i])
 			}
 			if err != nil {
 				out[i] = UsageResult{Err: err}
@@ -140,8 +155,9 @@ func (s *Service) ChargeUsageBatch(ctx context.Context, ins []UsageInput) ([]Usa
 		}
 		outs, err := s.DebitBatch(ctx, debits)
 		if err != nil {
-			return nil, err
+			return fail(err, index)
 		}
+		committed = true
 		todo = todo[:0]
 		for j, o := range outs {
 			i := index[j]
@@ -156,7 +172,8 @@ func (s *Service) ChargeUsageBatch(ctx context.Context, ins []UsageInput) ([]Usa
 			case o.Replayed:
 				ev, err := s.store.UsageByDebit(ctx, o.Debit.ID)
 				if err != nil {
-					return nil, err
+					out[i] = UsageResult{Err: err}
+					continue
 				}
 				out[i].Event, out[i].Warnings = ev, ev.Warnings
 			default:
@@ -167,8 +184,9 @@ func (s *Service) ChargeUsageBatch(ctx context.Context, ins []UsageInput) ([]Usa
 	return out, nil
 }
 
-// errPlanChanged refuses a debit priced for a plan the account is no longer on; UsageBatch
-// prices it again and never returns it.
+// errPlanChanged refuses a debit priced for a plan the account is no longer on;
+// ChargeUsageBatch prices it again, and returns it (409 conflict, retry) only when the plan
+// changed three times during one request.
 var errPlanChanged = &Error{Code: EConflict, Message: "The account's plan changed while this action was priced; retry."}
 
 // refusedOnSnapshot is true for the refusals prepareUsage takes from the account's snapshot.
@@ -190,7 +208,11 @@ func (s *Service) refreshAccounts(ctx context.Context, ins []UsageInput, at []in
 			continue
 		}
 		done[ref] = true
-		a, err := s.ResolveAccount(ctx, ref)
+		id := ref
+		if a, ok := accs[ref]; ok { // re-read what was authorised, not whatever ref names now
+			id = a.ID
+		}
+		a, err := s.ResolveAccount(ctx, id)
 		if ErrorCode(err) == ENotFound {
 			delete(accs, ref)
 			continue

@@ -191,6 +191,12 @@ func (a *app) listenForChanges(ctx context.Context) {
 	case err := <-done:
 		if err != nil {
 			a.log.Warn("not listening for changes made by other instances", "err", err)
+			break
+		}
+		// Anything committed between the first loads and the subscription was not announced
+		// to this instance: start from what the database holds now.
+		if err := a.svc.ApplyCacheEvent(ctx, billing.CacheEvent{Kind: billing.EventsLost}); err != nil {
+			a.log.Warn("caches not refreshed after subscribing", "err", err)
 		}
 	case <-time.After(10 * time.Second):
 		a.log.Warn("still subscribing to change notifications")
