@@ -169,6 +169,9 @@ func (s *Service) touchKey(ctx context.Context, id string, now time.Time) {
 	last := c.touched[id]
 	due := now.Sub(last) > time.Minute
 	if due {
+		if c.touched == nil { // forgetKeys may have made byHash before any key was read
+			c.touched = map[string]time.Time{}
+		}
 		c.touched[id] = now
 	}
 	c.mu.Unlock()

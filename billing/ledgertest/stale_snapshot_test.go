@@ -97,3 +97,21 @@ func TestRefusalFromAStaleSnapshotIsConfirmedOnTheRow(t *testing.T) {
 		t.Fatalf("resumed on another instance, refused here: %v", err)
 	}
 }
+
+// TestKeysWorkAfterCachesAreDropped: a lost listener connection drops every cache before any
+// key was read (serve does it once the listener subscribes); keys must still authenticate.
+func TestKeysWorkAfterCachesAreDropped(t *testing.T) {
+	e := newMoneyEnv(t)
+	ctx := context.Background()
+	_, secret, err := e.svc.CreatePlatformKey(ctx, "dropped caches", billing.Op{Actor: billing.Actor{Kind: billing.ActorSystem}, Reason: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := otherInstance(e)
+	if err := svc.ApplyCacheEvent(ctx, billing.CacheEvent{Kind: billing.EventsLost}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthenticateKey(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+}
