@@ -21,7 +21,12 @@ func (h *Handlers) customerAccount(c echo.Context) (billing.Account, billing.Mem
 	if err != nil {
 		return billing.Account{}, billing.Membership{}, "", err
 	}
-	views.Req(c.Request().Context()).Account = &acc
+	unread, err := h.svc.UnreadCount(c.Request().Context(), acc.ID)
+	if err != nil {
+		return billing.Account{}, billing.Membership{}, "", err
+	}
+	req := views.Req(c.Request().Context())
+	req.Account, req.Unread = &acc, unread
 	return acc, m, q, nil
 }
 
