@@ -78,3 +78,14 @@ func notificationsURL(q string) string {
 	}
 	return "/notifications?" + url.Values{"account": {q}}.Encode()
 }
+
+// shellAccount hands the page shell the current account and its unread count (the bell).
+func (h *Handlers) shellAccount(c echo.Context, acc *billing.Account) error {
+	unread, err := h.svc.UnreadCount(c.Request().Context(), acc.ID)
+	if err != nil {
+		return err
+	}
+	req := views.Req(c.Request().Context())
+	req.Account, req.Unread = acc, unread
+	return nil
+}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"creditline/billing"
-	"creditline/views"
 	"creditline/views/pages"
 	"github.com/labstack/echo/v4"
 )
@@ -21,12 +20,9 @@ func (h *Handlers) customerAccount(c echo.Context) (billing.Account, billing.Mem
 	if err != nil {
 		return billing.Account{}, billing.Membership{}, "", err
 	}
-	unread, err := h.svc.UnreadCount(c.Request().Context(), acc.ID)
-	if err != nil {
+	if err := h.shellAccount(c, &acc); err != nil {
 		return billing.Account{}, billing.Membership{}, "", err
 	}
-	req := views.Req(c.Request().Context())
-	req.Account, req.Unread = &acc, unread
 	return acc, m, q, nil
 }
 
