@@ -143,6 +143,9 @@ func TestLimitsPageSpendLimitValidationAndAudit(t *testing.T) {
 	if bar.Length() != 1 || bar.AttrOr("aria-label", "") == "" || bar.AttrOr("aria-valuemax", "") != "100" || bar.AttrOr("aria-valuenow", "") == "" {
 		t.Fatalf("progress bar: %d %s", bar.Length(), p.Body)
 	}
+	if bar.Find("rect").AttrOr("width", "") != bar.AttrOr("aria-valuenow", "x") {
+		t.Errorf("the bar draws %q%%, its value says %q", bar.Find("rect").AttrOr("width", ""), bar.AttrOr("aria-valuenow", ""))
+	}
 	if of := p.Doc.Find(`[data-testid="limits-of"]`).Text(); !strings.Contains(of, "1,500") || !strings.Contains(of, "soft") {
 		t.Errorf("limit text %q", of)
 	}
@@ -189,6 +192,9 @@ func TestPauseThroughThePageAndTheAPI(t *testing.T) {
 	p := c.Submit("/limits", "/limits/pause", url.Values{"paused": {"yes"}})
 	if p.Status != http.StatusOK || p.Doc.Find(`[data-testid="confirm"] input[name="confirm"][value="yes"]`).Length() != 1 {
 		t.Fatalf("pause without confirmation: %d, no confirmation step", p.Status)
+	}
+	if p.Doc.Find(`[data-testid="limits-tabs"] a[aria-current="page"]`).Text() != "Limits" || p.Doc.Find(`#side-nav a[aria-current="page"]`).Text() != "Limits & alerts" {
+		t.Error("the confirmation step does not mark the Limits tab and navigation entry current")
 	}
 	if a := freshAccount(t, env, acc.ID); a.Status != billing.StatusActive {
 		t.Fatalf("the confirmation step changed the status to %s", a.Status)
