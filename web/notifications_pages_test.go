@@ -108,7 +108,7 @@ func TestNotificationCentre(t *testing.T) {
 	if got := bellLabel(p); got != "Notifications, 24 unread" {
 		t.Errorf("bell after one read: %q", got)
 	}
-	if p.Doc.Find(`#n-` + strconv.FormatInt(ids[24], 10)).AttrOr("data-read", "") != "true" {
+	if p.Doc.Find(`#n-`+strconv.FormatInt(ids[24], 10)).AttrOr("data-read", "") != "true" {
 		t.Error("the read notification is still unread in the list")
 	}
 
