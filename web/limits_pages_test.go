@@ -255,6 +255,21 @@ func TestPauseThroughThePageAndTheAPI(t *testing.T) {
 	if len(es) != 4 || es[2].Actor() != billing.KeyActor(k.ID) || auditField(t, es[2].After, "status") != "paused" {
 		t.Fatalf("API audit: %+v", es[2:])
 	}
+
+	// An operator's suspension is not the customer's to lift: no switch, and a forged post is refused.
+	if r := api.Do("PATCH", "/api/v1/accounts/"+acc.ID, map[string]any{"status": "suspended", "reason": "chargebacks"}); r.Status != 200 {
+		t.Fatalf("suspend: %d %s", r.Status, r.Raw)
+	}
+	sp := c.Get("/limits")
+	if sp.Doc.Find(`[data-testid="pause-switch"]`).Length() != 0 || !strings.Contains(sp.Doc.Find(`[data-testid="pause-state"]`).Text(), "Suspended") {
+		t.Error("a suspended account is offered the pause switch")
+	}
+	if p := c.Submit("/limits", "/limits/pause", url.Values{"paused": {"no"}, "confirm": {"yes"}}); p.Status != http.StatusForbidden {
+		t.Errorf("resuming a suspended account: %d, want 403", p.Status)
+	}
+	if a := freshAccount(t, env, acc.ID); a.Status != billing.StatusSuspended {
+		t.Fatalf("status %s after the refused resume", a.Status)
+	}
 }
 
 // TestMemberCannotChangeLimits: a plain member sees the page read-only and is refused (403)

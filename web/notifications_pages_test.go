@@ -132,7 +132,7 @@ func TestNotificationCentre(t *testing.T) {
 	resp.Body.Close()
 	body := frag.String()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-read="true"`) || !strings.Contains(body, `hx-swap-oob="true"`) ||
-		!strings.Contains(body, `aria-label="Notifications, 23 unread"`) || strings.Contains(body, "<html") {
+		!strings.Contains(body, `aria-label="Notifications, 23 unread"`) || !strings.Contains(body, `aria-current="page"`) || strings.Contains(body, "<html") {
 		t.Fatalf("htmx mark read: %d\n%s", resp.StatusCode, body)
 	}
 

@@ -378,7 +378,7 @@ func Bell(unread int, oob bool) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if views.Req(ctx).Path == "/notifications" {
+		if p := views.Req(ctx).Path; p == "/notifications" || strings.HasPrefix(p, "/notifications/") {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, " aria-current=\"page\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
