@@ -197,6 +197,8 @@ type Notification struct {
 	Key       string     `db:"key"`
 	CreatedAt time.Time  `db:"created_at"`
 	ReadAt    *time.Time `db:"read_at"`
+	// RuleID is the alert rule that raised it (nil: a payment notice).
+	RuleID *string `db:"rule_id"`
 }
 
 // AbuseFlag is raised for the abuse review queue.

@@ -111,6 +111,7 @@ type Store interface {
 	UsageStore
 	APIKeyStore
 	PaymentsStore
+	NotificationStore
 	DashboardStore
 	AuditStore
 	AdminStore

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"creditline/billing"
-	"creditline/views"
 	"creditline/views/pages"
 	"github.com/labstack/echo/v4"
 )
@@ -27,7 +26,9 @@ func (h *Handlers) billingView(c echo.Context) (pages.BillingView, error) {
 	if err != nil {
 		return pages.BillingView{}, err
 	}
-	views.Req(c.Request().Context()).Account = &o.Account
+	if err := h.shellAccount(c, &o.Account); err != nil {
+		return pages.BillingView{}, err
+	}
 	v := pages.BillingView{O: o, Form: billing.AutoRechargeFormOf(o.AutoRecharge)}
 	q := c.QueryParam("notice")
 	if q == "" {
@@ -122,7 +123,9 @@ func (h *Handlers) Receipt(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	views.Req(ctx).Account = &acc
+	if err := h.shellAccount(c, &acc); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, pages.TestReceiptPage(pages.ReceiptView{Payment: p, Account: acc}))
 }
 
@@ -137,7 +140,9 @@ func (h *Handlers) ShowRecharge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	views.Req(ctx).Account = &acc
+	if err := h.shellAccount(c, &acc); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, pages.RechargePage(pages.RechargeView{Recharge: r, TestMode: h.svc.PaymentsTestMode()}))
 }
 

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 
-	"creditline/views"
 	"creditline/views/pages"
 	"github.com/labstack/echo/v4"
 )
@@ -22,7 +21,9 @@ func (h *Handlers) ShowTestCheckout(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	views.Req(ctx).Account = &acc
+	if err := h.shellAccount(c, &acc); err != nil {
+		return err
+	}
 	v := pages.CheckoutView{Session: rec}
 	switch rec.Kind {
 	case "pack":

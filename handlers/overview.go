@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"creditline/billing"
-	"creditline/views"
 	"creditline/views/pages"
 	"github.com/labstack/echo/v4"
 )
@@ -21,7 +20,9 @@ func (h *Handlers) customerAccount(c echo.Context) (billing.Account, billing.Mem
 	if err != nil {
 		return billing.Account{}, billing.Membership{}, "", err
 	}
-	views.Req(c.Request().Context()).Account = &acc
+	if err := h.shellAccount(c, &acc); err != nil {
+		return billing.Account{}, billing.Membership{}, "", err
+	}
 	return acc, m, q, nil
 }
 

@@ -11,10 +11,12 @@ import (
 
 // Request is what the layout needs to know about the current request.
 type Request struct {
-	CSRF      string
-	Path      string
-	User      *billing.User
-	Account   *billing.Account
+	CSRF    string
+	Path    string
+	User    *billing.User
+	Account *billing.Account
+	// Unread is the current account's unread notifications (at most billing.UnreadCap), for the bell.
+	Unread    int
 	RequestID string
 	// Asset maps a file name to its fingerprinted URL.
 	Asset func(string) string

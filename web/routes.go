@@ -34,6 +34,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	api.PATCH("/accounts/:id", h.APIUpdateAccount)
 	api.POST("/accounts/:id/grants/:grant_id/revoke", h.APIRevokeGrant)
 	api.GET("/audit-log", h.APIAuditLog)
+	api.GET("/accounts/:id/notifications", h.APINotifications)
 
 	// Stripe webhooks: authenticated by their signature, no session or CSRF.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
@@ -73,6 +74,12 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	u.POST("/checkout/test/:id", h.PayTestCheckout)
 	u.GET("/account/password", h.ShowChangePassword)
 	u.POST("/account/password", h.ChangePassword)
+	u.GET("/limits", h.Limits)
+	u.POST("/limits/spend-limit", h.SaveSpendLimit)
+	u.POST("/limits/pause", h.PauseUsage)
+	u.GET("/notifications", h.Notifications)
+	u.POST("/notifications/read-all", h.MarkAllNotificationsRead)
+	u.POST("/notifications/:id/read", h.MarkNotificationRead)
 
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)

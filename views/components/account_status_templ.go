@@ -93,7 +93,7 @@ func AccountStatusBanner() templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " <p class=\"mt-1\">Usage is refused until it is resumed.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " <p class=\"mt-1\">Usage is refused until it is resumed. <a href=\"/limits\" data-testid=\"resume-link\" class=\"font-semibold underline\">Resume usage on Limits &amp; alerts</a></p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
