@@ -74,6 +74,9 @@ type DunningTx interface {
 	DunningForUpdate(ctx context.Context, subscriptionID string) (DunningCase, error)
 	// SaveDunning writes the case's progress (reminded, downgraded, resolved).
 	SaveDunning(ctx context.Context, c DunningCase) error
+	// BillingContacts are the addresses billing mail goes to: the account's email when it has
+	// one, else its owners'.
+	BillingContacts(ctx context.Context, accountID string) ([]string, error)
 }
 
 type dunningJob struct {
@@ -253,19 +256,21 @@ func (s *Service) planName(ctx context.Context, key string) string {
 	return key
 }
 
-// dunningMail queues one of the dunning messages to the account's billing address (none: the
-// in-app notification is all there is).
+// dunningMail queues one of the dunning messages to each billing contact (none: the in-app
+// notification is all there is).
 func (s *Service) dunningMail(ctx context.Context, tx Tx, c DunningCase, kind string) error {
-	accs, _, err := tx.LockAccounts(ctx, []string{c.AccountID})
+	to, err := tx.BillingContacts(ctx, c.AccountID)
 	if err != nil {
 		return err
 	}
-	if len(accs) == 0 || accs[0].Email == "" {
-		return nil
+	for _, addr := range to {
+		m := dunningMessage(c, kind, s.planName(ctx, c.PlanKey), s.dunning.LinkBase)
+		m.To, m.CreatedAt = addr, s.Now()
+		if err := s.queueMail(ctx, tx, m); err != nil {
+			return err
+		}
 	}
-	m := dunningMessage(c, kind, s.planName(ctx, c.PlanKey), s.dunning.LinkBase)
-	m.To, m.CreatedAt = accs[0].Email, s.Now()
-	return s.queueMail(ctx, tx, m)
+	return nil
 }
 
 // dunningMessage writes the subject and body of a dunning mail: what happened, the amount,

@@ -44,3 +44,13 @@ func (t *tx) SaveDunning(ctx context.Context, c billing.DunningCase) error {
 		resolved_at = :resolved_at WHERE subscription_id = :subscription_id`, c)
 	return affected("save dunning", res, err)
 }
+
+func (t *tx) BillingContacts(ctx context.Context, accountID string) ([]string, error) {
+	var out []string
+	err := t.tx.SelectContext(ctx, &out, `SELECT a.email FROM accounts a WHERE a.id = $1 AND a.email <> ''
+		UNION ALL
+		SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.account_id = $1 AND m.role = 'owner'
+			AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = $1 AND a.email <> '')`, accountID)
+	return out, mapErr("billing contacts", err)
+}
