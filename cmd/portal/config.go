@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"creditline/billing"
 )
 
 // Config is read from the environment once, at start, and validated there.
@@ -88,7 +90,7 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 		}
 		c.DebitWindow = d
 	}
-	c.Grace = 7 * 24 * time.Hour
+	c.Grace = billing.DefaultGrace
 	if v := strings.TrimSpace(getenv("DUNNING_GRACE_DAYS")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 60 {
