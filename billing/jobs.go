@@ -72,6 +72,7 @@ func (s *Service) NewWorker(log *slog.Logger) *Worker {
 	w.Handle(JobHoldExpire, s.handleHoldExpire)
 	w.Handle(JobGrantExpire, s.handleGrantExpire)
 	s.registerPaymentJobs(w)
+	s.registerDunningJobs(w)
 	w.Handle(JobSendMail, s.handleSendMail)
 	return w
 }

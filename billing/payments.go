@@ -249,7 +249,8 @@ type PaymentsTx interface {
 	// SubscriptionForUpdate locks a subscription row; not_found when unknown.
 	SubscriptionForUpdate(ctx context.Context, id string) (Subscription, error)
 	UpsertSubscription(ctx context.Context, s Subscription) error
-	// LiveSubscriptionsOf lists the account's subscriptions that give a plan, newest first.
+	// LiveSubscriptionsOf lists the account's subscriptions that give a plan, newest first; one
+	// dropped to Free by dunning (an open, downgraded case) gives none.
 	LiveSubscriptionsOf(ctx context.Context, accountID string) ([]Subscription, error)
 	SetAccountPlan(ctx context.Context, accountID, planKey string) error
 	// InsertPayment does nothing when a payment with the same ref exists.

@@ -43,6 +43,7 @@ type InvoiceEvent struct {
 	PlanKey         string
 	AccountID       string
 	AmountPaid      int64
+	AmountDue       int64
 	Currency        string
 	PaymentIntentID string
 	HostedURL       string

@@ -30,6 +30,7 @@ type Service struct {
 	mailer          Mailer   // nil keeps mail in the outbox
 	passwordCost    int
 	trialCredits    Credits
+	dunning         DunningOptions
 }
 
 // Options configures a Service, once, at NewService; the zero value is the production
@@ -54,6 +55,9 @@ type Options struct {
 	// and reads them first. Production must leave it false; tests set it to check the locked
 	// path alone.
 	LockedDebits bool
+	// Dunning sets the grace period of failed subscription payments and the links in its
+	// mail. Production sets both (DUNNING_GRACE_DAYS, BASE_URL); tests may leave it zero.
+	Dunning DunningOptions
 }
 
 // Defaults of Options.
@@ -65,7 +69,7 @@ const (
 // NewService builds a Service over a store.
 func NewService(s Store, o Options) *Service {
 	svc := &Service{store: s, now: o.Now, payments: o.Payments, mailer: o.Mailer, passwordCost: o.PasswordCost,
-		trialCredits: DefaultTrialCredits, ledgerLocked: o.LockedDebits}
+		trialCredits: DefaultTrialCredits, ledgerLocked: o.LockedDebits, dunning: o.Dunning}
 	if svc.now == nil {
 		svc.now = time.Now
 	}
@@ -139,4 +143,5 @@ type Tx interface {
 	PaymentsTx
 	AuditTx
 	AdminTx
+	DunningTx
 }

@@ -58,6 +58,11 @@ func (s *Service) onSubscription(ctx context.Context, tx Tx, ev PaymentEvent) (s
 // syncPlan sets the account's plan from its newest live subscription, Free when none; a
 // change is audited as actor's (the payment event's).
 func (s *Service) syncPlan(ctx context.Context, tx Tx, accountID, actor string) error {
+	return s.syncPlanBecause(ctx, tx, accountID, actor, "")
+}
+
+// syncPlanBecause is syncPlan with the audit entry's reason ("" for the usual one).
+func (s *Service) syncPlanBecause(ctx context.Context, tx Tx, accountID, actor, reason string) error {
 	live, err := tx.LiveSubscriptionsOf(ctx, accountID)
 	if err != nil {
 		return err
@@ -87,6 +92,9 @@ func (s *Service) syncPlan(ctx context.Context, tx Tx, accountID, actor string) 
 	if len(live) == 0 {
 		op.Reason = "no live subscription: back to the Free plan"
 	}
+	if reason != "" {
+		op.Reason = reason
+	}
 	return s.audit(ctx, tx, op, AuditAccountUpdate, accountID, "", before, after)
 }
 
@@ -107,6 +115,9 @@ func (s *Service) onInvoicePaid(ctx context.Context, tx Tx, ev PaymentEvent) (st
 	accID, err := s.accountOfCustomer(ctx, tx, inv.AccountID, inv.CustomerID)
 	if err != nil {
 		return rejected(err)
+	}
+	if err := s.endDunning(ctx, tx, inv.SubscriptionID, eventActor(ev)); err != nil {
+		return "", err
 	}
 	planKey := inv.PlanKey
 	if planKey == "" {
@@ -223,6 +234,9 @@ func (s *Service) onInvoiceFailed(ctx context.Context, tx Tx, ev PaymentEvent) (
 		}
 	}
 	if err := s.notifyPastDue(ctx, tx, accID, inv.ID); err != nil {
+		return "", err
+	}
+	if err := s.startDunning(ctx, tx, accID, inv); err != nil {
 		return "", err
 	}
 	return "subscription past due: customer notified", nil

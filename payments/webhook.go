@@ -127,7 +127,7 @@ func planOfPrice(p *stripe.Price) string {
 }
 
 func invoiceEvent(o *stripe.Invoice) *billing.InvoiceEvent {
-	e := &billing.InvoiceEvent{ID: o.ID, AmountPaid: o.AmountPaid, Currency: string(o.Currency), HostedURL: o.HostedInvoiceURL,
+	e := &billing.InvoiceEvent{ID: o.ID, AmountPaid: o.AmountPaid, AmountDue: o.AmountDue, Currency: string(o.Currency), HostedURL: o.HostedInvoiceURL,
 		PeriodStart: unix(o.PeriodStart), PeriodEnd: unix(o.PeriodEnd)}
 	if o.Customer != nil {
 		e.CustomerID = o.Customer.ID

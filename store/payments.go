@@ -88,6 +88,8 @@ func (t *tx) LiveSubscriptionsOf(ctx context.Context, accountID string) ([]billi
 	var out []billing.Subscription
 	err := t.tx.SelectContext(ctx, &out, `SELECT `+subCols+` FROM subscriptions
 		WHERE account_id = $1 AND status IN ('active', 'trialing', 'past_due')
+			AND NOT EXISTS (SELECT 1 FROM dunning d WHERE d.subscription_id = subscriptions.id
+				AND d.downgraded_at IS NOT NULL AND d.resolved_at IS NULL)
 		ORDER BY last_event_at DESC, created_at DESC, id`, accountID)
 	return out, mapErr("live subscriptions", err)
 }

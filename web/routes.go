@@ -65,6 +65,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	u.GET("/billing", h.ShowBilling)
 	u.POST("/billing/checkout", h.StartCheckout)
 	u.POST("/billing/portal", h.Portal)
+	u.GET("/billing/portal", h.Portal) // dunning mail links here: through sign-in to a fresh portal session
 	u.POST("/billing/auto-recharge", h.SaveAutoRecharge)
 	u.GET("/billing/receipts/:id", h.Receipt)
 	u.GET("/billing/recharges/:id", h.ShowRecharge)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"creditline/billing"
 )
 
 // Config is read from the environment once, at start, and validated there.
@@ -35,6 +37,8 @@ type Config struct {
 	DebitBulkShards int
 	// DebitWindow is how long a small debit batch waits for company (0: none).
 	DebitWindow time.Duration
+	// Grace is how long a failed subscription payment keeps its plan (DUNNING_GRACE_DAYS).
+	Grace time.Duration
 }
 
 // TestMode says payments run on the built-in provider. Only PAYMENTS=test turns it on: a
@@ -85,6 +89,14 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 			return c, fmt.Errorf("DEBIT_WINDOW %q must be a duration from 0 to 100ms (e.g. 500us)", v)
 		}
 		c.DebitWindow = d
+	}
+	c.Grace = billing.DefaultGrace
+	if v := strings.TrimSpace(getenv("DUNNING_GRACE_DAYS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 60 {
+			return c, fmt.Errorf("DUNNING_GRACE_DAYS %q must be a whole number of days from 1 to 60", v)
+		}
+		c.Grace = time.Duration(n) * 24 * time.Hour
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		return c, fmt.Errorf("ADDR %q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)

@@ -53,7 +53,8 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 		}
 		mailer = m
 	}
-	svc := billing.NewService(st, billing.Options{Payments: newPayments(cfg), Mailer: mailer})
+	svc := billing.NewService(st, billing.Options{Payments: newPayments(cfg), Mailer: mailer,
+		Dunning: billing.DunningOptions{Grace: cfg.Grace, LinkBase: cfg.BaseURL}})
 	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h), logs: logs}, nil
 }
 
