@@ -138,4 +138,5 @@ type Tx interface {
 	PaymentsTx
 	AuditTx
 	AdminTx
+	AccountEventsTx
 }
