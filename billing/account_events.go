@@ -100,3 +100,18 @@ func (s *Service) EmitEvent(ctx context.Context, tx Tx, e AccountEvent) error {
 	}
 	return nil
 }
+
+// rechargeEvent is auto_recharge.succeeded or auto_recharge.failed for a recharge.
+func rechargeEvent(typ string, r Recharge, why string) AccountEvent {
+	data := map[string]any{"recharge": r.ID, "packs": r.Packs, "credits": r.Credits.String(), "amount": r.Amount, "currency": r.Currency}
+	if why != "" {
+		data["reason"] = why
+	}
+	return AccountEvent{AccountID: r.AccountID, Type: typ, Data: data}
+}
+
+// paymentFailedEvent is payment.failed for a subscription invoice.
+func paymentFailedEvent(accountID string, inv *InvoiceEvent) AccountEvent {
+	return AccountEvent{AccountID: accountID, Type: EventPaymentFailed, Data: map[string]any{"invoice": inv.ID,
+		"subscription": inv.SubscriptionID, "plan": inv.PlanKey, "currency": inv.Currency, "hosted_invoice_url": inv.HostedURL}}
+}
