@@ -34,6 +34,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	api.PATCH("/accounts/:id", h.APIUpdateAccount)
 	api.POST("/accounts/:id/grants/:grant_id/revoke", h.APIRevokeGrant)
 	api.GET("/audit-log", h.APIAuditLog)
+	api.GET("/accounts/:id/webhook-endpoints", h.APIListWebhookEndpoints)
+	api.POST("/accounts/:id/webhook-endpoints", h.APICreateWebhookEndpoint)
+	api.DELETE("/accounts/:id/webhook-endpoints/:endpoint_id", h.APIDeleteWebhookEndpoint)
+	api.GET("/accounts/:id/webhook-endpoints/:endpoint_id/deliveries", h.APIWebhookDeliveries)
 
 	// Stripe webhooks: authenticated by their signature, no session or CSRF.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
