@@ -77,6 +77,12 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	u.POST("/checkout/test/:id", h.PayTestCheckout)
 	u.GET("/account/password", h.ShowChangePassword)
 	u.POST("/account/password", h.ChangePassword)
+	u.GET("/limits/webhooks", h.Webhooks)
+	u.POST("/limits/webhooks", h.CreateWebhookEndpoint)
+	u.GET("/limits/webhooks/:id", h.WebhookDeliveries)
+	u.POST("/limits/webhooks/:id/delete", h.DeleteWebhookEndpoint)
+	u.POST("/limits/webhooks/:id/test", h.SendWebhookTest)
+	u.POST("/limits/webhooks/deliveries/:id/resend", h.ResendWebhookDelivery)
 
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)
