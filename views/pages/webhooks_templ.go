@@ -453,7 +453,7 @@ func WebhooksPage(v Webhooks) templ.Component {
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
-							templ_7745c5c3_Err = components.Button("Send test event", "secondary", "submit", templ.Attributes{"data-testid": "send-test", "aria-label": "Send a test event to " + e.URL}).Render(ctx, templ_7745c5c3_Buffer)
+							templ_7745c5c3_Err = components.Button("Send test event", "secondary", "submit", templ.Attributes{"data-testid": "send-test", "aria-label": "Send test event to " + e.URL}).Render(ctx, templ_7745c5c3_Buffer)
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
@@ -748,7 +748,7 @@ func WebhookLogPage(v WebhookLog) templ.Component {
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
-							templ_7745c5c3_Err = components.Button("Send again", "secondary", "submit", templ.Attributes{"data-testid": "send-again", "aria-label": "Send event " + d.EventID + " again"}).Render(ctx, templ_7745c5c3_Buffer)
+							templ_7745c5c3_Err = components.Button("Send again", "secondary", "submit", templ.Attributes{"data-testid": "send-again", "aria-label": "Send again: event " + d.EventID}).Render(ctx, templ_7745c5c3_Buffer)
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
