@@ -87,21 +87,11 @@ func (h *Handlers) WebhookDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	ds, err := h.hooks.Deliveries(ctx, acc.ID, c.Param("id"), 50)
+	e, ds, err := h.hooks.Log(c.Request().Context(), acc.ID, c.Param("id"), 50)
 	if err != nil {
 		return err
 	}
-	es, err := h.hooks.Endpoints(ctx, acc.ID)
-	if err != nil {
-		return err
-	}
-	v := pages.WebhookLog{Account: acc, AccountQ: q, Deliveries: ds, CanManage: billing.CanManageKeys(m.Role)}
-	for _, e := range es {
-		if e.ID == c.Param("id") {
-			v.Endpoint = e
-		}
-	}
+	v := pages.WebhookLog{Account: acc, AccountQ: q, Endpoint: e, Deliveries: ds, CanManage: billing.CanManageKeys(m.Role)}
 	switch c.QueryParam("done") {
 	case "tested":
 		v.FlashKind, v.Flash = "success", "Test event queued: it is sent within seconds; reload to see the answer."

@@ -163,13 +163,22 @@ func (s *Service) DeleteEndpoint(ctx context.Context, accountID, role, id string
 // Deliveries lists an endpoint's newest deliveries (limit 1-100) with every attempt.
 // Errors: not_found, invalid_request (limit).
 func (s *Service) Deliveries(ctx context.Context, accountID, endpointID string, limit int) ([]Delivery, error) {
+	_, ds, err := s.Log(ctx, accountID, endpointID, limit)
+	return ds, err
+}
+
+// Log is an endpoint of the account's and its newest deliveries (limit 1-100), each with
+// every attempt. Errors: not_found, invalid_request (limit).
+func (s *Service) Log(ctx context.Context, accountID, endpointID string, limit int) (Endpoint, []Delivery, error) {
 	if limit < 1 || limit > 100 {
-		return nil, billing.FieldError("limit", "Must be a whole number from 1 to 100.")
+		return Endpoint{}, nil, billing.FieldError("limit", "Must be a whole number from 1 to 100.")
 	}
-	if _, err := s.owned(ctx, accountID, endpointID); err != nil {
-		return nil, err
+	e, err := s.owned(ctx, accountID, endpointID)
+	if err != nil {
+		return Endpoint{}, nil, err
 	}
-	return s.store.DeliveriesOf(ctx, endpointID, limit)
+	ds, err := s.store.DeliveriesOf(ctx, endpointID, limit)
+	return e, ds, err
 }
 
 // SendTest queues a webhook.test event to one endpoint. Errors: forbidden, not_found.
