@@ -99,13 +99,14 @@ func (a *app) ready(ctx context.Context) error {
 // serve listens until ctx is cancelled, then lets in-flight requests finish.
 func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url string)) error {
 	h := handlers.New(handlers.Config{
-		Service:          a.svc,
-		Sessions:         handlers.NewSessions([]byte(a.cfg.SessionSecret), !a.cfg.Dev),
-		Ready:            a.ready,
-		TestMode:         a.cfg.TestMode(),
-		Webhooks:         webhooks(a.cfg),
+		Service:  a.svc,
+		Sessions: handlers.NewSessions([]byte(a.cfg.SessionSecret), !a.cfg.Dev),
+		Ready:    a.ready,
+		TestMode: a.cfg.TestMode(),
+		Webhooks: webhooks(a.cfg),
+		BaseURL:  a.cfg.BaseURL, // links in mail never come from the request's Host header
+		// Customers' own endpoints; WEBHOOK_ALLOW_PRIVATE decides which addresses they may reach.
 		CustomerWebhooks: a.hooks,
-		BaseURL:          a.cfg.BaseURL, // links in mail never come from the request's Host header
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
