@@ -29,6 +29,11 @@ func TestBrowserWebhooksPage(t *testing.T) {
 			b.Fill(`#endpoint-url`, "ftp://bad.example/")
 			b.Click(`[data-testid="add-endpoint"]`)
 			b.WaitVisible(`[data-testid="error-url"]`)
+			var focused string
+			eval(b, `document.activeElement ? document.activeElement.id : ""`, &focused)
+			if focused != "endpoint-url" {
+				t.Errorf("after a bad URL the focus is on %q, want endpoint-url", focused)
+			}
 			b.CheckA11y("/limits/webhooks (error)")
 			b.Screenshot("webhooks-error-" + w.name)
 			b.Fill(`#endpoint-url`, rcv.URL+"/"+w.name)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -68,8 +69,13 @@ func auditActions(t *testing.T, env *webtest.Env, acc string) []string {
 
 func TestWebhooksPageAddTestResendDelete(t *testing.T) {
 	env := webtest.Start(t)
-	acc := seedDemo(t, env)
-	c := signedIn(t, env, "demo@creditline.test")
+	// Fresh accounts: the package's tests share one database, and the demo's gets endpoints elsewhere.
+	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+	c := env.Client(t)
+	c.SignUp("Hook Owner", "hooks-"+tag+"@example.com", "long-enough-pw")
+	acc := accountOf(t, env, "hooks-"+tag+"@example.com")
+	nova := env.Client(t)
+	nova.SignUp("Hook Other", "hooks-other-"+tag+"@example.com", "long-enough-pw")
 	rcv, hits := flakyReceiver(t)
 
 	p := c.Get("/limits/webhooks")
@@ -134,7 +140,6 @@ func TestWebhooksPageAddTestResendDelete(t *testing.T) {
 	}
 
 	// Another account's user cannot see or touch it.
-	nova := signedIn(t, env, "nova@creditline.test")
 	if p := nova.Get("/limits/webhooks/" + ep); p.Status != 404 {
 		t.Errorf("another account's log: %d", p.Status)
 	}
