@@ -207,6 +207,9 @@ func (s *Service) rechargeSucceeded(ctx context.Context, tx Tx, id, pi, actor st
 	if err != nil {
 		return "", err
 	}
+	if err := s.EmitEvent(ctx, tx, rechargeEvent(EventAutoRechargeSucceeded, r, "")); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("granted %s credits (%s)", res.Grant.Amount, res.Grant.ID), nil
 }
 
@@ -252,6 +255,9 @@ func (s *Service) rechargeDeclined(ctx context.Context, tx Tx, id, pi, why strin
 		return "", err
 	}
 	if err := s.notify(ctx, tx, r.AccountID, "auto_recharge", level, key, billingPath, msg); err != nil {
+		return "", err
+	}
+	if err := s.EmitEvent(ctx, tx, rechargeEvent(EventAutoRechargeFailed, r, why)); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("declined (%d in a row)", set.ConsecutiveDeclines), nil

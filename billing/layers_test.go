@@ -34,10 +34,10 @@ var layers = []layer{
 	{"billing/pricing", []string{"billing/value"}},
 	{"billing", []string{"billing/pricing", "billing/value"}},
 	{"billing/...", billingTypes},
-	{"store/...", append([]string{"store/...", "migrations"}, billingTypes...)},
+	{"store/...", append([]string{"store/...", "migrations", "billing/webhooks"}, billingTypes...)},
 	{"payments/...", billingTypes},
-	{"views/...", append([]string{"views/..."}, billingTypes...)},
-	{"handlers/...", append([]string{"views/...", "static"}, billingTypes...)},
+	{"views/...", append([]string{"views/...", "billing/webhooks"}, billingTypes...)},
+	{"handlers/...", append([]string{"views/...", "static", "billing/webhooks"}, billingTypes...)},
 	// The test harnesses wire the whole server, as main does.
 	{"web/webtest", []string{"web", "handlers", "payments", "store/...", "billing/..."}},
 	{"web/browsertest", nil},
@@ -59,7 +59,7 @@ var adapters = []struct {
 	{"database/sql", []string{"store/...", "cmd/..."}},
 	{"github.com/labstack/echo", []string{"web/...", "handlers/..."}},
 	{"github.com/a-h/templ", []string{"views/...", "handlers/..."}},
-	{"net/http", []string{"web/...", "handlers/...", "payments/...", "cmd/..."}},
+	{"net/http", []string{"web/...", "handlers/...", "payments/...", "cmd/...", "billing/webhooks"}},
 }
 
 // TestImportDirection parses every non-test .go file of the module and checks its imports

@@ -144,4 +144,5 @@ type Tx interface {
 	AuditTx
 	AdminTx
 	DunningTx
+	AccountEventsTx
 }

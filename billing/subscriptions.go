@@ -239,5 +239,8 @@ func (s *Service) onInvoiceFailed(ctx context.Context, tx Tx, ev PaymentEvent) (
 	if err := s.startDunning(ctx, tx, accID, inv); err != nil {
 		return "", err
 	}
+	if err := s.EmitEvent(ctx, tx, paymentFailedEvent(accID, inv)); err != nil {
+		return "", err
+	}
 	return "subscription past due: customer notified", nil
 }

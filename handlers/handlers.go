@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/webhooks"
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 )
@@ -19,6 +20,7 @@ type Handlers struct {
 	ready    func(context.Context) error
 	testMode bool
 	webhooks WebhookParser
+	hooks    *webhooks.Service // customer webhooks
 
 	baseURL string
 
@@ -40,6 +42,8 @@ type Config struct {
 	Webhooks WebhookParser
 	// BaseURL (BASE_URL) is the site's URL for links in mail; empty: the request's origin.
 	BaseURL string
+	// CustomerWebhooks manages customers' webhook endpoints and deliveries.
+	CustomerWebhooks *webhooks.Service
 }
 
 // New builds the handlers.
@@ -47,6 +51,7 @@ func New(cfg Config) *Handlers {
 	return &Handlers{
 		svc: cfg.Service, sess: cfg.Sessions, ready: cfg.Ready, testMode: cfg.TestMode, webhooks: cfg.Webhooks,
 		baseURL:     cfg.BaseURL,
+		hooks:       cfg.CustomerWebhooks,
 		login:       newLoginThrottle(nil),
 		signupIP:    billing.NewLimiter(10, time.Hour, nil),
 		signupEmail: billing.NewLimiter(3, time.Hour, nil),

@@ -35,6 +35,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	api.POST("/accounts/:id/grants/:grant_id/revoke", h.APIRevokeGrant)
 	api.GET("/audit-log", h.APIAuditLog)
 	api.GET("/accounts/:id/notifications", h.APINotifications)
+	api.GET("/accounts/:id/webhook-endpoints", h.APIListWebhookEndpoints)
+	api.POST("/accounts/:id/webhook-endpoints", h.APICreateWebhookEndpoint)
+	api.DELETE("/accounts/:id/webhook-endpoints/:endpoint_id", h.APIDeleteWebhookEndpoint)
+	api.GET("/accounts/:id/webhook-endpoints/:endpoint_id/deliveries", h.APIWebhookDeliveries)
 
 	// Stripe webhooks: authenticated by their signature, no session or CSRF.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
@@ -81,6 +85,12 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	u.GET("/notifications", h.Notifications)
 	u.POST("/notifications/read-all", h.MarkAllNotificationsRead)
 	u.POST("/notifications/:id/read", h.MarkNotificationRead)
+	u.GET("/limits/webhooks", h.Webhooks)
+	u.POST("/limits/webhooks", h.CreateWebhookEndpoint)
+	u.GET("/limits/webhooks/:id", h.WebhookDeliveries)
+	u.POST("/limits/webhooks/:id/delete", h.DeleteWebhookEndpoint)
+	u.POST("/limits/webhooks/:id/test", h.SendWebhookTest)
+	u.POST("/limits/webhooks/deliveries/:id/resend", h.ResendWebhookDelivery)
 
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)

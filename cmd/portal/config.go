@@ -39,6 +39,9 @@ type Config struct {
 	DebitWindow time.Duration
 	// Grace is how long a failed subscription payment keeps its plan (DUNNING_GRACE_DAYS).
 	Grace time.Duration
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE=true) lets customer webhooks reach private
+	// addresses and use http: development and tests only, never on by default outside dev.
+	WebhookAllowPrivate bool
 }
 
 // TestMode says payments run on the built-in provider. Only PAYMENTS=test turns it on: a
@@ -152,6 +155,13 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 	}
 	if err := c.checkOperations(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, err
+	}
+	switch v := strings.TrimSpace(getenv("WEBHOOK_ALLOW_PRIVATE")); v {
+	case "", "false":
+	case "true":
+		c.WebhookAllowPrivate = true
+	default:
+		return c, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE %q must be true or false", v)
 	}
 	return c, nil
 }

@@ -39,6 +39,10 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if getenv("PAYMENTS") == "" && getenv("STRIPE_SECRET_KEY") == "" {
 		env["PAYMENTS"] = "test"
 	}
+	// Local webhook receivers (localhost, http) are what development points endpoints at.
+	if getenv("WEBHOOK_ALLOW_PRIVATE") == "" {
+		env["WEBHOOK_ALLOW_PRIVATE"] = "true"
+	}
 	if getenv("SESSION_SECRET") == "" {
 		s, err := devSecret()
 		if err != nil {

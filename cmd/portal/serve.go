@@ -15,6 +15,7 @@ import (
 
 	"creditline/billing"
 	"creditline/billing/mail"
+	custhooks "creditline/billing/webhooks"
 	"creditline/handlers"
 	"creditline/payments"
 	"creditline/store"
@@ -28,6 +29,7 @@ type app struct {
 	db    *sqlx.DB
 	store *store.Store
 	svc   *billing.Service
+	hooks *custhooks.Service
 	log   *slog.Logger
 	logs  *logBuffer
 }
@@ -55,7 +57,8 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 	}
 	svc := billing.NewService(st, billing.Options{Payments: newPayments(cfg), Mailer: mailer,
 		Dunning: billing.DunningOptions{Grace: cfg.Grace, LinkBase: cfg.BaseURL}})
-	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h), logs: logs}, nil
+	hooks := custhooks.New(svc, st.Webhooks(), custhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate})
+	return &app{cfg: cfg, db: db, store: st, svc: svc, hooks: hooks, log: slog.New(h), logs: logs}, nil
 }
 
 // newPayments is the test-mode stand-in with PAYMENTS=test, Stripe with a key, else none (the
@@ -103,6 +106,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		TestMode: a.cfg.TestMode(),
 		Webhooks: webhooks(a.cfg),
 		BaseURL:  a.cfg.BaseURL, // links in mail never come from the request's Host header
+		// Customers' own endpoints; WEBHOOK_ALLOW_PRIVATE decides which addresses they may reach.
+		CustomerWebhooks: a.hooks,
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
@@ -154,7 +159,9 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	go func() { errc <- srv.Serve(ln) }()
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
-	go func() { defer close(workerDone); a.svc.NewWorker(a.log).Run(wctx) }()
+	worker := a.svc.NewWorker(a.log)
+	a.hooks.Register(worker)
+	go func() { defer close(workerDone); worker.Run(wctx) }()
 	defer func() { stopWorker(); <-workerDone }()
 	select {
 	case err := <-errc:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/webhooks"
 	"creditline/handlers"
 	"creditline/payments"
 	"creditline/store"
@@ -31,6 +32,8 @@ type Env struct {
 	Store *store.Store
 	// Payments is the test-mode provider (tests can plan declines).
 	Payments *payments.TestMode
+	// Hooks is the customer-webhook service.
+	Hooks *webhooks.Service
 }
 
 // Start runs the full middleware stack and routes on an httptest server; opts adjust the
@@ -53,7 +56,9 @@ func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 	if err := svc.LoadLiveBook(ctx); err != nil {
 		t.Fatalf("load price book: %v", err)
 	}
+	hooks := webhooks.New(svc, st.Webhooks(), webhooks.Options{AllowPrivate: true})
 	w := svc.NewWorker(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hooks.Register(w)
 	w.Poll = 50 * time.Millisecond
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
@@ -63,11 +68,13 @@ func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 		Sessions: handlers.NewSessions([]byte("test-secret-test-secret-test-secret!"), false),
 		Ready:    func(ctx context.Context) error { return db.PingContext(ctx) },
 		TestMode: true,
+		// Tests receive webhooks on httptest servers (http, 127.0.0.1): WEBHOOK_ALLOW_PRIVATE=true.
+		CustomerWebhooks: hooks,
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: log, Metrics: web.NewMetrics()}))
 	t.Cleanup(srv.Close)
-	return &Env{URL: srv.URL, Svc: svc, Store: st, Payments: pay}
+	return &Env{URL: srv.URL, Svc: svc, Store: st, Payments: pay, Hooks: hooks}
 }
 
 // Client is one browser: its own cookies.
