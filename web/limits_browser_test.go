@@ -75,6 +75,9 @@ func TestBrowserLimitsAndNotifications(t *testing.T) {
 				t.Fatal("the paused banner stays after resuming")
 			}
 			b.Click(`[data-testid="clear-limit"]`)
+			// The resume left a flash on the page: wait for the clear's own answer to finish loading.
+			waitURL(t, b, func(u string) bool { return strings.Contains(u, "done=cleared") })
+			waitJS(b, `document.readyState === "complete"`)
 			b.WaitVisible(`[data-testid="flash"]`)
 
 			b.Open("/notifications")
