@@ -73,6 +73,7 @@ func (s *Service) NewWorker(log *slog.Logger) *Worker {
 	w.Handle(JobGrantExpire, s.handleGrantExpire)
 	s.registerPaymentJobs(w)
 	w.Handle(JobSendMail, s.handleSendMail)
+	w.Handle(JobAlertEmail, s.handleAlertEmail)
 	return w
 }
 
@@ -112,6 +113,11 @@ func (w *Worker) sweep(ctx context.Context) {
 		w.log.Error("hold expiry sweep", "err", err)
 	} else if n > 0 {
 		w.log.Info("hold expiry sweep", "holds", n)
+	}
+	if n, err := w.svc.AlertExpiringCredits(ctx); err != nil {
+		w.log.Error("expiring credits alerts", "err", err)
+	} else if n > 0 {
+		w.log.Info("expiring credits alerts", "announced", n)
 	}
 	if n, err := w.svc.PruneAuth(ctx); err != nil {
 		w.log.Error("session pruning", "err", err)

@@ -30,6 +30,7 @@ type Service struct {
 	mailer          Mailer   // nil keeps mail in the outbox
 	passwordCost    int
 	trialCredits    Credits
+	alertLinkCfg    atomic.Pointer[alertLinkConfig] // SetAlertLinks
 }
 
 // Options configures a Service, once, at NewService; the zero value is the production
@@ -114,6 +115,7 @@ type Store interface {
 	DashboardStore
 	AuditStore
 	AdminStore
+	AlertStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -138,4 +140,5 @@ type Tx interface {
 	PaymentsTx
 	AuditTx
 	AdminTx
+	AlertTx
 }
