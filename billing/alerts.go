@@ -141,9 +141,10 @@ func defaultAlertRules(accountID string, now time.Time) []AlertRule {
 }
 
 // alertBreached says whether a debit-path rule's condition holds for the account's figures:
-// a comparison of numbers the ledger already has, no reads. A rule whose reference is
+// a comparison of numbers the ledger already has, no reads (spent is the spend this period,
+// worked out once per account by the caller). A rule whose reference is
 // missing (no top-up yet, no spend limit) never holds.
-func alertBreached(r *AlertRule, a *Account, available Credits, now time.Time) bool {
+func alertBreached(r *AlertRule, a *Account, available, spent Credits) bool {
 	switch r.Kind {
 	case AlertBalanceBelow:
 		return available < Credits(r.Threshold)
@@ -152,7 +153,7 @@ func alertBreached(r *AlertRule, a *Account, available Credits, now time.Time) b
 		return a.LastTopup > 0 && int64(available)*100 < int64(a.LastTopup)*r.Threshold
 	case AlertSpendPercent:
 		return a.SpendLimit != nil && *a.SpendLimit > 0 &&
-			int64(a.SpentThisPeriod(now))*100 >= int64(*a.SpendLimit)*r.Threshold
+			int64(spent)*100 >= int64(*a.SpendLimit)*r.Threshold
 	}
 	return false
 }
@@ -166,13 +167,13 @@ type alertTransition struct {
 // evalAlerts appends the account's rules whose state must change: a rule not firing whose
 // condition holds fires, a firing one whose condition cleared resolves. Most calls append
 // nothing and allocate nothing.
-func evalAlerts(rules []AlertRule, a *Account, available Credits, now time.Time, out []alertTransition) []alertTransition {
+func evalAlerts(rules []AlertRule, a *Account, available, spent Credits, out []alertTransition) []alertTransition {
 	for i := range rules {
 		r := &rules[i]
 		if !r.Enabled || !r.onDebitPath() {
 			continue
 		}
-		if b := alertBreached(r, a, available, now); b != r.Firing {
+		if b := alertBreached(r, a, available, spent); b != r.Firing {
 			out = append(out, alertTransition{rule: r, fire: b})
 		}
 	}
@@ -181,10 +182,10 @@ func evalAlerts(rules []AlertRule, a *Account, available Credits, now time.Time,
 
 // alertDue says whether any of the account's rules must change state: evalAlerts without
 // the list, what the lock-free path asks of every batch.
-func alertDue(rules []AlertRule, a *Account, available Credits, now time.Time) bool {
+func alertDue(rules []AlertRule, a *Account, available, spent Credits) bool {
 	for i := range rules {
 		r := &rules[i]
-		if r.Enabled && r.onDebitPath() && alertBreached(r, a, available, now) != r.Firing {
+		if r.Enabled && r.onDebitPath() && alertBreached(r, a, available, spent) != r.Firing {
 			return true
 		}
 	}
@@ -210,7 +211,7 @@ func (b *book) setRules(rules []AlertRule) {
 // hands the batch to the locked one, which writes the alert with the debit).
 func (b *book) alertsPending() bool {
 	for _, st := range b.accounts {
-		if st.dirty && len(st.rules) > 0 && alertDue(st.rules, &st.acc, b.available(st), b.now) {
+		if st.dirty && len(st.rules) > 0 && alertDue(st.rules, &st.acc, b.available(st), st.acc.SpentThisPeriod(b.now)) {
 			return true
 		}
 	}
@@ -225,8 +226,8 @@ func (b *book) writeAlerts(ctx context.Context, tx Tx) error {
 		if !st.dirty || len(st.rules) == 0 {
 			continue
 		}
-		avail := b.available(st)
-		for _, t := range evalAlerts(st.rules, &st.acc, avail, b.now, nil) {
+		avail, spent := b.available(st), st.acc.SpentThisPeriod(b.now)
+		for _, t := range evalAlerts(st.rules, &st.acc, avail, spent, nil) {
 			crossings, changed, err := tx.SetAlertFiring(ctx, t.rule.ID, t.fire, b.now)
 			if err != nil {
 				return err
@@ -237,7 +238,7 @@ func (b *book) writeAlerts(ctx context.Context, tx Tx) error {
 			}
 			t.rule.Crossings = crossings
 			ev := AlertEvent{Type: AlertResolved, Rule: *t.rule, Crossing: crossings, At: b.now,
-				Available: avail, Spent: st.acc.SpentThisPeriod(b.now), SpendLimit: st.acc.SpendLimit, LastTopup: st.acc.LastTopup}
+				Available: avail, Spent: spent, SpendLimit: st.acc.SpendLimit, LastTopup: st.acc.LastTopup}
 			if t.fire {
 				ev.Type = AlertFired
 			}

@@ -34,6 +34,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	api.PATCH("/accounts/:id", h.APIUpdateAccount)
 	api.POST("/accounts/:id/grants/:grant_id/revoke", h.APIRevokeGrant)
 	api.GET("/audit-log", h.APIAuditLog)
+	api.GET("/accounts/:id/alert-rules", h.APIListAlertRules)
+	api.POST("/accounts/:id/alert-rules", h.APICreateAlertRule)
+	api.DELETE("/accounts/:id/alert-rules/:rule_id", h.APIDeleteAlertRule)
 
 	// Stripe webhooks: authenticated by their signature, no session or CSRF.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
