@@ -203,3 +203,41 @@ type AlertSnapshot struct {
 func alertSnapshot(r AlertRule) AlertSnapshot {
 	return AlertSnapshot{ID: r.ID, Kind: r.Kind, Threshold: AlertThresholdText(r), Channels: r.Channels, Enabled: r.Enabled}
 }
+
+// AlertRuleSummary says what a rule watches, for pages and mail.
+func AlertRuleSummary(r AlertRule) string {
+	switch r.Kind {
+	case AlertBalanceBelow:
+		return "Available balance below " + Credits(r.Threshold).String() + " credits"
+	case AlertBalanceBelowPercent:
+		return "Available balance below " + strconv.FormatInt(r.Threshold, 10) + "% of the last top-up"
+	case AlertSpendPercent:
+		return "Spend at " + strconv.FormatInt(r.Threshold, 10) + "% of the monthly spend limit"
+	case AlertCreditsExpiring:
+		return "Credits expiring within " + strconv.FormatInt(r.Threshold, 10) + " days"
+	case AlertRechargeFailed:
+		return "An auto-recharge fails"
+	case AlertPaymentFailed:
+		return "A subscription payment fails"
+	}
+	return r.Kind
+}
+
+// AlertKindLabel names a kind in forms, with the unit its threshold takes.
+func AlertKindLabel(kind string) string {
+	switch kind {
+	case AlertBalanceBelow:
+		return "Balance below (credits)"
+	case AlertBalanceBelowPercent:
+		return "Balance below (% of last top-up)"
+	case AlertSpendPercent:
+		return "Spend reaches (% of spend limit)"
+	case AlertCreditsExpiring:
+		return "Credits expiring within (days)"
+	case AlertRechargeFailed:
+		return "Auto-recharge failed"
+	case AlertPaymentFailed:
+		return "Payment failed"
+	}
+	return kind
+}

@@ -15,8 +15,15 @@ type alertLinkConfig struct {
 }
 
 // SetAlertLinks gives alert mail its links: the site's URL (BASE_URL) and the key that signs
-// unsubscribe tokens (derived from SESSION_SECRET, so every instance signs alike).
+// unsubscribe tokens (derived from SESSION_SECRET, so every instance signs alike). Without a
+// secret (dev) the key is random, made once per process.
 func (s *Service) SetAlertLinks(baseURL string, secret []byte) {
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			panic(err)
+		}
+	}
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("creditline alert unsubscribe"))
 	s.alertLinkCfg.Store(&alertLinkConfig{base: baseURL, secret: mac.Sum(nil)})

@@ -50,6 +50,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	b.GET("/signup/confirm", h.ShowConfirmSignup)
 	b.POST("/signup/confirm", h.ConfirmSignup)
 	b.POST("/logout", h.Logout)
+	b.GET("/alerts/unsubscribe", h.ShowAlertUnsubscribe)
+	b.POST("/alerts/unsubscribe", h.AlertUnsubscribe)
 
 	// Customer pages: a signed-in user.
 	u := b.Group("", h.RequireUser)
@@ -76,6 +78,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	u.POST("/checkout/test/:id", h.PayTestCheckout)
 	u.GET("/account/password", h.ShowChangePassword)
 	u.POST("/account/password", h.ChangePassword)
+	u.GET("/limits/alerts", h.Alerts)
+	u.POST("/limits/alerts", h.CreateAlert)
+	u.POST("/limits/alerts/:id", h.UpdateAlert)
+	u.POST("/limits/alerts/:id/delete", h.DeleteAlert)
 
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)

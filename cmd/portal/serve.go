@@ -54,6 +54,7 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 		mailer = m
 	}
 	svc := billing.NewService(st, billing.Options{Payments: newPayments(cfg), Mailer: mailer})
+	svc.SetAlertLinks(cfg.BaseURL, []byte(cfg.SessionSecret))
 	return &app{cfg: cfg, db: db, store: st, svc: svc, log: slog.New(h), logs: logs}, nil
 }
 
