@@ -48,7 +48,8 @@ func (s *Store) AlertRulesOf(ctx context.Context, accountIDs []string) ([]billin
 func (s *Store) ListAlertRules(ctx context.Context, accountID string) ([]billing.AlertRule, error) {
 	var rows []alertRuleRow
 	if err := s.db.SelectContext(ctx, &rows, `SELECT `+alertRuleCols+` FROM alert_rules WHERE account_id = $1
-		ORDER BY created_at, id`, accountID); err != nil {
+		ORDER BY created_at, array_position(ARRAY['balance_below', 'balance_below_percent', 'spend_percent', 'credits_expiring',
+			'recharge_failed', 'payment_failed'], kind), threshold, id`, accountID); err != nil {
 		return nil, mapErr("list alert rules", err)
 	}
 	return alertRules(rows), nil
