@@ -12,6 +12,18 @@ import (
 	"creditline/billing"
 )
 
+// alertEnv is newEnv whose alert jobs are run at the end: the package shares one database,
+// and later tests count the jobs they find due.
+func alertEnv(t *testing.T, o ...billing.Options) *env {
+	e := newEnv(t, o...)
+	t.Cleanup(func() {
+		w := e.svc.NewWorker(nil)
+		for w.RunDue(context.Background()) > 0 {
+		}
+	})
+	return e
+}
+
 // alertCounts counts, per "rule event channel", the alert events the account's channels got:
 // in-app notifications and email jobs.
 func (e *env) alertCounts(acc string) map[string]int {
@@ -85,7 +97,7 @@ func TestAlertFiresOncePerCrossing(t *testing.T) {
 		locked bool
 	}{{"lock-free", false}, {"locked", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, billing.Options{LockedDebits: tc.locked})
+			e := alertEnv(t, billing.Options{LockedDebits: tc.locked})
 			startGC(t, e, 2, 0)
 			acc := e.account()
 			e.grant(acc, "1000") // a purchase: the last top-up, so the default 20% rule is at 200
@@ -135,7 +147,7 @@ func TestAlertFiresOncePerCrossing(t *testing.T) {
 // so a debit that rolls back (here a hook fails after everything was written) leaves no alert,
 // and the debit that then crosses fires it once.
 func TestAlertRolledBackWithItsDebit(t *testing.T) {
-	e := newEnv(t)
+	e := alertEnv(t)
 	var fail atomic.Bool
 	boom := errors.New("crash after the writes")
 	e.svc.OnDebit(func(ctx context.Context, tx billing.Tx, cs []billing.AccountChange) error {
@@ -166,7 +178,7 @@ func TestAlertRolledBackWithItsDebit(t *testing.T) {
 // lock-free debit on another (the change bumps the account's version, so the cached account is
 // refused at commit and read again with its rules).
 func TestAlertRuleChangeReachesOtherInstances(t *testing.T) {
-	e := newEnv(t)
+	e := alertEnv(t)
 	other := billing.NewService(e.store, billing.Options{Now: e.clock.Now})
 	acc := e.account()
 	e.grant(acc, "100")
@@ -206,7 +218,7 @@ func TestAlertRuleChangeReachesOtherInstances(t *testing.T) {
 
 // TestSpendPercentAlert: quiet without a limit; with one, 80% and 100% fire once each.
 func TestSpendPercentAlert(t *testing.T) {
-	e := newEnv(t)
+	e := alertEnv(t)
 	ctx := context.Background()
 	acc := e.account()
 	e.grant(acc, "1000")
@@ -236,7 +248,7 @@ func TestSpendPercentAlert(t *testing.T) {
 // TestCreditsExpiringAlertOncePerGrant: the sweep announces a grant expiring within the
 // rule's days once, however often it runs.
 func TestCreditsExpiringAlertOncePerGrant(t *testing.T) {
-	e := newEnv(t)
+	e := alertEnv(t)
 	ctx := context.Background()
 	acc := e.account()
 	soon := e.clock.Now().Add(3 * 24 * time.Hour)
