@@ -127,8 +127,15 @@ func TestAlertEmailAndUnsubscribe(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // a second mail (a double firing) would be there by now
-	if outbox, _ := env.Svc.Outbox(ctx, 100); len(outbox) != len(mails)+1 {
-		t.Fatalf("outbox: %+v", outbox)
+	outbox, _ := env.Svc.Outbox(ctx, 500)
+	n := 0
+	for _, m := range outbox {
+		if m.Kind == billing.MailAlert && m.To == "demo@creditline.test" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d alert mails to the customer, want 1", n)
 	}
 	if len(mails) != 1 || mails[0].To != "demo@creditline.test" || !strings.Contains(mails[0].Subject, "Balance below 1000000 credits") ||
 		!strings.Contains(mails[0].Body, "http://portal.test/billing") {
