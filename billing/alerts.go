@@ -264,6 +264,9 @@ type AlertEvent struct {
 	Expiring   Credits
 	ExpiresAt  *time.Time
 	Detail     string // failures: what failed
+	// InAppSent: the caller already wrote its own, more specific in-app notice (failures),
+	// so the in-app channel adds none.
+	InAppSent bool
 }
 
 // Key identifies the event: the same key is the same event, whatever delivers it.
@@ -295,6 +298,9 @@ func deliverAlert(ctx context.Context, tx Tx, ev AlertEvent) error {
 	for _, ch := range ev.Rule.Channels {
 		switch ch {
 		case ChannelInApp:
+			if ev.InAppSent {
+				continue
+			}
 			level := "warning"
 			if ev.Type == AlertResolved {
 				level = "info"
@@ -367,7 +373,8 @@ func describeAlert(ev AlertEvent) (subject, text, action string) {
 }
 
 // fireEventAlerts fires the account's enabled rules of kind (recharge_failed, payment_failed)
-// for one occurrence, named by ref: a retry of the same occurrence fires nothing new.
+// for one occurrence, named by ref: a retry of the same occurrence fires nothing new. The
+// caller has told the customer in-app already; the rule adds its email (and webhook).
 func fireEventAlerts(ctx context.Context, tx Tx, accountID, kind, ref, detail string, at time.Time) error {
 	rules, err := tx.AlertRulesFor(ctx, []string{accountID})
 	if err != nil {
@@ -392,7 +399,8 @@ func fireEventAlerts(ctx context.Context, tx Tx, accountID, kind, ref, detail st
 		if _, _, err := tx.SetAlertFiring(ctx, r.ID, false, at); err != nil {
 			return err
 		}
-		if err := deliverAlert(ctx, tx, AlertEvent{Type: AlertFired, Rule: r, Crossing: crossings, At: at, Detail: detail}); err != nil {
+		ev := AlertEvent{Type: AlertFired, Rule: r, Crossing: crossings, At: at, Detail: detail, InAppSent: true}
+		if err := deliverAlert(ctx, tx, ev); err != nil {
 			return err
 		}
 	}
