@@ -79,7 +79,11 @@ type AccountEventsTx interface {
 // transaction, one delivery per subscribed endpoint and one job per delivery, so nothing is
 // sent unless the change commits. An account without endpoints costs one indexed query.
 func (s *Service) EmitEvent(ctx context.Context, tx Tx, e AccountEvent) error {
-	now := s.Now()
+	return emitEvent(ctx, tx, s.Now(), e)
+}
+
+// emitEvent is EmitEvent at a given time, for code that decides under the book's clock.
+func emitEvent(ctx context.Context, tx Tx, now time.Time, e AccountEvent) error {
 	body := EventBody{ID: NewID("evt"), Type: e.Type, CreatedAt: now, Account: e.AccountID, Data: e.Data}
 	if body.Data == nil {
 		body.Data = map[string]any{}
@@ -114,4 +118,32 @@ func rechargeEvent(typ string, r Recharge, why string) AccountEvent {
 func paymentFailedEvent(accountID string, inv *InvoiceEvent) AccountEvent {
 	return AccountEvent{AccountID: accountID, Type: EventPaymentFailed, Data: map[string]any{"invoice": inv.ID,
 		"subscription": inv.SubscriptionID, "plan": inv.PlanKey, "currency": inv.Currency, "hosted_invoice_url": inv.HostedURL}}
+}
+
+// alertEvents are the webhook events of a fired or resolved alert: alert.fired or
+// alert.resolved for every rule (credits.expiring for an expiring-credits rule), and
+// spend_limit.reached too when a rule at 100% or more of the spend limit fires.
+func alertEvents(ev AlertEvent) []AccountEvent {
+	r := ev.Rule
+	data := map[string]any{"rule": r.ID, "kind": r.Kind, "threshold": r.Threshold, "crossing": ev.Crossing,
+		"available": ev.Available.String(), "spent": ev.Spent.String(), "last_topup": ev.LastTopup.String()}
+	if ev.SpendLimit != nil {
+		data["spend_limit"] = ev.SpendLimit.String()
+	}
+	if ev.Detail != "" {
+		data["detail"] = ev.Detail
+	}
+	typ := ev.Type
+	if r.Kind == AlertCreditsExpiring {
+		typ = EventCreditsExpiring
+		data["grant"], data["credits"] = ev.GrantID, ev.Expiring.String()
+		if ev.ExpiresAt != nil {
+			data["expires_at"] = ev.ExpiresAt.UTC()
+		}
+	}
+	out := []AccountEvent{{AccountID: r.AccountID, Type: typ, Data: data}}
+	if r.Kind == AlertSpendPercent && r.Threshold >= 100 && ev.Type == AlertFired {
+		out = append(out, AccountEvent{AccountID: r.AccountID, Type: EventSpendLimitReached, Data: data})
+	}
+	return out
 }

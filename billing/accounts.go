@@ -119,6 +119,9 @@ func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput) (Acc
 		if err := tx.CreateAccount(ctx, a); err != nil {
 			return err
 		}
+		if err := tx.InsertAlertRules(ctx, defaultAlertRules(a.ID, a.CreatedAt)); err != nil {
+			return err
+		}
 		if in.Trial {
 			return s.grantTrial(ctx, tx, a.ID)
 		}

@@ -260,6 +260,10 @@ func (s *Service) rechargeDeclined(ctx context.Context, tx Tx, id, pi, why strin
 	if err := s.EmitEvent(ctx, tx, rechargeEvent(EventAutoRechargeFailed, r, why)); err != nil {
 		return "", err
 	}
+	if err := fireEventAlerts(ctx, tx, r.AccountID, AlertRechargeFailed, "recharge:"+r.ID,
+		fmt.Sprintf("the payment of %s was declined (%s).", amount, why), now); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("declined (%d in a row)", set.ConsecutiveDeclines), nil
 }
 

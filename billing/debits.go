@@ -256,7 +256,7 @@ func (s *Service) planLockFree(ctx context.Context, ops []ledgerOp, ids []string
 			return nil
 		}
 	}
-	accs, grants, ok := s.ledger.get(ids)
+	accs, grants, rules, ok := s.ledger.get(ids)
 	if !ok {
 		return nil
 	}
@@ -264,6 +264,7 @@ func (s *Service) planLockFree(ctx context.Context, ops []ledgerOp, ids []string
 	if err != nil {
 		return nil
 	}
+	b.setRules(rules)
 	res := append([]opResult(nil), pre...)
 	seen := make(map[AccountKey]*Debit, len(ops))
 	refused := false
@@ -278,6 +279,11 @@ func (s *Service) planLockFree(ctx context.Context, ops []ledgerOp, ids []string
 	// a refusal take the locking path, which looks the keys up first.
 	if refused || !b.onlyLedgerWrites() || !s.debitHooksQuiet(b) {
 		s.ledgerStats.Fallbacks.Add(1)
+		return nil
+	}
+	// A crossing (once per alert, rare) is written with its debit under locks.
+	if b.alertsPending() {
+		s.ledgerStats.AlertFallbacks.Add(1)
 		return nil
 	}
 	return &lockFreePlan{ids: ids, book: b, res: res, writes: b.ledgerWrites(true)}

@@ -74,6 +74,7 @@ func (s *Service) NewWorker(log *slog.Logger) *Worker {
 	s.registerPaymentJobs(w)
 	s.registerDunningJobs(w)
 	w.Handle(JobSendMail, s.handleSendMail)
+	w.Handle(JobAlertEmail, s.handleAlertEmail)
 	return w
 }
 
@@ -113,6 +114,11 @@ func (w *Worker) sweep(ctx context.Context) {
 		w.log.Error("hold expiry sweep", "err", err)
 	} else if n > 0 {
 		w.log.Info("hold expiry sweep", "holds", n)
+	}
+	if n, err := w.svc.AlertExpiringCredits(ctx); err != nil {
+		w.log.Error("expiring credits alerts", "err", err)
+	} else if n > 0 {
+		w.log.Info("expiring credits alerts", "announced", n)
 	}
 	if n, err := w.svc.PruneAuth(ctx); err != nil {
 		w.log.Error("session pruning", "err", err)

@@ -17,8 +17,9 @@ type book struct {
 
 type acctState struct {
 	acc        Account
-	startAvail Credits  // available once loaded (after the expiry sweep)
-	grants     []*Grant // every grant with remaining > 0, in consumption order
+	startAvail Credits     // available once loaded (after the expiry sweep)
+	grants     []*Grant    // every grant with remaining > 0, in consumption order
+	rules      []AlertRule // enabled alert rules, with their firing state
 	dirty      bool
 }
 
@@ -40,7 +41,17 @@ func loadBook(ctx context.Context, tx Tx, now time.Time, ids []string) (*book, e
 	if err != nil {
 		return nil, err
 	}
-	return newBook(ctx, tx, now, accs, grants)
+	b, err := newBook(ctx, tx, now, accs, grants)
+	if err != nil || len(accs) == 0 {
+		return b, err
+	}
+	// Read under the accounts' locks: a rule change locks its account first (TouchAccount).
+	rules, err := tx.AlertRulesFor(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	b.setRules(rules)
+	return b, nil
 }
 
 // newBook builds the book of accounts and their live grants (read under lock, or cached when
@@ -346,7 +357,7 @@ func (b *book) flush(ctx context.Context, tx Tx) error {
 			return err
 		}
 	}
-	return nil
+	return b.writeAlerts(ctx, tx)
 }
 
 // onlyLedgerWrites is true when everything collected fits one WriteLedger statement (no new

@@ -11,6 +11,9 @@ type LedgerStats struct {
 	LockFree  atomic.Int64 // batches committed with one statement against cached accounts
 	Locked    atomic.Int64 // batches that locked and read their accounts first
 	Fallbacks atomic.Int64 // lock-free attempts refused (stale, replayed key, or more to do) and redone under locks
+	// AlertFallbacks count the batches sent to the locked path because they fire or resolve
+	// an alert (once per crossing), which the lock-free statement does not write.
+	AlertFallbacks atomic.Int64
 }
 
 // LedgerStats returns the running counters.
@@ -29,7 +32,8 @@ type ledgerCache struct {
 
 type ledgerEntry struct {
 	acc    Account
-	grants []Grant // remaining > 0
+	grants []Grant     // remaining > 0
+	rules  []AlertRule // enabled alert rules with their state, as of acc.Version
 }
 
 // ledgerCacheMax bounds the memory: when full, the cache starts over (entries come back on
@@ -37,19 +41,20 @@ type ledgerEntry struct {
 const ledgerCacheMax = 100_000
 
 // get copies the entries of ids (sorted, unique); ok is false unless every one is cached.
-func (c *ledgerCache) get(ids []string) (accs []Account, grants []Grant, ok bool) {
+func (c *ledgerCache) get(ids []string) (accs []Account, grants []Grant, rules []AlertRule, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	accs = make([]Account, 0, len(ids))
 	for _, id := range ids {
 		e := c.m[id]
 		if e == nil {
-			return nil, nil, false
+			return nil, nil, nil, false
 		}
 		accs = append(accs, e.acc)
 		grants = append(grants, e.grants...)
+		rules = append(rules, e.rules...)
 	}
-	return accs, grants, true
+	return accs, grants, rules, true
 }
 
 // put records the state of the accounts of a committed batch: all of them were rewritten
@@ -68,7 +73,7 @@ func (c *ledgerCache) put(b *book, lockFree bool) {
 		if old := c.m[id]; old != nil && old.acc.Version > acc.Version {
 			continue // a later batch already recorded a newer state
 		}
-		e := &ledgerEntry{acc: acc}
+		e := &ledgerEntry{acc: acc, rules: st.rules}
 		for _, g := range st.grants {
 			if g.Remaining > 0 {
 				e.grants = append(e.grants, *g)
@@ -89,12 +94,16 @@ func (c *ledgerCache) drop(ids []string) {
 // load records accounts read without a batch (WarmLedgerCache): their rows as read, so
 // their versions are the ones in the database, and their live grants. An account cached
 // already keeps its entry unless the one read is newer.
-func (c *ledgerCache) load(accs []Account, grants []Grant) {
+func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule) {
 	byAccount := make(map[string][]Grant, len(accs))
 	for _, g := range grants {
 		if g.Remaining > 0 {
 			byAccount[g.AccountID] = append(byAccount[g.AccountID], g)
 		}
+	}
+	rulesOf := make(map[string][]AlertRule, len(accs))
+	for _, r := range rules {
+		rulesOf[r.AccountID] = append(rulesOf[r.AccountID], r)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -105,7 +114,7 @@ func (c *ledgerCache) load(accs []Account, grants []Grant) {
 		if old := c.m[a.ID]; old != nil && old.acc.Version >= a.Version {
 			continue
 		}
-		c.m[a.ID] = &ledgerEntry{acc: a, grants: byAccount[a.ID]}
+		c.m[a.ID] = &ledgerEntry{acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]}
 	}
 }
 
@@ -123,7 +132,17 @@ func (s *Service) WarmLedgerCache(ctx context.Context, max int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.ledger.load(accs, grants)
+	// Rules are read after the accounts: a rule changed in between bumped the version, so the
+	// entry is stale (refused at commit) rather than pairing a new version with old rules.
+	ids := make([]string, len(accs))
+	for i := range accs {
+		ids[i] = accs[i].ID
+	}
+	rules, err := s.store.AlertRulesOf(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	s.ledger.load(accs, grants, rules)
 	s.snapshotsOf(accs)
 	return len(accs), nil
 }

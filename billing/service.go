@@ -31,6 +31,7 @@ type Service struct {
 	passwordCost    int
 	trialCredits    Credits
 	dunning         DunningOptions
+	alertLinkCfg    atomic.Pointer[alertLinkConfig] // SetAlertLinks
 }
 
 // Options configures a Service, once, at NewService; the zero value is the production
@@ -119,6 +120,7 @@ type Store interface {
 	DashboardStore
 	AuditStore
 	AdminStore
+	AlertStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -145,4 +147,5 @@ type Tx interface {
 	AdminTx
 	DunningTx
 	AccountEventsTx
+	AlertTx
 }

@@ -101,8 +101,12 @@ func (s *Service) syncPlanBecause(ctx context.Context, tx Tx, accountID, actor, 
 // notifyPastDue tells the customer once per failed invoice (invoice.payment_failed is the one
 // event Stripe sends for every failed attempt; subscription.updated only mirrors the status).
 func (s *Service) notifyPastDue(ctx context.Context, tx Tx, accountID, invoiceID string) error {
-	return s.notify(ctx, tx, accountID, "payment_failed", "error", "invoice_failed:"+invoiceID, billingPath,
-		"Your subscription payment failed and the subscription is past due. Your credits stay usable; update your card under Manage billing.")
+	if err := s.notify(ctx, tx, accountID, "payment_failed", "error", "invoice_failed:"+invoiceID, billingPath,
+		"Your subscription payment failed and the subscription is past due. Your credits stay usable; update your card under Manage billing."); err != nil {
+		return err
+	}
+	return fireEventAlerts(ctx, tx, accountID, AlertPaymentFailed, "invoice:"+invoiceID,
+		"the subscription invoice "+invoiceID+" was not paid and the subscription is past due.", s.Now())
 }
 
 // onInvoicePaid grants a period's allotment once per invoice, after settling what the

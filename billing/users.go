@@ -106,6 +106,9 @@ func (s *Service) createUser(ctx context.Context, tx Tx, name, email, hash strin
 	if err := tx.CreateAccount(ctx, a); err != nil {
 		return User{}, Account{}, err
 	}
+	if err := tx.InsertAlertRules(ctx, defaultAlertRules(a.ID, now)); err != nil {
+		return User{}, Account{}, err
+	}
 	if err := tx.AddMembership(ctx, Membership{AccountID: a.ID, UserID: u.ID, Role: RoleOwner, CreatedAt: now}); err != nil {
 		return User{}, Account{}, err
 	}

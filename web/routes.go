@@ -39,6 +39,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	api.POST("/accounts/:id/webhook-endpoints", h.APICreateWebhookEndpoint)
 	api.DELETE("/accounts/:id/webhook-endpoints/:endpoint_id", h.APIDeleteWebhookEndpoint)
 	api.GET("/accounts/:id/webhook-endpoints/:endpoint_id/deliveries", h.APIWebhookDeliveries)
+	api.GET("/accounts/:id/alert-rules", h.APIListAlertRules)
+	api.POST("/accounts/:id/alert-rules", h.APICreateAlertRule)
+	api.DELETE("/accounts/:id/alert-rules/:rule_id", h.APIDeleteAlertRule)
 
 	// Stripe webhooks: authenticated by their signature, no session or CSRF.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
@@ -52,6 +55,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	b.GET("/signup/confirm", h.ShowConfirmSignup)
 	b.POST("/signup/confirm", h.ConfirmSignup)
 	b.POST("/logout", h.Logout)
+	b.GET("/alerts/unsubscribe", h.ShowAlertUnsubscribe)
+	b.POST("/alerts/unsubscribe", h.AlertUnsubscribe)
 
 	// Customer pages: a signed-in user.
 	u := b.Group("", h.RequireUser)
@@ -91,6 +96,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	u.POST("/limits/webhooks/:id/delete", h.DeleteWebhookEndpoint)
 	u.POST("/limits/webhooks/:id/test", h.SendWebhookTest)
 	u.POST("/limits/webhooks/deliveries/:id/resend", h.ResendWebhookDelivery)
+	u.GET("/limits/alerts", h.Alerts)
+	u.POST("/limits/alerts", h.CreateAlert)
+	u.POST("/limits/alerts/:id", h.UpdateAlert)
+	u.POST("/limits/alerts/:id/delete", h.DeleteAlert)
 
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)
