@@ -14,10 +14,16 @@ type alertLinkConfig struct {
 	secret []byte
 }
 
-// SetAlertLinks gives alert mail its links: the site's URL (BASE_URL) and the key that signs
-// unsubscribe tokens (derived from SESSION_SECRET, so every instance signs alike). Without a
-// secret (dev) the key is random, made once per process.
-func (s *Service) SetAlertLinks(baseURL string, secret []byte) {
+// AlertLinks is Options.AlertLinks: the site's URL and the secret unsubscribe keys derive from.
+type AlertLinks struct {
+	BaseURL string
+	Secret  []byte
+}
+
+// setAlertLinks derives the unsubscribe key from the secret; without one (dev) the key is
+// random, made once per process.
+func (s *Service) setAlertLinks(l AlertLinks) {
+	baseURL, secret := l.BaseURL, l.Secret
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
 		if _, err := rand.Read(secret); err != nil {

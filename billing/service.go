@@ -31,7 +31,7 @@ type Service struct {
 	passwordCost    int
 	trialCredits    Credits
 	dunning         DunningOptions
-	alertLinkCfg    atomic.Pointer[alertLinkConfig] // SetAlertLinks
+	alertLinkCfg    atomic.Pointer[alertLinkConfig] // Options.AlertLinks
 }
 
 // Options configures a Service, once, at NewService; the zero value is the production
@@ -59,6 +59,10 @@ type Options struct {
 	// Dunning sets the grace period of failed subscription payments and the links in its
 	// mail. Production sets both (DUNNING_GRACE_DAYS, BASE_URL); tests may leave it zero.
 	Dunning DunningOptions
+	// AlertLinks gives alert mail its links: BaseURL (BASE_URL) and Secret, the key that signs
+	// unsubscribe links (SESSION_SECRET, so every instance signs alike). Production sets both;
+	// without a secret the key is random per process (tests, maintenance commands).
+	AlertLinks AlertLinks
 }
 
 // Defaults of Options.
@@ -82,6 +86,9 @@ func NewService(s Store, o Options) *Service {
 	}
 	if o.Payments != nil {
 		svc.OnDebit(svc.autoRechargeHook, svc.rechargeEnabled.quiet)
+	}
+	if o.AlertLinks.BaseURL != "" || len(o.AlertLinks.Secret) > 0 {
+		svc.setAlertLinks(o.AlertLinks)
 	}
 	return svc
 }

@@ -97,10 +97,11 @@ var unsubLink = regexp.MustCompile(`https?://\S+/alerts/unsubscribe\?token=(\S+)
 // a link to top up, an unsubscribe link); the link needs no sign-in, shows a confirmation,
 // and its POST turns off that rule's email only, audited as the customer; a forged token is a 404.
 func TestAlertEmailAndUnsubscribe(t *testing.T) {
-	env := webtest.Start(t)
+	env := webtest.Start(t, func(o *billing.Options) {
+		o.AlertLinks = billing.AlertLinks{BaseURL: "http://portal.test", Secret: []byte("a test secret of at least 32 bytes!!")}
+	})
 	ctx := context.Background()
 	demo := seedDemo(t, env)
-	env.Svc.SetAlertLinks("http://portal.test", []byte("a test secret of at least 32 bytes!!"))
 	u, _ := env.Store.UserByEmail(ctx, "demo@creditline.test")
 	base := len(alertAudit(t, env, demo.ID))
 	r, err := env.Svc.CreateAlertRule(ctx, demo.ID, billing.AlertRuleInput{Kind: billing.AlertBalanceBelow, Threshold: "1000000",
