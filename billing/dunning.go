@@ -148,14 +148,24 @@ func (s *Service) openCase(ctx context.Context, tx Tx, payload json.RawMessage) 
 	return c, c.ResolvedAt == nil && c.GraceEndsAt.Equal(p.GraceEndsAt), nil
 }
 
-// subscriptionEnded resolves a case whose subscription was cancelled meanwhile: the plan
-// went with it, and there is nothing to fix.
+// subscriptionEnded resolves a case with nothing left to collect: the subscription was
+// cancelled (the plan went with it), is no longer past due or unpaid (the invoice was voided,
+// or paid by a path we did not see), or the case's invoice was paid. Only then may a reminder
+// or a downgrade run.
 func (s *Service) subscriptionEnded(ctx context.Context, tx Tx, c *DunningCase) (bool, error) {
 	sub, err := tx.SubscriptionForUpdate(ctx, c.SubscriptionID)
 	if err != nil {
 		return false, err
 	}
-	if sub.Status != "canceled" {
+	owed := sub.Status == "past_due" || sub.Status == "unpaid"
+	if owed {
+		paid, err := s.invoicePaid(ctx, tx, c.AccountID, c.InvoiceID)
+		if err != nil {
+			return false, err
+		}
+		owed = !paid
+	}
+	if owed {
 		return false, nil
 	}
 	t := s.Now()

@@ -225,6 +225,14 @@ func (s *Service) onInvoiceFailed(ctx context.Context, tx Tx, ev PaymentEvent) (
 	if err != nil {
 		return rejected(err)
 	}
+	// A failure that reaches us after the invoice was paid (Stripe retried a delivery we
+	// failed to process) is history: it must not mark a paying customer past due or open dunning.
+	if paid, err := s.invoicePaid(ctx, tx, accID, inv.ID); err != nil || paid {
+		if err != nil {
+			return "", err
+		}
+		return "ignored: invoice already paid", nil
+	}
 	if inv.SubscriptionID != "" {
 		sub, err := tx.SubscriptionForUpdate(ctx, inv.SubscriptionID)
 		switch {
@@ -247,4 +255,20 @@ func (s *Service) onInvoiceFailed(ctx context.Context, tx Tx, ev PaymentEvent) (
 		return "", err
 	}
 	return "subscription past due: customer notified", nil
+}
+
+// invoicePaid says whether a subscription invoice was fulfilled: its allotment was granted or
+// its payment recorded (onInvoicePaid writes both, once per invoice).
+func (s *Service) invoicePaid(ctx context.Context, tx Tx, accountID, invoiceID string) (bool, error) {
+	if _, err := tx.GrantByKey(ctx, accountID, "invoice:"+invoiceID); err == nil {
+		return true, nil
+	} else if ErrorCode(err) != ENotFound {
+		return false, err
+	}
+	if _, err := tx.PaymentForUpdate(ctx, invoiceID); err == nil {
+		return true, nil
+	} else if ErrorCode(err) != ENotFound {
+		return false, err
+	}
+	return false, nil
 }

@@ -234,3 +234,36 @@ func TestDunningStopsWhenSubscriptionCancelled(t *testing.T) {
 		t.Fatalf("notifications %v", ns)
 	}
 }
+
+// A failure delivered after its invoice was paid (Stripe retrying an event we failed to
+// process) opens no dunning: no mail, no jobs, the plan stays and the subscription is not past due.
+func TestDunningIgnoresAFailureOfAPaidInvoice(t *testing.T) {
+	e := newEnv(t)
+	addr, acc, cus, sub := e.proSubscriber()
+	e.send(e.u("evt_paid"), "invoice.paid", time.Now(), invoiceObj(e.u("in_2"), acc.ID, cus, sub, "pro", 4900))
+	e.send(e.u("evt_fail"), "invoice.payment_failed", time.Now(), failedInvoice(e.u("in_2"), acc.ID, cus, sub, "pro", 4900))
+	e.clock.Advance(8 * 24 * time.Hour)
+	e.runJobs()
+	e.wantMail(addr)
+	if jobs := e.dunningJobs(sub); len(jobs) != 0 {
+		t.Fatalf("dunning jobs %v for a paid invoice", jobs)
+	}
+	if p := e.account(acc.ID).PlanKey; p != "pro" {
+		t.Fatalf("plan %s, want pro", p)
+	}
+}
+
+// A case whose subscription is active again (the invoice voided, no invoice.paid) ends
+// without a downgrade.
+func TestDunningEndsWithoutDowngradeWhenTheSubscriptionIsActive(t *testing.T) {
+	e := newEnv(t)
+	addr, acc, cus, sub := e.proSubscriber()
+	e.send(e.u("evt_fail"), "invoice.payment_failed", time.Now(), failedInvoice(e.u("in_2"), acc.ID, cus, sub, "pro", 4900))
+	e.send(e.u("evt_upd"), "customer.subscription.updated", time.Now().Add(time.Minute), subObj(sub, acc.ID, cus, "pro", "active", time.Now()))
+	e.clock.Advance(8 * 24 * time.Hour)
+	e.runJobs()
+	e.wantMail(addr, billing.MailDunningFailed)
+	if p := e.account(acc.ID).PlanKey; p != "pro" {
+		t.Fatalf("plan %s after the grace of a voided invoice, want pro", p)
+	}
+}
