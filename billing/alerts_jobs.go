@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -41,6 +42,17 @@ func (s *Service) handleAlertEmail(ctx context.Context, payload json.RawMessage)
 	var p alertEmailJob
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("alert email payload: %w", err)
+	}
+	// The rule as it is now: mail queued before an unsubscribe, a disable or a delete stays unsent.
+	r, err := s.store.AlertRuleByID(ctx, p.Account, p.RuleID)
+	if ErrorCode(err) == ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !r.Enabled || !slices.Contains(r.Channels, ChannelEmail) {
+		return nil
 	}
 	acc, err := s.store.AccountByID(ctx, p.Account)
 	if ErrorCode(err) == ENotFound {

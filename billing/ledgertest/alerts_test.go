@@ -300,3 +300,32 @@ func TestAlertWebhookChannel(t *testing.T) {
 		t.Fatalf("deliveries by type %v: want one alert.fired and one alert.resolved", got)
 	}
 }
+
+// TestAlertMailFollowsTheRuleAsItIsNow: an alert mail queued before its rule was deleted (or
+// its email turned off) is not sent; one queued for a rule still mailing is.
+func TestAlertMailFollowsTheRuleAsItIsNow(t *testing.T) {
+	e := alertEnv(t)
+	ctx := context.Background()
+	email := "mail-" + key() + "@example.com"
+	a, err := e.svc.CreateAccount(ctx, billing.CreateAccountInput{Name: "alert mail", Email: email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.grant(a.ID, "1000")
+	kept := e.addRule(a.ID, billing.AlertBalanceBelow, "700", billing.ChannelEmail)
+	gone := e.addRule(a.ID, billing.AlertBalanceBelow, "600", billing.ChannelEmail)
+	debitMany(t, e.svc, a.ID, "1", 500) // crosses both: two mail jobs queued, not yet run
+	if err := e.svc.DeleteAlertRule(ctx, a.ID, gone.ID, billing.Op{Actor: billing.Actor{Kind: billing.ActorSystem}, Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	w := e.svc.NewWorker(nil)
+	for w.RunDue(ctx) > 0 {
+	}
+	var subjects []string
+	if err := e.db.Select(&subjects, `SELECT subject FROM outbox WHERE kind = $1 AND to_addr = $2`, billing.MailAlert, email); err != nil {
+		t.Fatal(err)
+	}
+	if len(subjects) != 1 {
+		t.Fatalf("alert mails %q: want one, for rule %s only (rule %s was deleted before its mail ran)", subjects, kept.ID, gone.ID)
+	}
+}
