@@ -18,7 +18,8 @@ const MaxURLBytes = 2048
 
 // blockedRanges are the IPv4 and IPv6 ranges no endpoint may reach, beyond what netip's
 // predicates name: CGNAT, "this network", IETF protocol assignments, benchmarking, reserved,
-// broadcast, and the IPv4-compatible block (which embeds IPv4 addresses, loopback among them).
+// broadcast, and the IPv6 blocks that embed or tunnel to IPv4 addresses (IPv4-compatible,
+// local-use NAT64, 6to4, Teredo) or are not routable (site-local, discard-only, documentation).
 var blockedRanges = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
@@ -26,6 +27,12 @@ var blockedRanges = []netip.Prefix{
 	netip.MustParsePrefix("198.18.0.0/15"),
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("fec0::/10"),
+	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("2001:db8::/32"),
 }
 
 // nat64 embeds an IPv4 address in its last 32 bits; the embedded one is checked.

@@ -11,6 +11,7 @@ func TestBlockedIP(t *testing.T) {
 		"100.64.0.1": true, "100.127.255.254": true, "0.0.0.0": true, "224.0.0.251": true, "255.255.255.255": true,
 		"::1": true, "::": true, "fd00::1": true, "fe80::1": true, "ff02::1": true, "::ffff:10.0.0.1": true,
 		"::ffff:127.0.0.1": true, "64:ff9b::a00:1": true, "::127.0.0.1": true,
+		"64:ff9b:1::a00:1": true, "2002:7f00:1::1": true, "2001:0:4136:e378::1": true, "fec0::1": true, "100::1": true, "2001:db8::1": true,
 		"93.184.215.14": false, "100.128.0.1": false, "8.8.8.8": false, "2606:4700::1111": false, "::ffff:8.8.8.8": false,
 	} {
 		if got := BlockedIP(netip.MustParseAddr(s)) != ""; got != blocked {
