@@ -131,8 +131,8 @@ func (s *Service) CreateAlertRule(ctx context.Context, accountID string, in Aler
 	return r, nil
 }
 
-// UpdateAlertRule changes a rule's threshold, channels or enabled flag (its kind stays), and
-// clears its state: the next ledger write decides afresh. Audited. Errors: invalid_request,
+// UpdateAlertRule changes a rule's threshold, channels or enabled flag (its kind stays); a new
+// threshold or enabled flag clears its state, so the next ledger write decides afresh. Audited. Errors: invalid_request,
 // not_found.
 func (s *Service) UpdateAlertRule(ctx context.Context, accountID, ruleID string, in AlertRuleInput, op Op) (AlertRule, error) {
 	var out AlertRule
@@ -151,9 +151,15 @@ func (s *Service) UpdateAlertRule(ctx context.Context, accountID, ruleID string,
 			return err
 		}
 		before := alertSnapshot(r)
-		r.Threshold, r.Channels, r.UpdatedAt, r.Firing = th, in.Channels, s.Now(), false
+		wasThreshold, wasEnabled := r.Threshold, r.Enabled
+		r.Threshold, r.Channels, r.UpdatedAt = th, in.Channels, s.Now()
 		if in.Enabled != nil {
 			r.Enabled = *in.Enabled
+		}
+		// A new threshold or a switch on/off decides afresh; a change of channels alone keeps a
+		// firing rule firing, so it does not speak again for the same crossing.
+		if r.Threshold != wasThreshold || r.Enabled != wasEnabled {
+			r.Firing = false
 		}
 		if err := tx.UpdateAlertRule(ctx, r); err != nil {
 			return err

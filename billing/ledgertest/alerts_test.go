@@ -329,3 +329,27 @@ func TestAlertMailFollowsTheRuleAsItIsNow(t *testing.T) {
 		t.Fatalf("alert mails %q: want one, for rule %s only (rule %s was deleted before its mail ran)", subjects, kept.ID, gone.ID)
 	}
 }
+
+// TestEditingChannelsDoesNotFireAgain: changing a firing rule's channels alone keeps it
+// firing; changing its threshold decides afresh.
+func TestEditingChannelsDoesNotFireAgain(t *testing.T) {
+	e := alertEnv(t)
+	ctx := context.Background()
+	acc := e.account()
+	e.grant(acc, "1000")
+	r := e.addRule(acc, billing.AlertBalanceBelow, "600", billing.ChannelInApp)
+	debitMany(t, e.svc, acc, "1", 500) // 500: fired
+	op := billing.Op{Actor: billing.Actor{Kind: billing.ActorSystem}, Reason: "test"}
+	if _, err := e.svc.UpdateAlertRule(ctx, acc, r.ID, billing.AlertRuleInput{Threshold: "600",
+		Channels: []string{billing.ChannelInApp, billing.ChannelEmail}}, op); err != nil {
+		t.Fatal(err)
+	}
+	debitMany(t, e.svc, acc, "1", 10)
+	wantAlerts(t, e.alertCounts(acc), map[string]int{r.ID + " alert.fired in_app": 1})
+	if _, err := e.svc.UpdateAlertRule(ctx, acc, r.ID, billing.AlertRuleInput{Threshold: "550",
+		Channels: []string{billing.ChannelInApp}}, op); err != nil {
+		t.Fatal(err)
+	}
+	debitMany(t, e.svc, acc, "1", 10) // still below the new threshold: decided afresh, fires
+	wantAlerts(t, e.alertCounts(acc), map[string]int{r.ID + " alert.fired in_app": 2})
+}
