@@ -135,7 +135,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, raw string) (APIKey, erro
 	c := &s.keys
 	c.mu.Lock()
 	if c.byHash == nil {
-		c.byHash, c.touched = map[string]cachedKey{}, map[string]time.Time{}
+		c.byHash = map[string]cachedKey{}
 	}
 	ck, ok := c.byHash[h]
 	c.mu.Unlock()
@@ -169,7 +169,7 @@ func (s *Service) touchKey(ctx context.Context, id string, now time.Time) {
 	last := c.touched[id]
 	due := now.Sub(last) > time.Minute
 	if due {
-		if c.touched == nil { // forgetKeys may have made byHash before any key was read
+		if c.touched == nil { // made here alone: forgetKeys resets byHash, never this
 			c.touched = map[string]time.Time{}
 		}
 		c.touched[id] = now

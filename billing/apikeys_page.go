@@ -2,16 +2,17 @@ package billing
 
 import "context"
 
-// CanManageKeys says whether a member with this role may create and revoke the account's keys:
-// owners and admins manage the account; members use it.
-func CanManageKeys(role string) bool { return role == RoleOwner || role == RoleAdmin }
+// CanManageAccount says whether a member with this role may change how the account works: its
+// keys, spend limit and pause, alert rules and webhooks. Owners and admins manage the account;
+// members use it (SPEC section 2).
+func CanManageAccount(role string) bool { return role == RoleOwner || role == RoleAdmin }
 
 // CreateCustomerAPIKey is a customer creating a key for their own account in the portal: only
 // owners and admins, and only on a plan with api_access. (Operators issue keys through
 // CreateAccountKey whatever the plan.) The secret is returned this once; the key is audited.
 // Errors: forbidden (role), feature_not_entitled, invalid_request (name), not_found.
 func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, name string, op Op) (APIKey, string, error) {
-	if !CanManageKeys(role) {
+	if !CanManageAccount(role) {
 		return APIKey{}, "", Errorf(EForbidden, "Only the account's owner or an admin can create API keys.")
 	}
 	plan, err := s.AccountPlan(ctx, acc)
@@ -27,7 +28,7 @@ func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, n
 // RevokeCustomerAPIKey revokes one of the account's own keys, audited. Errors: forbidden (role),
 // not_found (no such active key in this account, including another account's key).
 func (s *Service) RevokeCustomerAPIKey(ctx context.Context, acc Account, role, keyID string, op Op) error {
-	if !CanManageKeys(role) {
+	if !CanManageAccount(role) {
 		return Errorf(EForbidden, "Only the account's owner or an admin can revoke API keys.")
 	}
 	return s.RevokeAccountKey(ctx, acc.ID, keyID, op)

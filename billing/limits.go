@@ -5,10 +5,6 @@ import (
 	"time"
 )
 
-// CanManageLimits says whether a member with this role may set the spend limit and pause the
-// account: owners and admins manage it (SPEC section 2); members use it.
-func CanManageLimits(role string) bool { return role == RoleOwner || role == RoleAdmin }
-
 // Limits is the customer's limits page: the spend limit against this period's spend.
 type Limits struct {
 	Account   Account
@@ -37,13 +33,13 @@ func (s *Service) Limits(ctx context.Context, acc Account, role string) (Limits,
 		return Limits{}, err
 	}
 	now := s.Now()
-	return Limits{Account: a, Spent: a.SpentThisPeriod(now), ResetsAt: PeriodResetsAt(now), CanManage: CanManageLimits(role)}, nil
+	return Limits{Account: a, Spent: a.SpentThisPeriod(now), ResetsAt: PeriodResetsAt(now), CanManage: CanManageAccount(role)}, nil
 }
 
 // customerUpdate is the one write path for a customer's limits: UpdateAccount with the scope
 // of an account key (status active/paused and the spend limit only), audited as op's actor.
 func (s *Service) customerUpdate(ctx context.Context, role string, u AccountUpdate) (Account, error) {
-	if !CanManageLimits(role) {
+	if !CanManageAccount(role) {
 		return Account{}, Errorf(EForbidden, "Only the account's owner or an admin can change its limits or pause it.")
 	}
 	u.Scope = ScopeAccountKey

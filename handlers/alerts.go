@@ -46,8 +46,8 @@ func (h *Handlers) CreateAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !billing.CanManageKeys(m.Role) {
-		return billing.Errorf(billing.EForbidden, "Only the account's owner or an admin can change its alerts.")
+	if err := mayChangeAlerts(m); err != nil {
+		return err
 	}
 	in := alertForm(c)
 	on := true
@@ -64,8 +64,8 @@ func (h *Handlers) UpdateAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !billing.CanManageKeys(m.Role) {
-		return billing.Errorf(billing.EForbidden, "Only the account's owner or an admin can change its alerts.")
+	if err := mayChangeAlerts(m); err != nil {
+		return err
 	}
 	in := alertForm(c)
 	if _, err := h.svc.UpdateAlertRule(c.Request().Context(), acc.ID, c.Param("id"), in, userOp(c)); err != nil {
@@ -80,8 +80,8 @@ func (h *Handlers) DeleteAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !billing.CanManageKeys(m.Role) {
-		return billing.Errorf(billing.EForbidden, "Only the account's owner or an admin can change its alerts.")
+	if err := mayChangeAlerts(m); err != nil {
+		return err
 	}
 	if err := h.svc.DeleteAlertRule(c.Request().Context(), acc.ID, c.Param("id"), userOp(c)); err != nil {
 		return err
@@ -110,7 +110,7 @@ func (h *Handlers) alertsView(c echo.Context, acc billing.Account, m billing.Mem
 	if err != nil {
 		return pages.Alerts{}, err
 	}
-	return pages.Alerts{Account: acc, Rules: rules, CanManage: billing.CanManageKeys(m.Role), AccountQ: q,
+	return pages.Alerts{Account: acc, Rules: rules, CanManage: billing.CanManageAccount(m.Role), AccountQ: q,
 		Input: billing.AlertRuleInput{Kind: billing.AlertBalanceBelow, Channels: []string{billing.ChannelInApp, billing.ChannelEmail}}}, nil
 }
 
@@ -140,4 +140,12 @@ func (h *Handlers) AlertUnsubscribe(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, pages.AlertUnsubscribe(pages.Unsubscribe{Rule: r, Done: true}))
+}
+
+// mayChangeAlerts refuses members: only owners and admins change an account's alert rules.
+func mayChangeAlerts(m billing.Membership) error {
+	if !billing.CanManageAccount(m.Role) {
+		return billing.Errorf(billing.EForbidden, "Only the account's owner or an admin can change its alerts.")
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -161,6 +162,26 @@ func created(c echo.Context, replayed bool, body any) error {
 type list[T any] struct {
 	Data       []T     `json:"data"`
 	NextCursor *string `json:"next_cursor"`
+}
+
+// idCursor reads the ?cursor= of a list keyed by a numeric id (0 when absent): what
+// nextIDCursor wrote. Errors: invalid_request on field cursor.
+func idCursor(c echo.Context) (int64, error) {
+	cur := c.QueryParam("cursor")
+	if cur == "" {
+		return 0, nil
+	}
+	b, derr := base64.RawURLEncoding.DecodeString(cur)
+	id, err := strconv.ParseInt(string(b), 10, 64)
+	if derr != nil || err != nil || id <= 0 {
+		return 0, billing.FieldError("cursor", "is not a cursor this endpoint returned")
+	}
+	return id, nil
+}
+
+// nextIDCursor is the cursor of the page after the entry with this id.
+func nextIDCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
 }
 
 func pageLimit(c echo.Context) (int, error) {

@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -183,12 +181,9 @@ func (h *Handlers) APILedger(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var before int64
-	if cur := c.QueryParam("cursor"); cur != "" {
-		b, derr := base64.RawURLEncoding.DecodeString(cur)
-		if before, err = strconv.ParseInt(string(b), 10, 64); derr != nil || err != nil || before <= 0 {
-			return billing.FieldError("cursor", "is not a cursor this endpoint returned")
-		}
+	before, err := idCursor(c)
+	if err != nil {
+		return err
 	}
 	es, err := h.svc.Ledger(c.Request().Context(), a.ID, before, limit+1)
 	if err != nil {
@@ -197,7 +192,7 @@ func (h *Handlers) APILedger(c echo.Context) error {
 	out := list[entryJSON]{Data: []entryJSON{}}
 	for i, e := range es {
 		if i == limit {
-			cur := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(es[i-1].ID, 10)))
+			cur := nextIDCursor(es[i-1].ID)
 			out.NextCursor = &cur
 			break
 		}

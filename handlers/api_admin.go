@@ -2,10 +2,8 @@ package handlers
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"creditline/billing"
@@ -186,11 +184,8 @@ func (h *Handlers) APIAuditLog(c echo.Context) error {
 		}
 		f.Actor = &act
 	}
-	if cur := c.QueryParam("cursor"); cur != "" {
-		b, derr := base64.RawURLEncoding.DecodeString(cur)
-		if f.BeforeID, err = strconv.ParseInt(string(b), 10, 64); derr != nil || err != nil || f.BeforeID <= 0 {
-			return billing.FieldError("cursor", "is not a cursor this endpoint returned")
-		}
+	if f.BeforeID, err = idCursor(c); err != nil {
+		return err
 	}
 	p, err := h.svc.AuditLog(c.Request().Context(), f)
 	if err != nil {
@@ -202,7 +197,7 @@ func (h *Handlers) APIAuditLog(c echo.Context) error {
 			Account: e.AccountID, Reason: e.Reason, Before: rawOrNull(e.Before), After: rawOrNull(e.After), RequestID: e.RequestID})
 	}
 	if p.Next != 0 {
-		cur := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.Next, 10)))
+		cur := nextIDCursor(p.Next)
 		out.NextCursor = &cur
 	}
 	return c.JSON(http.StatusOK, out)

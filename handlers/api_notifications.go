@@ -1,12 +1,9 @@
 package handlers
 
 import (
-	"encoding/base64"
 	"net/http"
-	"strconv"
 	"time"
 
-	"creditline/billing"
 	"github.com/labstack/echo/v4"
 )
 
@@ -32,12 +29,9 @@ func (h *Handlers) APINotifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var before int64
-	if cur := c.QueryParam("cursor"); cur != "" {
-		b, derr := base64.RawURLEncoding.DecodeString(cur)
-		if before, err = strconv.ParseInt(string(b), 10, 64); derr != nil || err != nil || before <= 0 {
-			return billing.FieldError("cursor", "is not a cursor this endpoint returned")
-		}
+	before, err := idCursor(c)
+	if err != nil {
+		return err
 	}
 	ns, next, err := h.svc.NotificationPage(c.Request().Context(), a.ID, before, limit)
 	if err != nil {
@@ -49,7 +43,7 @@ func (h *Handlers) APINotifications(c echo.Context) error {
 			Link: n.Link, CreatedAt: n.CreatedAt, ReadAt: n.ReadAt})
 	}
 	if next != 0 {
-		cur := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(next, 10)))
+		cur := nextIDCursor(next)
 		out.NextCursor = &cur
 	}
 	return c.JSON(http.StatusOK, out)

@@ -88,7 +88,7 @@ func (h *Handlers) keysView(c echo.Context, acc billing.Account, m billing.Membe
 	if err != nil {
 		return pages.APIKeys{}, err
 	}
-	return pages.APIKeys{Account: acc, K: k, CanManage: billing.CanManageKeys(m.Role), AccountQ: q}, nil
+	return pages.APIKeys{Account: acc, K: k, CanManage: billing.CanManageAccount(m.Role), AccountQ: q}, nil
 }
 
 // userOp is the signed-in customer as the audit log's actor (no reason: customers give none).

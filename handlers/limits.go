@@ -68,7 +68,7 @@ func (h *Handlers) PauseUsage(c echo.Context) error {
 		return err
 	}
 	paused := c.FormValue("paused") == "yes"
-	if !billing.CanManageLimits(m.Role) {
+	if !billing.CanManageAccount(m.Role) {
 		return billing.Errorf(billing.EForbidden, "Only the account's owner or an admin can pause or resume usage.")
 	}
 	if !confirmed(c) {

@@ -91,7 +91,7 @@ func (h *Handlers) WebhookDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := pages.WebhookLog{Account: acc, AccountQ: q, Endpoint: e, Deliveries: ds, CanManage: billing.CanManageKeys(m.Role)}
+	v := pages.WebhookLog{Account: acc, AccountQ: q, Endpoint: e, Deliveries: ds, CanManage: billing.CanManageAccount(m.Role)}
 	switch c.QueryParam("done") {
 	case "tested":
 		v.FlashKind, v.Flash = "success", "Test event queued: it is sent within seconds; reload to see the answer."
@@ -119,7 +119,7 @@ func (h *Handlers) webhooksView(c echo.Context, acc billing.Account, m billing.M
 	if err != nil {
 		return pages.Webhooks{}, err
 	}
-	return pages.Webhooks{Account: acc, AccountQ: q, Endpoints: es, CanManage: billing.CanManageKeys(m.Role)}, nil
+	return pages.Webhooks{Account: acc, AccountQ: q, Endpoints: es, CanManage: billing.CanManageAccount(m.Role)}, nil
 }
 
 func webhooksURL(q, path, done string) string {

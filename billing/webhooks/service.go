@@ -59,7 +59,7 @@ func New(b *billing.Service, st Store, o Options) *Service {
 // Register makes the worker send deliveries.
 func (s *Service) Register(w *billing.Worker) { w.Handle(billing.JobWebhookDeliver, s.handleDeliver) }
 
-func canManage(role string) bool { return role == RoleAPIKey || billing.CanManageKeys(role) }
+func canManage(role string) bool { return role == RoleAPIKey || billing.CanManageAccount(role) }
 
 func forbidden() error {
 	return billing.Errorf(billing.EForbidden, "Only the account's owner or an admin can change its webhook endpoints.")
