@@ -128,12 +128,14 @@ type Store interface {
 	AuditStore
 	AdminStore
 	AlertStore
+	OperatorSettingStore
 }
 
 // Tx is the set of writes available inside a transaction.
 type Tx interface {
 	PriceBookTx
 	PlanTx
+	OperatorSettingTx
 	// CreateUser returns EConflict when the email is taken.
 	CreateUser(ctx context.Context, u User) error
 	AuthTx
