@@ -288,6 +288,11 @@ type alertEmailJob struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	Action  string `json:"action"` // path of the page to act on
+	// Figures are the event's numbers, labelled, for the mail's table (absent in jobs queued
+	// before mail had them).
+	Figures []mailFigure `json:"figures,omitempty"`
+	// FixCard: a failed payment, so the mail links to the Stripe portal to fix the card.
+	FixCard bool `json:"fix_card,omitempty"`
 }
 
 // deliverAlert hands one fired or resolved alert to each of its rule's channels, in the
@@ -312,7 +317,8 @@ func deliverAlert(ctx context.Context, tx Tx, ev AlertEvent) error {
 			}
 		case ChannelEmail:
 			j := NewJob(JobAlertEmail, alertEmailJob{Key: ev.Key(), RuleID: ev.Rule.ID, Account: ev.Rule.AccountID,
-				Type: ev.Type, Subject: subject, Text: text, Action: action}, ev.At, ev.Key()+":email")
+				Type: ev.Type, Subject: subject, Text: text, Action: action, Figures: alertFigures(ev),
+				FixCard: ev.Rule.Kind == AlertRechargeFailed || ev.Rule.Kind == AlertPaymentFailed}, ev.At, ev.Key()+":email")
 			if err := tx.Enqueue(ctx, j); err != nil {
 				return err
 			}
@@ -374,6 +380,33 @@ func describeAlert(ev AlertEvent) (subject, text, action string) {
 		return "Payment failed", "A payment failed: " + ev.Detail + " Update your payment method to keep your plan.", "/billing"
 	}
 	return "Alert", "An alert on your account changed state.", "/limits"
+}
+
+// alertFigures are the numbers behind an event, as its mail lists them.
+func alertFigures(ev AlertEvent) []mailFigure {
+	credits := func(c Credits) string { return c.String() + " credits" }
+	r := ev.Rule
+	switch r.Kind {
+	case AlertBalanceBelow:
+		return []mailFigure{{"Available balance", credits(ev.Available)}, {"Alert threshold", credits(Credits(r.Threshold))}}
+	case AlertBalanceBelowPercent:
+		return []mailFigure{{"Available balance", credits(ev.Available)}, {"Last top-up", credits(ev.LastTopup)},
+			{"Alert threshold", fmt.Sprintf("%d%% of the last top-up", r.Threshold)}}
+	case AlertSpendPercent:
+		limit := "none"
+		if ev.SpendLimit != nil {
+			limit = credits(*ev.SpendLimit)
+		}
+		return []mailFigure{{"Spent this period", credits(ev.Spent)}, {"Spend limit", limit},
+			{"Alert threshold", fmt.Sprintf("%d%% of the limit", r.Threshold)}}
+	case AlertCreditsExpiring:
+		f := []mailFigure{{"Expiring credits", credits(ev.Expiring)}}
+		if ev.ExpiresAt != nil {
+			f = append(f, mailFigure{"Expires", ev.ExpiresAt.UTC().Format("2 Jan 2006 15:04 UTC")})
+		}
+		return f
+	}
+	return nil
 }
 
 // fireEventAlerts fires the account's enabled rules of kind (recharge_failed, payment_failed)

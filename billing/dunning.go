@@ -291,32 +291,40 @@ func dunningMessage(c DunningCase, kind, plan, base string) Mail {
 		amount = "the payment of " + FormatMoney(c.Amount, c.Currency)
 	}
 	ends := c.GraceEndsAt.UTC().Format("2 January 2006 at 15:04 UTC")
-	fix := "Fix your card in the Stripe billing portal: " + base + fixCardPath + "\nYour billing page: " + base + billingPath + "\n"
-	var subject, body string
+	mc := mailContent{Greeting: "Hello,",
+		Actions: []mailLink{{"Fix your card in the Stripe billing portal", base + fixCardPath}, {"Your billing page", base + billingPath}}}
+	figures := []mailFigure{{"Plan", plan}, {"Invoice", c.InvoiceID}}
+	if c.Amount > 0 {
+		figures = append(figures, mailFigure{"Amount due", FormatMoney(c.Amount, c.Currency)})
+	}
+	var subject string
 	switch kind {
 	case MailDunningFailed:
 		subject = "Your " + plan + " plan payment failed"
-		body = fmt.Sprintf("Hello,\n\nwe could not take %s for your %s plan (invoice %s), so the subscription is past due.\n\n"+
-			"Nothing changes until %s: your plan and your credits stay as they are. If the invoice is still unpaid then, "+
-			"the account moves to the Free plan; the credits you have stay usable.\n\n", amount, plan, c.InvoiceID, ends)
+		mc.Paras = []string{fmt.Sprintf("we could not take %s for your %s plan (invoice %s), so the subscription is past due.", amount, plan, c.InvoiceID),
+			fmt.Sprintf("Nothing changes until %s: your plan and your credits stay as they are. If the invoice is still unpaid then, "+
+				"the account moves to the Free plan; the credits you have stay usable.", ends)}
+		mc.Figures = append(figures, mailFigure{"Grace period ends", ends})
 	case MailDunningReminder:
 		subject = "3 days left to fix your " + plan + " plan payment"
-		body = fmt.Sprintf("Hello,\n\n%s for your %s plan (invoice %s) is still unpaid.\n\n"+
-			"On %s the account moves to the Free plan unless the invoice is paid; the credits you have stay usable.\n\n",
-			upperFirst(amount), plan, c.InvoiceID, ends)
+		mc.Paras = []string{fmt.Sprintf("%s for your %s plan (invoice %s) is still unpaid.", upperFirst(amount), plan, c.InvoiceID),
+			fmt.Sprintf("On %s the account moves to the Free plan unless the invoice is paid; the credits you have stay usable.", ends)}
+		mc.Figures = append(figures, mailFigure{"Grace period ends", ends})
 	case MailDunningDowngrade:
 		subject = "Your account is on the Free plan now"
-		body = fmt.Sprintf("Hello,\n\n%s for your %s plan (invoice %s) was still unpaid when the grace period ended on %s, "+
-			"so the account is on the Free plan now. The credits you have stay usable.\n\n"+
-			"Update your card and the %s plan comes back as soon as the invoice is paid.\n\n", upperFirst(amount), plan, c.InvoiceID, ends, plan)
+		mc.Paras = []string{fmt.Sprintf("%s for your %s plan (invoice %s) was still unpaid when the grace period ended on %s, "+
+			"so the account is on the Free plan now. The credits you have stay usable.", upperFirst(amount), plan, c.InvoiceID, ends),
+			fmt.Sprintf("Update your card and the %s plan comes back as soon as the invoice is paid.", plan)}
+		mc.Figures = append(figures, mailFigure{"Grace period ended", ends})
 	case MailDunningRestored:
 		subject = "Your " + plan + " plan is back"
-		body = fmt.Sprintf("Hello,\n\nthank you: the invoice of your %s plan is paid, and the account is on the %s plan again.\n\n", plan, plan)
-		fix = "Your billing page: " + base + billingPath + "\n"
+		mc.Paras = []string{fmt.Sprintf("thank you: the invoice of your %s plan is paid, and the account is on the %s plan again.", plan, plan)}
+		mc.Figures = []mailFigure{{"Plan", plan}}
+		mc.Actions = mc.Actions[1:]
 	default:
 		panic("billing: unknown dunning mail " + kind)
 	}
-	return Mail{Kind: kind, Subject: subject, Body: body + fix}
+	return mc.mail(kind, "", subject)
 }
 
 func upperFirst(s string) string {
