@@ -40,6 +40,10 @@ func (s *Service) onSubscription(ctx context.Context, tx Tx, ev PaymentEvent) (s
 		t := se.CurrentPeriodEnd.UTC()
 		sub.CurrentPeriodEnd = &t
 	}
+	if !se.CurrentPeriodStart.IsZero() {
+		t := se.CurrentPeriodStart.UTC()
+		sub.CurrentPeriodStart = &t
+	}
 	if deleted {
 		sub.Status = "canceled"
 	}
@@ -77,6 +81,9 @@ func (s *Service) syncPlanBecause(ctx context.Context, tx Tx, accountID, actor, 
 	}
 	if len(accs) == 0 {
 		return Errorf(ENotFound, "No account %s.", accountID)
+	}
+	if err := s.syncSpendPeriod(ctx, tx, accs[0], live); err != nil {
+		return err
 	}
 	if accs[0].PlanKey == plan {
 		return nil
