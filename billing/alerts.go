@@ -410,9 +410,11 @@ func alertFigures(ev AlertEvent) []mailFigure {
 }
 
 // fireEventAlerts fires the account's enabled rules of kind (recharge_failed, payment_failed)
-// for one occurrence, named by ref: a retry of the same occurrence fires nothing new. The
-// caller has told the customer in-app already; the rule adds its email (and webhook).
-func fireEventAlerts(ctx context.Context, tx Tx, accountID, kind, ref, detail string, at time.Time) error {
+// for one occurrence, named by ref: a retry of the same occurrence fires nothing new. inApp is
+// the caller's own wording of the in-app notice: it is written (once, by its key) only when a
+// rule of the kind speaks in-app, so switching that channel off silences it. nil: the caller
+// wrote its notice itself (one the customer must see whatever the rules say).
+func fireEventAlerts(ctx context.Context, tx Tx, accountID, kind, ref, detail string, at time.Time, inApp *Notification) error {
 	rules, err := tx.AlertRulesFor(ctx, []string{accountID})
 	if err != nil {
 		return err
@@ -435,6 +437,13 @@ func fireEventAlerts(ctx context.Context, tx Tx, accountID, kind, ref, detail st
 		// A failure is an event, not a level: the rule is left clear for the next one.
 		if _, _, err := tx.SetAlertFiring(ctx, r.ID, false, at); err != nil {
 			return err
+		}
+		if inApp != nil && r.HasChannel(ChannelInApp) {
+			n := *inApp
+			n.AccountID, n.CreatedAt = accountID, at
+			if err := tx.InsertAlertNotification(ctx, n, r.ID); err != nil {
+				return err
+			}
 		}
 		ev := AlertEvent{Type: AlertFired, Rule: r, Crossing: crossings, At: at, Detail: detail, InAppSent: true}
 		if err := deliverAlert(ctx, tx, ev); err != nil {
