@@ -30,6 +30,11 @@ func (s *Store) SettleMail(ctx context.Context, id int64, status, lastError stri
 	return mapErr("settle mail", err)
 }
 
+func (s *Store) PruneSentMail(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return deleted("prune sent mail")(s.db.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (
+		SELECT id FROM outbox WHERE status = 'sent' AND sent_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit))
+}
+
 func (t *tx) QueueMail(ctx context.Context, m billing.Mail) (int64, error) {
 	var id int64
 	err := t.tx.GetContext(ctx, &id, `INSERT INTO outbox (kind, to_addr, subject, body, html_body, created_at, status)
