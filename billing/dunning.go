@@ -62,6 +62,25 @@ type DunningCase struct {
 	RemindedAt     *time.Time `db:"reminded_at"`
 	DowngradedAt   *time.Time `db:"downgraded_at"`
 	ResolvedAt     *time.Time `db:"resolved_at"`
+	// PeriodEnd is the end of the period the failed invoice bills (nil: not known); an invoice
+	// for a period ending later settles the case too.
+	PeriodEnd *time.Time `db:"period_end"`
+}
+
+// coveredBy says whether a paid invoice of the case's subscription settles it: the failed
+// invoice itself, or one for a later period. An earlier period's invoice (a late or replayed
+// invoice.paid) or a proration within the same period does not.
+func (c DunningCase) coveredBy(inv *InvoiceEvent) bool {
+	if inv.ID == c.InvoiceID {
+		return true
+	}
+	if inv.PeriodEnd.IsZero() {
+		return false
+	}
+	if c.PeriodEnd != nil {
+		return inv.PeriodEnd.After(*c.PeriodEnd)
+	}
+	return !inv.PeriodStart.IsZero() && !inv.PeriodStart.Before(c.FailedAt) // a period that began after the failure
 }
 
 // DunningTx keeps dunning cases inside the payment event's or the job's transaction. A
@@ -112,9 +131,14 @@ func (s *Service) startDunning(ctx context.Context, tx Tx, accountID string, inv
 		return err
 	}
 	now := s.Now()
+	var periodEnd *time.Time
+	if !inv.PeriodEnd.IsZero() {
+		t := inv.PeriodEnd.UTC()
+		periodEnd = &t
+	}
 	c, opened, err := tx.OpenDunning(ctx, DunningCase{SubscriptionID: sub.ID, AccountID: accountID, InvoiceID: inv.ID,
 		PlanKey: sub.PlanKey, Amount: max(inv.AmountDue, 0), Currency: currencyOr(inv.Currency), FailedAt: now,
-		GraceEndsAt: now.Add(s.GracePeriod())})
+		GraceEndsAt: now.Add(s.GracePeriod()), PeriodEnd: periodEnd})
 	if err != nil || !opened {
 		return err
 	}
@@ -226,18 +250,18 @@ func (s *Service) handleDunningEnd(ctx context.Context, payload json.RawMessage)
 	})
 }
 
-// endDunning closes the subscription's open case when one of its invoices is paid; a plan
-// dropped at the end of the grace comes back (the customer is told), and the pending jobs
-// find the case resolved and do nothing.
-func (s *Service) endDunning(ctx context.Context, tx Tx, subscriptionID, actor string) error {
-	if subscriptionID == "" {
+// endDunning closes the subscription's open case when a paid invoice covers it (coveredBy);
+// a plan dropped at the end of the grace comes back (the customer is told), and the pending
+// jobs find the case resolved and do nothing.
+func (s *Service) endDunning(ctx context.Context, tx Tx, inv *InvoiceEvent, actor string) error {
+	if inv.SubscriptionID == "" {
 		return nil
 	}
-	c, err := tx.DunningForUpdate(ctx, subscriptionID)
+	c, err := tx.DunningForUpdate(ctx, inv.SubscriptionID)
 	if ErrorCode(err) == ENotFound {
 		return nil
 	}
-	if err != nil || c.ResolvedAt != nil {
+	if err != nil || c.ResolvedAt != nil || !c.coveredBy(inv) {
 		return err
 	}
 	t := s.Now()

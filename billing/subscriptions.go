@@ -126,7 +126,7 @@ func (s *Service) onInvoicePaid(ctx context.Context, tx Tx, ev PaymentEvent) (st
 	if err != nil {
 		return rejected(err)
 	}
-	if err := s.endDunning(ctx, tx, inv.SubscriptionID, eventActor(ev)); err != nil {
+	if err := s.endDunning(ctx, tx, inv, eventActor(ev)); err != nil {
 		return "", err
 	}
 	planKey := inv.PlanKey
