@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Retention: finished background work (done and failed jobs, sent mail, settled customer
+// Retention: finished background work (done, failed and cancelled jobs, sent mail, settled customer
 // webhook deliveries with their attempts) is kept for Options.Retention, then deleted by an
 // hourly job in bounded batches, so neither the tables nor one DELETE's locks grow without end.
 
@@ -26,7 +26,7 @@ const (
 
 // RetentionStore deletes old finished rows, at most limit per call, and says how many it deleted.
 type RetentionStore interface {
-	// PruneJobs deletes jobs done or failed before the given time.
+	// PruneJobs deletes jobs done, failed or cancelled before the given time.
 	PruneJobs(ctx context.Context, before time.Time, limit int) (int64, error)
 	// PruneSentMail deletes outbox mail sent before the given time (kept, queued and failed
 	// mail stays: nobody has received it).

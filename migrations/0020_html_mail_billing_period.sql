@@ -20,7 +20,7 @@ CREATE TRIGGER accounts_billing_period_changed
 
 -- Retention prunes old rows by age: these find them without scanning the tables.
 CREATE INDEX outbox_sent_prune_idx ON outbox (sent_at) WHERE status = 'sent';
-CREATE INDEX jobs_finished_prune_idx ON jobs (finished_at) WHERE status IN ('done', 'failed');
+CREATE INDEX jobs_finished_prune_idx ON jobs (finished_at) WHERE status IN ('done', 'failed', 'cancelled');
 CREATE INDEX webhook_deliveries_prune_idx ON webhook_deliveries (finished_at) WHERE status <> 'pending';
 
 -- The end of the period a dunning case's failed invoice bills: only that invoice, or one for a

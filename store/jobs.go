@@ -65,7 +65,7 @@ func (s *Store) RetryJob(ctx context.Context, id int64, errText string, retryAt 
 // PruneJobs deletes one batch; SKIP LOCKED leaves rows another prune holds to it.
 func (s *Store) PruneJobs(ctx context.Context, before time.Time, limit int) (int64, error) {
 	return deleted("prune jobs")(s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (
-		SELECT id FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit))
+		SELECT id FROM jobs WHERE status IN ('done', 'failed', 'cancelled') AND finished_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit))
 }
 
 // deleted reads a DELETE's row count, its error wrapped as what.

@@ -51,7 +51,7 @@ func retentionRows(t *testing.T, db *sqlx.DB, accountID string, now time.Time, m
 	for _, j := range []struct {
 		kind, status string
 		at           time.Time
-	}{{"old.done", "done", old}, {"old.failed", "failed", old}, {"old.queued", "queued", old}, {"recent.done", "done", recent}} {
+	}{{"old.done", "done", old}, {"old.failed", "failed", old}, {"old.cancelled", "cancelled", old}, {"old.queued", "queued", old}, {"recent.done", "done", recent}} {
 		var finished *time.Time
 		if j.status != "queued" {
 			finished = &j.at
@@ -70,7 +70,7 @@ func strs(t *testing.T, db *sqlx.DB, q string) []string {
 	return out
 }
 
-// TestPruneOldKeepsTheRetentionAndWhatIsUnfinished: past the retention, done and failed jobs,
+// TestPruneOldKeepsTheRetentionAndWhatIsUnfinished: past the retention, finished jobs,
 // sent mail and settled webhook deliveries (with their attempts) go, in batches of a bounded
 // size; queued jobs, unsent mail, pending deliveries and everything recent stay.
 func TestPruneOldKeepsTheRetentionAndWhatIsUnfinished(t *testing.T) {
@@ -99,8 +99,8 @@ func TestPruneOldKeepsTheRetentionAndWhatIsUnfinished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Jobs != 1500+2 || r.Mail != 1 || r.WebhookDeliveries != 2 {
-		t.Fatalf("pruned %+v, want 1502 jobs, 1 mail, 2 deliveries", r)
+	if r.Jobs != 1500+3 || r.Mail != 1 || r.WebhookDeliveries != 2 {
+		t.Fatalf("pruned %+v, want 1503 jobs, 1 mail, 2 deliveries", r)
 	}
 	if got := strs(t, db, `SELECT kind FROM jobs ORDER BY kind`); len(got) != 2 || got[0] != "old.queued" || got[1] != "recent.done" {
 		t.Errorf("jobs left %v", got)
