@@ -363,10 +363,10 @@ func describeAlert(ev AlertEvent) (subject, text, action string) {
 		}
 		if fired {
 			return fmt.Sprintf("Spend reached %d%% of your monthly limit", r.Threshold),
-				fmt.Sprintf("You have spent %s credits this month, %d%% or more of your limit of %s. Raise the limit if you need more.", ev.Spent, r.Threshold, limit), action
+				fmt.Sprintf("You have spent %s credits this period, %d%% or more of your limit of %s. Raise the limit if you need more.", ev.Spent, r.Threshold, limit), action
 		}
 		return fmt.Sprintf("Spend back under %d%% of your monthly limit", r.Threshold),
-			fmt.Sprintf("Spend this month is %s credits, under %d%% of your limit of %s.", ev.Spent, r.Threshold, limit), action
+			fmt.Sprintf("Spend this period is %s credits, under %d%% of your limit of %s.", ev.Spent, r.Threshold, limit), action
 	case AlertCreditsExpiring:
 		when := ""
 		if ev.ExpiresAt != nil {
