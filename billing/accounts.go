@@ -33,6 +33,10 @@ type Account struct {
 	SpendLimitMode string     `db:"spend_limit_mode"`
 	PeriodStart    *time.Time `db:"period_start"`
 	PeriodSpent    Credits    `db:"period_spent"`
+	// BillingPeriodStart and End are the current period of the account's live subscription
+	// (both nil without one): the spend period follows it (SpendPeriod).
+	BillingPeriodStart *time.Time `db:"billing_period_start"`
+	BillingPeriodEnd   *time.Time `db:"billing_period_end"`
 	// LowBalanceThreshold (nil: 10% of LastTopup) triggers the low_balance warning.
 	LowBalanceThreshold *Credits `db:"low_balance_threshold"`
 	LastTopup           Credits  `db:"last_topup"`
@@ -46,22 +50,94 @@ const (
 	SpendSoft = "soft"
 )
 
-// monthStart is the first instant of t's calendar month (UTC): the spend period.
+// monthStart is the first instant of t's calendar month (UTC): the spend period of an account
+// without a subscription.
 func monthStart(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
+// SpendPeriod is the one rule for the spend period containing now, [start, end): the billing
+// period of the account's subscription, else the calendar month (UTC). A subscription period
+// that has passed without a renewal event yet repeats at its length in months from its start
+// (the 17th stays the 17th, clamped to short months), as Stripe's billing anchor does.
+func SpendPeriod(a Account, now time.Time) (start, end time.Time) {
+	if a.BillingPeriodStart == nil || a.BillingPeriodEnd == nil || !a.BillingPeriodEnd.After(*a.BillingPeriodStart) {
+		start = monthStart(now)
+		return start, start.AddDate(0, 1, 0)
+	}
+	s, e := a.BillingPeriodStart.UTC(), a.BillingPeriodEnd.UTC()
+	if !now.Before(s) && now.Before(e) {
+		return s, e
+	}
+	months := monthsBetween(s, e)
+	// k periods from the anchor: start with the calendar estimate, then step to the right one.
+	k := monthsBetween(s, now.UTC()) / months
+	for addMonthsClamped(s, k*months).After(now) {
+		k--
+	}
+	for !addMonthsClamped(s, (k+1)*months).After(now) {
+		k++
+	}
+	return addMonthsClamped(s, k*months), addMonthsClamped(s, (k+1)*months)
+}
+
+// monthsBetween is how many whole calendar months lie from a to b (at least 1), rounding
+// a period of 28 to 31 days to one month and a year to twelve.
+func monthsBetween(a, b time.Time) int {
+	n := (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
+	if b.Day() < a.Day()-3 { // short months end a period a few days "early" (31 Jan -> 28 Feb)
+		n--
+	}
+	return max(n, 1)
+}
+
+// addMonthsClamped moves t by n months keeping its day, or the month's last day when shorter.
+func addMonthsClamped(t time.Time, n int) time.Time {
+	y, m := t.Year(), int(t.Month())-1+n
+	y += m / 12
+	if m %= 12; m < 0 {
+		m += 12
+		y--
+	}
+	last := time.Date(y, time.Month(m+2), 0, 0, 0, 0, 0, time.UTC).Day()
+	return time.Date(y, time.Month(m+1), min(t.Day(), last), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
 // SpentThisPeriod is what the account spent in the period containing now.
 func (a Account) SpentThisPeriod(now time.Time) Credits {
-	if a.PeriodStart == nil || !a.PeriodStart.Equal(monthStart(now)) {
+	start, _ := SpendPeriod(a, now)
+	if a.PeriodStart == nil || !a.PeriodStart.Equal(start) {
 		return 0
 	}
 	return a.PeriodSpent
 }
 
 // PeriodResetsAt is when the spend period containing now ends.
-func PeriodResetsAt(now time.Time) time.Time { return monthStart(now).AddDate(0, 1, 0) }
+func (a Account) PeriodResetsAt(now time.Time) time.Time {
+	_, end := SpendPeriod(a, now)
+	return end
+}
+
+// syncSpendPeriod makes the account's billing period that of its newest live subscription
+// (none: calendar months again). The update bumps the account's version, so no instance keeps
+// deciding spend against the old period.
+func (s *Service) syncSpendPeriod(ctx context.Context, tx Tx, a Account, live []Subscription) error {
+	var start, end *time.Time
+	if len(live) > 0 && live[0].CurrentPeriodStart != nil && live[0].CurrentPeriodEnd != nil &&
+		live[0].CurrentPeriodEnd.After(*live[0].CurrentPeriodStart) {
+		start, end = live[0].CurrentPeriodStart, live[0].CurrentPeriodEnd
+	}
+	if sameInstant(a.BillingPeriodStart, start) && sameInstant(a.BillingPeriodEnd, end) {
+		return nil
+	}
+	s.forgetAccount(a.ID)
+	return tx.SetBillingPeriod(ctx, a.ID, start, end)
+}
+
+func sameInstant(a, b *time.Time) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.Equal(*b))
+}
 
 // lowBalanceThreshold is the configured threshold or 10% of the last top-up.
 func (a Account) lowBalanceThreshold() Credits {

@@ -288,6 +288,11 @@ type alertEmailJob struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	Action  string `json:"action"` // path of the page to act on
+	// Figures are the event's numbers, labelled, for the mail's table (absent in jobs queued
+	// before mail had them).
+	Figures []mailFigure `json:"figures,omitempty"`
+	// FixCard: a failed payment, so the mail links to the Stripe portal to fix the card.
+	FixCard bool `json:"fix_card,omitempty"`
 }
 
 // deliverAlert hands one fired or resolved alert to each of its rule's channels, in the
@@ -312,7 +317,8 @@ func deliverAlert(ctx context.Context, tx Tx, ev AlertEvent) error {
 			}
 		case ChannelEmail:
 			j := NewJob(JobAlertEmail, alertEmailJob{Key: ev.Key(), RuleID: ev.Rule.ID, Account: ev.Rule.AccountID,
-				Type: ev.Type, Subject: subject, Text: text, Action: action}, ev.At, ev.Key()+":email")
+				Type: ev.Type, Subject: subject, Text: text, Action: action, Figures: alertFigures(ev),
+				FixCard: ev.Rule.Kind == AlertRechargeFailed || ev.Rule.Kind == AlertPaymentFailed}, ev.At, ev.Key()+":email")
 			if err := tx.Enqueue(ctx, j); err != nil {
 				return err
 			}
@@ -357,10 +363,10 @@ func describeAlert(ev AlertEvent) (subject, text, action string) {
 		}
 		if fired {
 			return fmt.Sprintf("Spend reached %d%% of your monthly limit", r.Threshold),
-				fmt.Sprintf("You have spent %s credits this month, %d%% or more of your limit of %s. Raise the limit if you need more.", ev.Spent, r.Threshold, limit), action
+				fmt.Sprintf("You have spent %s credits this period, %d%% or more of your limit of %s. Raise the limit if you need more.", ev.Spent, r.Threshold, limit), action
 		}
 		return fmt.Sprintf("Spend back under %d%% of your monthly limit", r.Threshold),
-			fmt.Sprintf("Spend this month is %s credits, under %d%% of your limit of %s.", ev.Spent, r.Threshold, limit), action
+			fmt.Sprintf("Spend this period is %s credits, under %d%% of your limit of %s.", ev.Spent, r.Threshold, limit), action
 	case AlertCreditsExpiring:
 		when := ""
 		if ev.ExpiresAt != nil {
@@ -376,10 +382,39 @@ func describeAlert(ev AlertEvent) (subject, text, action string) {
 	return "Alert", "An alert on your account changed state.", "/limits"
 }
 
+// alertFigures are the numbers behind an event, as its mail lists them.
+func alertFigures(ev AlertEvent) []mailFigure {
+	credits := func(c Credits) string { return c.String() + " credits" }
+	r := ev.Rule
+	switch r.Kind {
+	case AlertBalanceBelow:
+		return []mailFigure{{"Available balance", credits(ev.Available)}, {"Alert threshold", credits(Credits(r.Threshold))}}
+	case AlertBalanceBelowPercent:
+		return []mailFigure{{"Available balance", credits(ev.Available)}, {"Last top-up", credits(ev.LastTopup)},
+			{"Alert threshold", fmt.Sprintf("%d%% of the last top-up", r.Threshold)}}
+	case AlertSpendPercent:
+		limit := "none"
+		if ev.SpendLimit != nil {
+			limit = credits(*ev.SpendLimit)
+		}
+		return []mailFigure{{"Spent this period", credits(ev.Spent)}, {"Spend limit", limit},
+			{"Alert threshold", fmt.Sprintf("%d%% of the limit", r.Threshold)}}
+	case AlertCreditsExpiring:
+		f := []mailFigure{{"Expiring credits", credits(ev.Expiring)}}
+		if ev.ExpiresAt != nil {
+			f = append(f, mailFigure{"Expires", ev.ExpiresAt.UTC().Format("2 Jan 2006 15:04 UTC")})
+		}
+		return f
+	}
+	return nil
+}
+
 // fireEventAlerts fires the account's enabled rules of kind (recharge_failed, payment_failed)
-// for one occurrence, named by ref: a retry of the same occurrence fires nothing new. The
-// caller has told the customer in-app already; the rule adds its email (and webhook).
-func fireEventAlerts(ctx context.Context, tx Tx, accountID, kind, ref, detail string, at time.Time) error {
+// for one occurrence, named by ref: a retry of the same occurrence fires nothing new. inApp is
+// the caller's own wording of the in-app notice: it is written (once, by its key) only when a
+// rule of the kind speaks in-app, so switching that channel off silences it. nil: the caller
+// wrote its notice itself (one the customer must see whatever the rules say).
+func fireEventAlerts(ctx context.Context, tx Tx, accountID, kind, ref, detail string, at time.Time, inApp *Notification) error {
 	rules, err := tx.AlertRulesFor(ctx, []string{accountID})
 	if err != nil {
 		return err
@@ -402,6 +437,13 @@ func fireEventAlerts(ctx context.Context, tx Tx, accountID, kind, ref, detail st
 		// A failure is an event, not a level: the rule is left clear for the next one.
 		if _, _, err := tx.SetAlertFiring(ctx, r.ID, false, at); err != nil {
 			return err
+		}
+		if inApp != nil && r.HasChannel(ChannelInApp) {
+			n := *inApp
+			n.AccountID, n.CreatedAt = accountID, at
+			if err := tx.InsertAlertNotification(ctx, n, r.ID); err != nil {
+				return err
+			}
 		}
 		ev := AlertEvent{Type: AlertFired, Rule: r, Crossing: crossings, At: at, Detail: detail, InAppSent: true}
 		if err := deliverAlert(ctx, tx, ev); err != nil {

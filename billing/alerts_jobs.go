@@ -87,21 +87,23 @@ func (s *Service) handleAlertEmail(ctx context.Context, payload json.RawMessage)
 // MailAlert is the outbox kind of alert mail.
 const MailAlert = "alert"
 
-// alertMail is the message: what happened with its figures, the page to act on, and the
-// link that turns this rule's email off.
+// alertMail is the message: what happened with its figures, the page to act on (and for a
+// failed payment the Stripe portal to fix the card), and the link that turns this rule's email off.
 func (s *Service) alertMail(to string, p alertEmailJob, now time.Time) Mail {
 	base := strings.TrimRight(s.alertLinks().base, "/")
-	var b strings.Builder
-	b.WriteString(p.Text + "\n\n")
+	c := mailContent{Paras: []string{p.Text}, Figures: p.Figures,
+		Unsubscribe: base + "/alerts/unsubscribe?token=" + s.UnsubscribeToken(p.Account, p.RuleID)}
 	switch p.Action {
 	case "/billing":
-		b.WriteString("Top up or check your payment method: " + base + "/billing\n")
+		if p.FixCard {
+			c.Actions = append(c.Actions, mailLink{"Fix your card in the Stripe billing portal", base + fixCardPath})
+		}
+		c.Actions = append(c.Actions, mailLink{"Top up or check your payment method", base + "/billing"})
 	case "/limits":
-		b.WriteString("Raise your spend limit: " + base + "/limits\n")
-	default:
-		b.WriteString("Your alerts: " + base + "/limits/alerts\n")
+		c.Actions = append(c.Actions, mailLink{"Raise your spend limit", base + "/limits"})
 	}
-	b.WriteString("\nYou get this because of an alert rule on your account. Stop these emails for this rule: " +
-		base + "/alerts/unsubscribe?token=" + s.UnsubscribeToken(p.Account, p.RuleID) + "\n")
-	return Mail{Kind: MailAlert, To: to, Subject: p.Subject, Body: b.String(), CreatedAt: now}
+	c.Actions = append(c.Actions, mailLink{"Your alerts", base + "/limits/alerts"})
+	m := c.mail(MailAlert, to, p.Subject)
+	m.CreatedAt = now
+	return m
 }

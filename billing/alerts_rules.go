@@ -247,3 +247,38 @@ func AlertKindLabel(kind string) string {
 	}
 	return kind
 }
+
+// mayManageAlerts refuses members: only owners and admins change an account's alert rules.
+func mayManageAlerts(role string) error {
+	if !CanManageAccount(role) {
+		return Errorf(EForbidden, "Only the account's owner or an admin can change its alerts.")
+	}
+	return nil
+}
+
+// CreateCustomerAlertRule is CreateAlertRule from the portal by a member of role.
+// Errors: forbidden (role), and CreateAlertRule's.
+func (s *Service) CreateCustomerAlertRule(ctx context.Context, accountID, role string, in AlertRuleInput, op Op) (AlertRule, error) {
+	if err := mayManageAlerts(role); err != nil {
+		return AlertRule{}, err
+	}
+	return s.CreateAlertRule(ctx, accountID, in, op)
+}
+
+// UpdateCustomerAlertRule is UpdateAlertRule from the portal by a member of role.
+// Errors: forbidden (role), and UpdateAlertRule's.
+func (s *Service) UpdateCustomerAlertRule(ctx context.Context, accountID, role, ruleID string, in AlertRuleInput, op Op) (AlertRule, error) {
+	if err := mayManageAlerts(role); err != nil {
+		return AlertRule{}, err
+	}
+	return s.UpdateAlertRule(ctx, accountID, ruleID, in, op)
+}
+
+// DeleteCustomerAlertRule is DeleteAlertRule from the portal by a member of role.
+// Errors: forbidden (role), and DeleteAlertRule's.
+func (s *Service) DeleteCustomerAlertRule(ctx context.Context, accountID, role, ruleID string, op Op) error {
+	if err := mayManageAlerts(role); err != nil {
+		return err
+	}
+	return s.DeleteAlertRule(ctx, accountID, ruleID, op)
+}

@@ -254,14 +254,20 @@ func (s *Service) rechargeDeclined(ctx context.Context, tx Tx, id, pi, why strin
 	if err := tx.SaveAutoRechargeSettings(ctx, set); err != nil {
 		return "", err
 	}
-	if err := s.notify(ctx, tx, r.AccountID, "auto_recharge", level, key, billingPath, msg); err != nil {
-		return "", err
+	// A decline speaks in-app through the recharge_failed rule's channel; auto-recharge being
+	// switched off changes a setting, so the customer is told whatever the rule says.
+	inApp := &Notification{Kind: "auto_recharge", Level: level, Key: key, Link: billingPath, Message: msg}
+	if level == "error" {
+		if err := s.notify(ctx, tx, r.AccountID, "auto_recharge", level, key, billingPath, msg); err != nil {
+			return "", err
+		}
+		inApp = nil
 	}
 	if err := s.EmitEvent(ctx, tx, rechargeEvent(EventAutoRechargeFailed, r, why)); err != nil {
 		return "", err
 	}
 	if err := fireEventAlerts(ctx, tx, r.AccountID, AlertRechargeFailed, "recharge:"+r.ID,
-		fmt.Sprintf("the payment of %s was declined (%s).", amount, why), now); err != nil {
+		fmt.Sprintf("the payment of %s was declined (%s).", amount, why), now, inApp); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("declined (%d in a row)", set.ConsecutiveDeclines), nil

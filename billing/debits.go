@@ -367,7 +367,7 @@ func (b *book) enforce(st *acctState, amount Credits) error {
 		return &Error{Code: ESpendLimit,
 			Message: fmt.Sprintf("This would pass the monthly spend limit of %s credits (%s spent).", *a.SpendLimit, a.SpentThisPeriod(b.now)),
 			Details: map[string]any{"limit": a.SpendLimit.String(), "spent": a.SpentThisPeriod(b.now).String(), "required": amount.String(),
-				"resets_at": PeriodResetsAt(b.now).Format(time.RFC3339)}}
+				"resets_at": a.PeriodResetsAt(b.now).Format(time.RFC3339)}}
 	}
 	return nil
 }

@@ -62,6 +62,25 @@ type DunningCase struct {
 	RemindedAt     *time.Time `db:"reminded_at"`
 	DowngradedAt   *time.Time `db:"downgraded_at"`
 	ResolvedAt     *time.Time `db:"resolved_at"`
+	// PeriodEnd is the end of the period the failed invoice bills (nil: not known); an invoice
+	// for a period ending later settles the case too.
+	PeriodEnd *time.Time `db:"period_end"`
+}
+
+// coveredBy says whether a paid invoice of the case's subscription settles it: the failed
+// invoice itself, or one for a later period. An earlier period's invoice (a late or replayed
+// invoice.paid) or a proration within the same period does not.
+func (c DunningCase) coveredBy(inv *InvoiceEvent) bool {
+	if inv.ID == c.InvoiceID {
+		return true
+	}
+	if inv.PeriodEnd.IsZero() {
+		return false
+	}
+	if c.PeriodEnd != nil {
+		return inv.PeriodEnd.After(*c.PeriodEnd)
+	}
+	return !inv.PeriodStart.IsZero() && !inv.PeriodStart.Before(c.FailedAt) // a period that began after the failure
 }
 
 // DunningTx keeps dunning cases inside the payment event's or the job's transaction. A
@@ -112,9 +131,14 @@ func (s *Service) startDunning(ctx context.Context, tx Tx, accountID string, inv
 		return err
 	}
 	now := s.Now()
+	var periodEnd *time.Time
+	if !inv.PeriodEnd.IsZero() {
+		t := inv.PeriodEnd.UTC()
+		periodEnd = &t
+	}
 	c, opened, err := tx.OpenDunning(ctx, DunningCase{SubscriptionID: sub.ID, AccountID: accountID, InvoiceID: inv.ID,
 		PlanKey: sub.PlanKey, Amount: max(inv.AmountDue, 0), Currency: currencyOr(inv.Currency), FailedAt: now,
-		GraceEndsAt: now.Add(s.GracePeriod())})
+		GraceEndsAt: now.Add(s.GracePeriod()), PeriodEnd: periodEnd})
 	if err != nil || !opened {
 		return err
 	}
@@ -226,18 +250,18 @@ func (s *Service) handleDunningEnd(ctx context.Context, payload json.RawMessage)
 	})
 }
 
-// endDunning closes the subscription's open case when one of its invoices is paid; a plan
-// dropped at the end of the grace comes back (the customer is told), and the pending jobs
-// find the case resolved and do nothing.
-func (s *Service) endDunning(ctx context.Context, tx Tx, subscriptionID, actor string) error {
-	if subscriptionID == "" {
+// endDunning closes the subscription's open case when a paid invoice covers it (coveredBy);
+// a plan dropped at the end of the grace comes back (the customer is told), and the pending
+// jobs find the case resolved and do nothing.
+func (s *Service) endDunning(ctx context.Context, tx Tx, inv *InvoiceEvent, actor string) error {
+	if inv.SubscriptionID == "" {
 		return nil
 	}
-	c, err := tx.DunningForUpdate(ctx, subscriptionID)
+	c, err := tx.DunningForUpdate(ctx, inv.SubscriptionID)
 	if ErrorCode(err) == ENotFound {
 		return nil
 	}
-	if err != nil || c.ResolvedAt != nil {
+	if err != nil || c.ResolvedAt != nil || !c.coveredBy(inv) {
 		return err
 	}
 	t := s.Now()
@@ -291,32 +315,40 @@ func dunningMessage(c DunningCase, kind, plan, base string) Mail {
 		amount = "the payment of " + FormatMoney(c.Amount, c.Currency)
 	}
 	ends := c.GraceEndsAt.UTC().Format("2 January 2006 at 15:04 UTC")
-	fix := "Fix your card in the Stripe billing portal: " + base + fixCardPath + "\nYour billing page: " + base + billingPath + "\n"
-	var subject, body string
+	mc := mailContent{Greeting: "Hello,",
+		Actions: []mailLink{{"Fix your card in the Stripe billing portal", base + fixCardPath}, {"Your billing page", base + billingPath}}}
+	figures := []mailFigure{{"Plan", plan}, {"Invoice", c.InvoiceID}}
+	if c.Amount > 0 {
+		figures = append(figures, mailFigure{"Amount due", FormatMoney(c.Amount, c.Currency)})
+	}
+	var subject string
 	switch kind {
 	case MailDunningFailed:
 		subject = "Your " + plan + " plan payment failed"
-		body = fmt.Sprintf("Hello,\n\nwe could not take %s for your %s plan (invoice %s), so the subscription is past due.\n\n"+
-			"Nothing changes until %s: your plan and your credits stay as they are. If the invoice is still unpaid then, "+
-			"the account moves to the Free plan; the credits you have stay usable.\n\n", amount, plan, c.InvoiceID, ends)
+		mc.Paras = []string{fmt.Sprintf("we could not take %s for your %s plan (invoice %s), so the subscription is past due.", amount, plan, c.InvoiceID),
+			fmt.Sprintf("Nothing changes until %s: your plan and your credits stay as they are. If the invoice is still unpaid then, "+
+				"the account moves to the Free plan; the credits you have stay usable.", ends)}
+		mc.Figures = append(figures, mailFigure{"Grace period ends", ends})
 	case MailDunningReminder:
 		subject = "3 days left to fix your " + plan + " plan payment"
-		body = fmt.Sprintf("Hello,\n\n%s for your %s plan (invoice %s) is still unpaid.\n\n"+
-			"On %s the account moves to the Free plan unless the invoice is paid; the credits you have stay usable.\n\n",
-			upperFirst(amount), plan, c.InvoiceID, ends)
+		mc.Paras = []string{fmt.Sprintf("%s for your %s plan (invoice %s) is still unpaid.", upperFirst(amount), plan, c.InvoiceID),
+			fmt.Sprintf("On %s the account moves to the Free plan unless the invoice is paid; the credits you have stay usable.", ends)}
+		mc.Figures = append(figures, mailFigure{"Grace period ends", ends})
 	case MailDunningDowngrade:
 		subject = "Your account is on the Free plan now"
-		body = fmt.Sprintf("Hello,\n\n%s for your %s plan (invoice %s) was still unpaid when the grace period ended on %s, "+
-			"so the account is on the Free plan now. The credits you have stay usable.\n\n"+
-			"Update your card and the %s plan comes back as soon as the invoice is paid.\n\n", upperFirst(amount), plan, c.InvoiceID, ends, plan)
+		mc.Paras = []string{fmt.Sprintf("%s for your %s plan (invoice %s) was still unpaid when the grace period ended on %s, "+
+			"so the account is on the Free plan now. The credits you have stay usable.", upperFirst(amount), plan, c.InvoiceID, ends),
+			fmt.Sprintf("Update your card and the %s plan comes back as soon as the invoice is paid.", plan)}
+		mc.Figures = append(figures, mailFigure{"Grace period ended", ends})
 	case MailDunningRestored:
 		subject = "Your " + plan + " plan is back"
-		body = fmt.Sprintf("Hello,\n\nthank you: the invoice of your %s plan is paid, and the account is on the %s plan again.\n\n", plan, plan)
-		fix = "Your billing page: " + base + billingPath + "\n"
+		mc.Paras = []string{fmt.Sprintf("thank you: the invoice of your %s plan is paid, and the account is on the %s plan again.", plan, plan)}
+		mc.Figures = []mailFigure{{"Plan", plan}}
+		mc.Actions = mc.Actions[1:]
 	default:
 		panic("billing: unknown dunning mail " + kind)
 	}
-	return Mail{Kind: kind, Subject: subject, Body: body + fix}
+	return mc.mail(kind, "", subject)
 }
 
 func upperFirst(s string) string {

@@ -43,12 +43,8 @@ type JobStore interface {
 	// RetryJob puts a failed job back with its error; retryAt nil marks it failed for good.
 	RetryJob(ctx context.Context, id int64, errText string, retryAt *time.Time) error
 	EnqueueJob(ctx context.Context, j Job) error
-	// PruneJobs deletes jobs that finished (done or failed) before the given time.
-	PruneJobs(ctx context.Context, before time.Time) (int64, error)
+	RetentionStore
 }
-
-// jobRetention is how long finished jobs stay visible (the admin console lists them).
-const jobRetention = 7 * 24 * time.Hour
 
 // JobHandler runs one job.
 type JobHandler func(ctx context.Context, payload json.RawMessage) error
@@ -75,6 +71,7 @@ func (s *Service) NewWorker(log *slog.Logger) *Worker {
 	s.registerDunningJobs(w)
 	w.Handle(JobSendMail, s.handleSendMail)
 	w.Handle(JobAlertEmail, s.handleAlertEmail)
+	w.Handle(JobRetentionPrune, s.handleRetentionPrune)
 	return w
 }
 
@@ -132,10 +129,8 @@ func (w *Worker) sweep(ctx context.Context) {
 	} else if loaded {
 		w.log.Warn("price book reloaded by the sweep: its publication was not applied when announced")
 	}
-	if n, err := w.svc.store.PruneJobs(ctx, w.svc.Now().Add(-jobRetention)); err != nil {
-		w.log.Error("job pruning", "err", err)
-	} else if n > 0 {
-		w.log.Info("job pruning", "jobs", n)
+	if err := w.svc.ScheduleRetention(ctx); err != nil {
+		w.log.Error("retention job", "err", err)
 	}
 }
 

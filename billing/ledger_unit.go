@@ -222,9 +222,9 @@ func (b *book) draw(st *acctState, amount Credits, kind string, debitID, actor, 
 	return left
 }
 
-// spend adds a charge to the account's spend this calendar month.
+// spend adds a charge to the account's spend this period (SpendPeriod).
 func (b *book) spend(st *acctState, amount Credits) {
-	start := monthStart(b.now)
+	start, _ := SpendPeriod(st.acc, b.now)
 	if st.acc.PeriodStart == nil || !st.acc.PeriodStart.Equal(start) {
 		st.acc.PeriodStart, st.acc.PeriodSpent = &start, 0
 	}

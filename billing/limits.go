@@ -33,7 +33,7 @@ func (s *Service) Limits(ctx context.Context, acc Account, role string) (Limits,
 		return Limits{}, err
 	}
 	now := s.Now()
-	return Limits{Account: a, Spent: a.SpentThisPeriod(now), ResetsAt: PeriodResetsAt(now), CanManage: CanManageAccount(role)}, nil
+	return Limits{Account: a, Spent: a.SpentThisPeriod(now), ResetsAt: a.PeriodResetsAt(now), CanManage: CanManageAccount(role)}, nil
 }
 
 // customerUpdate is the one write path for a customer's limits: UpdateAccount with the scope

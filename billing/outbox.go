@@ -13,11 +13,14 @@ import (
 // Mail is one message of the outbox. Without a Mailer (no SMTP_URL) it stays there, kept for
 // the admin console; with one, a job delivers it and records the outcome on the row.
 type Mail struct {
-	ID        int64      `db:"id"`
-	Kind      string     `db:"kind"`
-	To        string     `db:"to_addr"`
-	Subject   string     `db:"subject"`
-	Body      string     `db:"body"`
+	ID      int64  `db:"id"`
+	Kind    string `db:"kind"`
+	To      string `db:"to_addr"`
+	Subject string `db:"subject"`
+	Body    string `db:"body"`
+	// HTML is the same message as an HTML page ("" for mail written before it had one); the
+	// admin console shows it only as escaped text.
+	HTML      string     `db:"html_body"`
 	CreatedAt time.Time  `db:"created_at"`
 	SentAt    *time.Time `db:"sent_at"`
 	Status    string     `db:"status"`
@@ -50,13 +53,15 @@ const MailMaxAttempts = 16
 // mailErrorMax bounds the error kept on an outbox row.
 const mailErrorMax = 500
 
-// Message is what a Mailer sends: one plain-text mail. ID and CreatedAt are the outbox row's,
-// the same on every retry, so an adapter can give the mail a stable Message-ID.
+// Message is what a Mailer sends: a plain-text body and, when HTML is set, the same content as
+// an HTML alternative. ID and CreatedAt are the outbox row's, the same on every retry, so an
+// adapter can give the mail a stable Message-ID.
 type Message struct {
 	ID        int64
 	To        string
 	Subject   string
 	Body      string
+	HTML      string
 	CreatedAt time.Time
 }
 
@@ -119,7 +124,7 @@ func (s *Service) handleSendMail(ctx context.Context, payload json.RawMessage) e
 	if s.mailer == nil { // SMTP was turned off after the message was queued: it waits here
 		return s.store.SettleMail(ctx, m.ID, MailKept, "", nil)
 	}
-	sendErr := s.mailer.Send(ctx, Message{ID: m.ID, To: m.To, Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt})
+	sendErr := s.mailer.Send(ctx, Message{ID: m.ID, To: m.To, Subject: m.Subject, Body: m.Body, HTML: m.HTML, CreatedAt: m.CreatedAt})
 	if sendErr == nil {
 		now := s.Now()
 		return s.store.SettleMail(ctx, m.ID, MailSent, "", &now)

@@ -128,7 +128,7 @@ func (s *Service) Overview(ctx context.Context, acc Account) (Overview, error) {
 	names := s.ActionNames(now)
 	o := Overview{Now: now, Account: acc, Plan: plan, Balance: bal, Recent: recent,
 		SpentThisPeriod: acc.SpentThisPeriod(now), SpendLimit: acc.SpendLimit, SpendLimitMode: acc.SpendLimitMode,
-		PeriodResetsAt: PeriodResetsAt(now), Names: names}
+		PeriodResetsAt: acc.PeriodResetsAt(now), Names: names}
 	o.ExpiringSoon, o.NextExpiry = expiringWithin(bal.Grants, now, ExpiringDays)
 	o.MostUsed = mostUsed(rows, names, bal.Available)
 	o.RunOut = projectRunOut(rows, bal.Available, now)

@@ -166,15 +166,16 @@ func (s *Service) CashReceived(ctx context.Context, from, to time.Time) ([]Curre
 
 // Subscription is a provider subscription as its webhooks describe it.
 type Subscription struct {
-	ID                string     `db:"id"`
-	AccountID         string     `db:"account_id"`
-	PlanKey           string     `db:"plan_key"`
-	Status            string     `db:"status"`
-	CurrentPeriodEnd  *time.Time `db:"current_period_end"`
-	CancelAtPeriodEnd bool       `db:"cancel_at_period_end"`
-	LastEventAt       time.Time  `db:"last_event_at"`
-	CreatedAt         time.Time  `db:"created_at"`
-	UpdatedAt         time.Time  `db:"updated_at"`
+	ID                 string     `db:"id"`
+	AccountID          string     `db:"account_id"`
+	PlanKey            string     `db:"plan_key"`
+	Status             string     `db:"status"`
+	CurrentPeriodStart *time.Time `db:"current_period_start"`
+	CurrentPeriodEnd   *time.Time `db:"current_period_end"`
+	CancelAtPeriodEnd  bool       `db:"cancel_at_period_end"`
+	LastEventAt        time.Time  `db:"last_event_at"`
+	CreatedAt          time.Time  `db:"created_at"`
+	UpdatedAt          time.Time  `db:"updated_at"`
 }
 
 // Live says the subscription gives its plan (Stripe keeps past_due subscriptions running).
@@ -253,6 +254,8 @@ type PaymentsTx interface {
 	// dropped to Free by dunning (an open, downgraded case) gives none.
 	LiveSubscriptionsOf(ctx context.Context, accountID string) ([]Subscription, error)
 	SetAccountPlan(ctx context.Context, accountID, planKey string) error
+	// SetBillingPeriod sets the account's subscription period (both nil: none, calendar months).
+	SetBillingPeriod(ctx context.Context, accountID string, start, end *time.Time) error
 	// InsertPayment does nothing when a payment with the same ref exists.
 	InsertPayment(ctx context.Context, p Payment) error
 	// PaymentForUpdate locks the payment with this provider ref; not_found when unknown.

@@ -53,13 +53,14 @@ type InvoiceEvent struct {
 
 // SubscriptionEvent is a customer.subscription.* object.
 type SubscriptionEvent struct {
-	ID                string
-	CustomerID        string
-	AccountID         string
-	PlanKey           string
-	Status            string
-	CurrentPeriodEnd  time.Time
-	CancelAtPeriodEnd bool
+	ID                 string
+	CustomerID         string
+	AccountID          string
+	PlanKey            string
+	Status             string
+	CurrentPeriodStart time.Time
+	CurrentPeriodEnd   time.Time
+	CancelAtPeriodEnd  bool
 }
 
 // ChargeEvent is a charge.* object. AmountRefunded is cumulative, as Stripe reports it.

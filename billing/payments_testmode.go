@@ -97,7 +97,7 @@ func (s *Service) testPlanEvents(ctx context.Context, rec CheckoutRecord, cust C
 			ID: rec.ID, ClientReferenceID: rec.AccountID, CustomerID: cust.CustomerID, Mode: "subscription", PaymentStatus: "paid",
 			Metadata: meta, AmountTotal: rec.Amount, Currency: rec.Currency, SubscriptionID: subID, Created: rec.CreatedAt}},
 		{ID: "evt_test_" + sx + "_sub", Type: "customer.subscription.updated", Created: now, Subscription: &SubscriptionEvent{
-			ID: subID, CustomerID: cust.CustomerID, AccountID: rec.AccountID, PlanKey: rec.ItemKey, Status: "active", CurrentPeriodEnd: end}},
+			ID: subID, CustomerID: cust.CustomerID, AccountID: rec.AccountID, PlanKey: rec.ItemKey, Status: "active", CurrentPeriodStart: now, CurrentPeriodEnd: end}},
 	}
 	if change {
 		return evs, nil
@@ -145,7 +145,7 @@ func (s *Service) RenewTestSubscription(ctx context.Context, userID string) erro
 	return s.processAll(ctx, []PaymentEvent{
 		s.testInvoice(inv, sub.ID, acc.ID, cust.CustomerID, plan.Key, plan.PriceMonthly["usd"], start, end),
 		{ID: "evt_test_" + suffix(inv) + "_sub", Type: "customer.subscription.updated", Created: s.Now(), Subscription: &SubscriptionEvent{
-			ID: sub.ID, CustomerID: cust.CustomerID, AccountID: acc.ID, PlanKey: plan.Key, Status: "active", CurrentPeriodEnd: end}},
+			ID: sub.ID, CustomerID: cust.CustomerID, AccountID: acc.ID, PlanKey: plan.Key, Status: "active", CurrentPeriodStart: start, CurrentPeriodEnd: end}},
 	})
 }
 

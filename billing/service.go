@@ -31,6 +31,7 @@ type Service struct {
 	passwordCost    int
 	trialCredits    Credits
 	dunning         DunningOptions
+	retention       time.Duration
 	alertLinkCfg    atomic.Pointer[alertLinkConfig] // Options.AlertLinks
 }
 
@@ -63,6 +64,9 @@ type Options struct {
 	// unsubscribe links (SESSION_SECRET, so every instance signs alike). Production sets both;
 	// without a secret the key is random per process (tests, maintenance commands).
 	AlertLinks AlertLinks
+	// Retention is how long finished jobs, sent mail and settled webhook deliveries are kept
+	// (RETENTION_DAYS); 0 is DefaultRetention.
+	Retention time.Duration
 }
 
 // Defaults of Options.
@@ -74,7 +78,8 @@ const (
 // NewService builds a Service over a store.
 func NewService(s Store, o Options) *Service {
 	svc := &Service{store: s, now: o.Now, payments: o.Payments, mailer: o.Mailer, passwordCost: o.PasswordCost,
-		trialCredits: DefaultTrialCredits, ledgerLocked: o.LockedDebits, dunning: o.Dunning}
+		trialCredits: DefaultTrialCredits, ledgerLocked: o.LockedDebits, dunning: o.Dunning,
+		retention: o.Retention}
 	if svc.now == nil {
 		svc.now = time.Now
 	}

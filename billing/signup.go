@@ -87,18 +87,24 @@ func (s *Service) RequestSignUpWithin(ctx context.Context, in SignUpInput, linkB
 }
 
 func signupLinkMail(to, name, link string, now time.Time) Mail {
-	body := fmt.Sprintf("Hello %s,\n\nfollow this link to finish creating your Creditline account:\n\n%s\n\n"+
-		"You will be asked for the password you chose. The link works once, for %d hours.\n"+
-		"If you did not ask for an account, ignore this mail: nothing is created without the link.\n",
-		name, link, int(SignupLinkTTL.Hours()))
-	return Mail{Kind: MailSignupLink, To: to, Subject: "Finish creating your Creditline account", Body: body, CreatedAt: now}
+	c := mailContent{Greeting: "Hello " + name + ",",
+		Paras:   []string{"follow this link to finish creating your Creditline account."},
+		Actions: []mailLink{{"Finish creating your account", link}},
+		Notes: []string{fmt.Sprintf("You will be asked for the password you chose. The link works once, for %d hours.", int(SignupLinkTTL.Hours())),
+			"If you did not ask for an account, ignore this mail: nothing is created without the link."}}
+	m := c.mail(MailSignupLink, to, "Finish creating your Creditline account")
+	m.CreatedAt = now
+	return m
 }
 
 func signupAttemptMail(to, linkBase string, now time.Time) Mail {
-	body := "Hello,\n\nsomeone tried to create a Creditline account with this address, which already has one.\n\n" +
-		"If it was you, sign in instead: " + linkBase + "/login\n" +
-		"If it was not you, you need do nothing: your account is unchanged.\n"
-	return Mail{Kind: MailSignupAttempt, To: to, Subject: "Someone tried to sign up with your address", Body: body, CreatedAt: now}
+	c := mailContent{Greeting: "Hello,",
+		Paras:   []string{"someone tried to create a Creditline account with this address, which already has one."},
+		Actions: []mailLink{{"If it was you, sign in instead", linkBase + "/login"}},
+		Notes:   []string{"If it was not you, you need do nothing: your account is unchanged."}}
+	m := c.mail(MailSignupAttempt, to, "Someone tried to sign up with your address")
+	m.CreatedAt = now
+	return m
 }
 
 // CompleteSignUp turns a pending sign-up into a user with their personal account once the

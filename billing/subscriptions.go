@@ -40,6 +40,10 @@ func (s *Service) onSubscription(ctx context.Context, tx Tx, ev PaymentEvent) (s
 		t := se.CurrentPeriodEnd.UTC()
 		sub.CurrentPeriodEnd = &t
 	}
+	if !se.CurrentPeriodStart.IsZero() {
+		t := se.CurrentPeriodStart.UTC()
+		sub.CurrentPeriodStart = &t
+	}
 	if deleted {
 		sub.Status = "canceled"
 	}
@@ -78,6 +82,9 @@ func (s *Service) syncPlanBecause(ctx context.Context, tx Tx, accountID, actor, 
 	if len(accs) == 0 {
 		return Errorf(ENotFound, "No account %s.", accountID)
 	}
+	if err := s.syncSpendPeriod(ctx, tx, accs[0], live); err != nil {
+		return err
+	}
 	if accs[0].PlanKey == plan {
 		return nil
 	}
@@ -100,13 +107,12 @@ func (s *Service) syncPlanBecause(ctx context.Context, tx Tx, accountID, actor, 
 
 // notifyPastDue tells the customer once per failed invoice (invoice.payment_failed is the one
 // event Stripe sends for every failed attempt; subscription.updated only mirrors the status).
+// The in-app notice speaks only through a payment_failed rule with the in-app channel.
 func (s *Service) notifyPastDue(ctx context.Context, tx Tx, accountID, invoiceID string) error {
-	if err := s.notify(ctx, tx, accountID, "payment_failed", "error", "invoice_failed:"+invoiceID, billingPath,
-		"Your subscription payment failed and the subscription is past due. Your credits stay usable; update your card under Manage billing."); err != nil {
-		return err
-	}
+	n := Notification{Kind: "payment_failed", Level: "error", Key: "invoice_failed:" + invoiceID, Link: billingPath,
+		Message: "Your subscription payment failed and the subscription is past due. Your credits stay usable; update your card under Manage billing."}
 	return fireEventAlerts(ctx, tx, accountID, AlertPaymentFailed, "invoice:"+invoiceID,
-		"the subscription invoice "+invoiceID+" was not paid and the subscription is past due.", s.Now())
+		"the subscription invoice "+invoiceID+" was not paid and the subscription is past due.", s.Now(), &n)
 }
 
 // onInvoicePaid grants a period's allotment once per invoice, after settling what the
@@ -120,7 +126,7 @@ func (s *Service) onInvoicePaid(ctx context.Context, tx Tx, ev PaymentEvent) (st
 	if err != nil {
 		return rejected(err)
 	}
-	if err := s.endDunning(ctx, tx, inv.SubscriptionID, eventActor(ev)); err != nil {
+	if err := s.endDunning(ctx, tx, inv, eventActor(ev)); err != nil {
 		return "", err
 	}
 	planKey := inv.PlanKey

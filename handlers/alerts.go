@@ -46,13 +46,10 @@ func (h *Handlers) CreateAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mayChangeAlerts(m); err != nil {
-		return err
-	}
 	in := alertForm(c)
 	on := true
 	in.Enabled = &on
-	if _, err := h.svc.CreateAlertRule(c.Request().Context(), acc.ID, in, userOp(c)); err != nil {
+	if _, err := h.svc.CreateCustomerAlertRule(c.Request().Context(), acc.ID, m.Role, in, userOp(c)); err != nil {
 		return h.alertFormError(c, acc, m, q, err, "", in)
 	}
 	return c.Redirect(http.StatusSeeOther, alertsURL(q, "added"))
@@ -64,11 +61,8 @@ func (h *Handlers) UpdateAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mayChangeAlerts(m); err != nil {
-		return err
-	}
 	in := alertForm(c)
-	if _, err := h.svc.UpdateAlertRule(c.Request().Context(), acc.ID, c.Param("id"), in, userOp(c)); err != nil {
+	if _, err := h.svc.UpdateCustomerAlertRule(c.Request().Context(), acc.ID, m.Role, c.Param("id"), in, userOp(c)); err != nil {
 		return h.alertFormError(c, acc, m, q, err, c.Param("id"), in)
 	}
 	return c.Redirect(http.StatusSeeOther, alertsURL(q, "saved"))
@@ -80,10 +74,7 @@ func (h *Handlers) DeleteAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mayChangeAlerts(m); err != nil {
-		return err
-	}
-	if err := h.svc.DeleteAlertRule(c.Request().Context(), acc.ID, c.Param("id"), userOp(c)); err != nil {
+	if err := h.svc.DeleteCustomerAlertRule(c.Request().Context(), acc.ID, m.Role, c.Param("id"), userOp(c)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, alertsURL(q, "deleted"))
@@ -140,12 +131,4 @@ func (h *Handlers) AlertUnsubscribe(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, pages.AlertUnsubscribe(pages.Unsubscribe{Rule: r, Done: true}))
-}
-
-// mayChangeAlerts refuses members: only owners and admins change an account's alert rules.
-func mayChangeAlerts(m billing.Membership) error {
-	if !billing.CanManageAccount(m.Role) {
-		return billing.Errorf(billing.EForbidden, "Only the account's owner or an admin can change its alerts.")
-	}
-	return nil
 }

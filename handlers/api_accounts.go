@@ -107,7 +107,7 @@ func (h *Handlers) APIBalance(c echo.Context) error {
 		"account": a.ID, "balance": b.Balance, "reserved": b.Reserved, "available": b.Available,
 		"overdraft_limit": b.OverdraftLimit, "grants": grants,
 		"period": map[string]any{"spent": b.Account.SpentThisPeriod(now), "limit": limit, "mode": b.Account.SpendLimitMode,
-			"resets_at": billing.PeriodResetsAt(now).Format(time.RFC3339)},
+			"resets_at": b.Account.PeriodResetsAt(now).Format(time.RFC3339)},
 	})
 }
 

@@ -52,12 +52,16 @@ func (e *env) u(id string) string { return id + "_" + e.tag }
 
 var seq atomic.Int64
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*billing.Options)) *env {
 	db := pgtest.DB(t)
 	st := store.New(db)
 	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	pay := payments.NewTestMode()
-	svc := billing.NewService(st, billing.Options{Now: c.Now, PasswordCost: 4, Payments: pay})
+	o := billing.Options{Now: c.Now, PasswordCost: 4, Payments: pay}
+	for _, f := range opts {
+		f(&o)
+	}
+	svc := billing.NewService(st, o)
 	if err := svc.SeedCatalog(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -158,7 +158,7 @@ func invoiceEvent(o *stripe.Invoice) *billing.InvoiceEvent {
 }
 
 func subscriptionEvent(o *stripe.Subscription) *billing.SubscriptionEvent {
-	e := &billing.SubscriptionEvent{ID: o.ID, Status: string(o.Status), CurrentPeriodEnd: unix(o.CurrentPeriodEnd),
+	e := &billing.SubscriptionEvent{ID: o.ID, Status: string(o.Status), CurrentPeriodStart: unix(o.CurrentPeriodStart), CurrentPeriodEnd: unix(o.CurrentPeriodEnd),
 		CancelAtPeriodEnd: o.CancelAtPeriodEnd, AccountID: o.Metadata["account"]}
 	if o.Customer != nil {
 		e.CustomerID = o.Customer.ID

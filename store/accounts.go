@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"creditline/billing"
 )
 
 const accountCols = `id, name, external_id, status, status_reason, plan_key, overdraft_limit, balance, reserved, debt, created_at,
-	email, spend_limit, spend_limit_mode, period_start, period_spent, low_balance_threshold, last_topup, version`
+	email, spend_limit, spend_limit_mode, period_start, period_spent, low_balance_threshold, last_topup, version,
+	billing_period_start, billing_period_end`
 
 func (s *Store) AccountByID(ctx context.Context, id string) (billing.Account, error) {
 	var a billing.Account
@@ -41,6 +43,11 @@ func (t *tx) SetSpendLimit(ctx context.Context, accountID string, limit *billing
 	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET spend_limit = $2, spend_limit_mode = $3, low_balance_threshold = $4 WHERE id = $1`,
 		accountID, limit, mode, lowBalance)
 	return affected("set spend limit", res, err)
+}
+
+func (t *tx) SetBillingPeriod(ctx context.Context, accountID string, start, end *time.Time) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE accounts SET billing_period_start = $2, billing_period_end = $3 WHERE id = $1`, accountID, start, end)
+	return affected("set billing period", res, err)
 }
 
 func (t *tx) SetAccountPlan(ctx context.Context, accountID, planKey string) error {

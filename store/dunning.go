@@ -9,20 +9,21 @@ import (
 )
 
 const dunningCols = `subscription_id, account_id, invoice_id, plan_key, amount, currency, failed_at, grace_ends_at,
-	reminded_at, downgraded_at, resolved_at`
+	reminded_at, downgraded_at, resolved_at, period_end`
 
 // OpenDunning reopens a resolved case in the same statement that inserts a new one, so two
 // failures racing for one subscription open it once.
 func (t *tx) OpenDunning(ctx context.Context, c billing.DunningCase) (billing.DunningCase, bool, error) {
 	var out billing.DunningCase
 	err := t.tx.GetContext(ctx, &out, `INSERT INTO dunning (`+dunningCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9)
 		ON CONFLICT (subscription_id) DO UPDATE SET account_id = EXCLUDED.account_id, invoice_id = EXCLUDED.invoice_id,
 			plan_key = EXCLUDED.plan_key, amount = EXCLUDED.amount, currency = EXCLUDED.currency, failed_at = EXCLUDED.failed_at,
-			grace_ends_at = EXCLUDED.grace_ends_at, reminded_at = NULL, downgraded_at = NULL, resolved_at = NULL
+			grace_ends_at = EXCLUDED.grace_ends_at, reminded_at = NULL, downgraded_at = NULL, resolved_at = NULL,
+			period_end = EXCLUDED.period_end
 		WHERE dunning.resolved_at IS NOT NULL
 		RETURNING `+dunningCols,
-		c.SubscriptionID, c.AccountID, c.InvoiceID, c.PlanKey, c.Amount, c.Currency, c.FailedAt, c.GraceEndsAt)
+		c.SubscriptionID, c.AccountID, c.InvoiceID, c.PlanKey, c.Amount, c.Currency, c.FailedAt, c.GraceEndsAt, c.PeriodEnd)
 	if err == nil {
 		return out, true, nil
 	}

@@ -62,11 +62,19 @@ func (s *Store) RetryJob(ctx context.Context, id int64, errText string, retryAt 
 	return mapErr("retry job", err)
 }
 
-func (s *Store) PruneJobs(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE status IN ('done', 'failed', 'cancelled') AND finished_at < $1`, before)
-	if err != nil {
-		return 0, mapErr("prune jobs", err)
+// PruneJobs deletes one batch; SKIP LOCKED leaves rows another prune holds to it.
+func (s *Store) PruneJobs(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return deleted("prune jobs")(s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (
+		SELECT id FROM jobs WHERE status IN ('done', 'failed', 'cancelled') AND finished_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit))
+}
+
+// deleted reads a DELETE's row count, its error wrapped as what.
+func deleted(what string) func(sql.Result, error) (int64, error) {
+	return func(res sql.Result, err error) (int64, error) {
+		if err != nil {
+			return 0, mapErr(what, err)
+		}
+		n, err := res.RowsAffected()
+		return n, mapErr(what, err)
 	}
-	n, _ := res.RowsAffected()
-	return n, nil
 }

@@ -7,7 +7,7 @@ import (
 	"creditline/billing"
 )
 
-const outboxCols = `id, kind, to_addr, subject, body, created_at, sent_at, status, attempts, last_error`
+const outboxCols = `id, kind, to_addr, subject, body, html_body, created_at, sent_at, status, attempts, last_error`
 
 // Outbox pages by id (keyset): ids only grow, so "below before" is stable under new mail.
 func (s *Store) Outbox(ctx context.Context, before int64, limit int) ([]billing.Mail, error) {
@@ -30,9 +30,14 @@ func (s *Store) SettleMail(ctx context.Context, id int64, status, lastError stri
 	return mapErr("settle mail", err)
 }
 
+func (s *Store) PruneSentMail(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return deleted("prune sent mail")(s.db.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (
+		SELECT id FROM outbox WHERE status = 'sent' AND sent_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit))
+}
+
 func (t *tx) QueueMail(ctx context.Context, m billing.Mail) (int64, error) {
 	var id int64
-	err := t.tx.GetContext(ctx, &id, `INSERT INTO outbox (kind, to_addr, subject, body, created_at, status)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, m.Kind, m.To, m.Subject, m.Body, m.CreatedAt, m.Status)
+	err := t.tx.GetContext(ctx, &id, `INSERT INTO outbox (kind, to_addr, subject, body, html_body, created_at, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, m.Kind, m.To, m.Subject, m.Body, m.HTML, m.CreatedAt, m.Status)
 	return id, mapErr("queue mail", err)
 }

@@ -66,7 +66,7 @@ func (t *tx) SetCheckoutStatus(ctx context.Context, id, status string) error {
 	return affected("set checkout status", res, err)
 }
 
-const subCols = `id, account_id, plan_key, status, current_period_end, cancel_at_period_end, last_event_at, created_at, updated_at`
+const subCols = `id, account_id, plan_key, status, current_period_start, current_period_end, cancel_at_period_end, last_event_at, created_at, updated_at`
 
 func (t *tx) SubscriptionForUpdate(ctx context.Context, id string) (billing.Subscription, error) {
 	var s billing.Subscription
@@ -77,8 +77,9 @@ func (t *tx) SubscriptionForUpdate(ctx context.Context, id string) (billing.Subs
 // UpsertSubscription keeps created_at of an existing row.
 func (t *tx) UpsertSubscription(ctx context.Context, s billing.Subscription) error {
 	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO subscriptions (`+subCols+`)
-		VALUES (:id, :account_id, :plan_key, :status, :current_period_end, :cancel_at_period_end, :last_event_at, :created_at, :updated_at)
+		VALUES (:id, :account_id, :plan_key, :status, :current_period_start, :current_period_end, :cancel_at_period_end, :last_event_at, :created_at, :updated_at)
 		ON CONFLICT (id) DO UPDATE SET account_id = EXCLUDED.account_id, plan_key = EXCLUDED.plan_key, status = EXCLUDED.status,
+			current_period_start = COALESCE(EXCLUDED.current_period_start, subscriptions.current_period_start),
 			current_period_end = COALESCE(EXCLUDED.current_period_end, subscriptions.current_period_end),
 			cancel_at_period_end = EXCLUDED.cancel_at_period_end, last_event_at = EXCLUDED.last_event_at, updated_at = EXCLUDED.updated_at`, s)
 	return mapErr("upsert subscription", err)

@@ -84,7 +84,7 @@ func (s *Store) SeedBulkUsage(ctx context.Context, p BulkPricer, accountID strin
 		return BulkUsageResult{}, err
 	}
 	now := p.Now()
-	period := billing.PeriodResetsAt(now).AddDate(0, -1, 0) // the first of now's month, UTC
+	period, _ := billing.SpendPeriod(billing.Account{}, now) // seeded accounts have no subscription: the calendar month
 	run := strings.TrimPrefix(billing.NewID("run"), "run_")[:12]
 	var res BulkUsageResult
 	for off := 0; off < n; off += chunk {

@@ -173,3 +173,12 @@ func (t *tx) SettleAttempt(ctx context.Context, a webhooks.Attempt, status strin
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.DeliveryID, a.N, a.At, a.HTTPStatus, a.DurationMS, a.ResponseExcerpt, a.Error)
 	return true, mapErr("insert webhook attempt", err)
 }
+
+// PruneWebhookDeliveries deletes a batch of settled deliveries and their attempts in one
+// statement (the attempts' foreign key is checked at its end, when both are gone).
+func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return deleted("prune webhook deliveries")(s.db.ExecContext(ctx, `WITH d AS (
+			SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED),
+		a AS (DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM d))
+		DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM d)`, before, limit))
+}

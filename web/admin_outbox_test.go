@@ -175,3 +175,24 @@ func TestAdminOutboxPagesByKeyset(t *testing.T) {
 		t.Fatalf("bad cursor: %d", p.Status)
 	}
 }
+
+// The HTML part of a message is shown as its source, escaped: its markup (which may carry a
+// customer's name) never becomes elements of the admin console.
+func TestAdminOutboxShowsTheHTMLPartAsEscapedSource(t *testing.T) {
+	env := webtest.Start(t)
+	adm := adminClient(t, env, "outbox-html@example.com")
+	html := `<p>Hello <b>Eve</b></p><script>alert(1)</script><img src=x onerror="alert(2)">`
+	id := queueMail(t, env, billing.Mail{To: "html@example.com", Subject: "With HTML", Body: "Hello Eve", HTML: html}, billing.MailKept, "")
+	plain := queueMail(t, env, billing.Mail{To: "plain@example.com", Subject: "Plain only", Body: "Hi"}, billing.MailKept, "")
+	p := adm.Get("/admin/outbox")
+	row := p.Doc.Find(`[data-testid="outbox-row"][data-mail="` + strconv.FormatInt(id, 10) + `"]`)
+	if got := row.Find(`[data-testid="outbox-html-source"]`).Text(); got != html {
+		t.Fatalf("HTML source %q, want %q", got, html)
+	}
+	if n := row.Find(`[data-testid="outbox-html"] b, [data-testid="outbox-html"] script, [data-testid="outbox-html"] img`).Length(); n != 0 {
+		t.Fatalf("%d elements came from the mail's HTML", n)
+	}
+	if n := p.Doc.Find(`[data-testid="outbox-row"][data-mail="` + strconv.FormatInt(plain, 10) + `"] [data-testid="outbox-html"]`).Length(); n != 0 {
+		t.Fatal("a plain-text message shows an HTML part")
+	}
+}

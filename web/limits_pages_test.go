@@ -78,7 +78,7 @@ func TestLimitsPageSpendLimitValidationAndAudit(t *testing.T) {
 	if tab := p.Doc.Find(`[data-testid="limits-tabs"] a[aria-current="page"]`); tab.Length() != 1 || tab.Text() != "Limits" {
 		t.Errorf("tabs: current %q", tab.Text())
 	}
-	if got, want := p.Doc.Find(`[data-testid="limits-resets"]`).Text(), billing.PeriodResetsAt(env.Svc.Now()).Format("January 2, 2006"); got != want {
+	if got, want := p.Doc.Find(`[data-testid="limits-resets"]`).Text(), freshAccount(t, env, acc.ID).PeriodResetsAt(env.Svc.Now()).Format("January 2, 2006"); got != want {
 		t.Errorf("resets %q, want %q", got, want)
 	}
 	if p.Doc.Find(`[role="progressbar"]`).Length() != 0 || !strings.Contains(p.Doc.Find(`[data-testid="limits-of"]`).Text(), "No monthly spend limit") {

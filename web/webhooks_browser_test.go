@@ -54,6 +54,12 @@ func TestBrowserWebhooksPage(t *testing.T) {
 			b.Click(`[data-testid="delivery-row"] summary`)
 			b.WaitVisible(`[data-testid="attempt"]`)
 			b.CheckA11y("/limits/webhooks/{id} (attempts open)")
+			// "1 attempt" wraps as a whole, never split inside the word (it was at 390 px).
+			var boxes int
+			eval(b, `document.querySelector('[data-testid="delivery-attempts"]').getClientRects().length`, &boxes)
+			if boxes != 1 {
+				t.Errorf("the attempt count spans %d line boxes, want 1", boxes)
+			}
 			b.Screenshot("webhooks-log-" + w.name)
 			b.Open("/limits/webhooks")
 			b.Click(`[data-endpoint]:last-child [data-testid="delete-open"]`)

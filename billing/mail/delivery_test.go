@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/mail/mailtest"
 	"creditline/store"
 	"creditline/store/pgtest"
 	"github.com/emersion/go-smtp"
@@ -86,8 +87,8 @@ var linkRE = regexp.MustCompile(`http://portal\.test/signup/confirm\?token=[A-Za
 func TestSignUpMailIsRetriedThenSentOnce(t *testing.T) {
 	ctx := context.Background()
 	e := newDeliveryEnv(t)
-	ts := startServer(t, serverOpts{user: "relay", pass: "relay-secret-pw"})
-	ts.setFail(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Mailbox busy, try later"})
+	ts := mailtest.Start(t, mailtest.Options{User: "relay", Pass: "relay-secret-pw"})
+	ts.SetFail(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Mailbox busy, try later"})
 	_, port, _ := net.SplitHostPort(ts.Addr)
 	m := mustNew(t, "smtp://relay:relay-secret-pw@127.0.0.1:"+port)
 	svc, w := e.service(m)
@@ -115,11 +116,11 @@ func TestSignUpMailIsRetriedThenSentOnce(t *testing.T) {
 	if len(jobs) != 1 || jobs[0].Status != "queued" || jobs[0].Attempts != 1 || !jobs[0].RunAt.After(e.now()) {
 		t.Fatalf("job after a refusal %+v", jobs)
 	}
-	if n := w.RunDue(ctx); n != 0 || len(ts.received()) != 0 {
-		t.Fatalf("retried before its backoff: %d jobs, %d messages", n, len(ts.received()))
+	if n := w.RunDue(ctx); n != 0 || len(ts.Received()) != 0 {
+		t.Fatalf("retried before its backoff: %d jobs, %d messages", n, len(ts.Received()))
 	}
 
-	ts.setFail(nil)
+	ts.SetFail(nil)
 	e.advance(time.Hour)
 	if n := w.RunDue(ctx); n != 1 {
 		t.Fatalf("retry ran %d jobs", n)
@@ -128,11 +129,11 @@ func TestSignUpMailIsRetriedThenSentOnce(t *testing.T) {
 	if sent.Status != billing.MailSent || sent.Attempts != 2 || sent.SentAt == nil || !sent.SentAt.Equal(e.now()) || sent.LastError != "" {
 		t.Fatalf("after the retry: %+v", sent)
 	}
-	got := ts.received()
+	got := ts.Received()
 	if len(got) != 1 || got[0].To[0] != "ann@example.com" {
 		t.Fatalf("received %+v", got)
 	}
-	if _, body := got[0].parse(t); !strings.Contains(body, link) {
+	if body := got[0].Parse(t).Text; !strings.Contains(body, link) {
 		t.Fatalf("the mail lacks the link %s:\n%s", link, body)
 	}
 
@@ -140,8 +141,8 @@ func TestSignUpMailIsRetriedThenSentOnce(t *testing.T) {
 	if err := e.st.EnqueueJob(ctx, billing.NewJob(billing.JobSendMail, map[string]int64{"id": sent.ID}, e.now(), "")); err != nil {
 		t.Fatal(err)
 	}
-	if n := w.RunDue(ctx); n != 1 || len(ts.received()) != 1 || e.onlyMail(t).Attempts != 2 {
-		t.Fatalf("repeated job: ran %d, %d messages received", n, len(ts.received()))
+	if n := w.RunDue(ctx); n != 1 || len(ts.Received()) != 1 || e.onlyMail(t).Attempts != 2 {
+		t.Fatalf("repeated job: ran %d, %d messages received", n, len(ts.Received()))
 	}
 
 	// The worker logged the refusal, but neither the SMTP password nor the message.
@@ -155,8 +156,8 @@ func TestSignUpMailIsRetriedThenSentOnce(t *testing.T) {
 func TestMailFailsForGoodAfterItsLastAttempt(t *testing.T) {
 	ctx := context.Background()
 	e := newDeliveryEnv(t)
-	ts := startServer(t, serverOpts{})
-	ts.setFail(&smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 0, 0}, Message: "No thanks"})
+	ts := mailtest.Start(t, mailtest.Options{})
+	ts.SetFail(&smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 0, 0}, Message: "No thanks"})
 	_, port, _ := net.SplitHostPort(ts.Addr)
 	svc, w := e.service(mustNew(t, "smtp://127.0.0.1:"+port))
 	signUp(t, svc, "bob@example.com")
@@ -181,7 +182,7 @@ func TestMailFailsForGoodAfterItsLastAttempt(t *testing.T) {
 func TestWithoutSMTPMailIsKept(t *testing.T) {
 	ctx := context.Background()
 	e := newDeliveryEnv(t)
-	ts := startServer(t, serverOpts{})
+	ts := mailtest.Start(t, mailtest.Options{})
 	_, port, _ := net.SplitHostPort(ts.Addr)
 	withSMTP, _ := e.service(mustNew(t, "smtp://127.0.0.1:"+port))
 	signUp(t, withSMTP, "queued@example.com") // queued while SMTP was on
@@ -198,7 +199,7 @@ func TestWithoutSMTPMailIsKept(t *testing.T) {
 	// SMTP turned off since: the queued message is kept instead, nothing is attempted.
 	w.RunDue(ctx)
 	mail, _ = e.st.Outbox(ctx, 0, 10)
-	if mail[1].Status != billing.MailKept || len(ts.received()) != 0 {
-		t.Fatalf("after SMTP was turned off: %+v, %d sent", mail[1], len(ts.received()))
+	if mail[1].Status != billing.MailKept || len(ts.Received()) != 0 {
+		t.Fatalf("after SMTP was turned off: %+v, %d sent", mail[1], len(ts.Received()))
 	}
 }

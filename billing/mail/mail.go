@@ -99,7 +99,8 @@ func isLoopback(host string) bool {
 // Server is host:port, safe to log.
 func (s *SMTP) Server() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
 
-// Send delivers one plain-text message. Its Message-ID comes from the outbox row, so the
+// Send delivers one message: plain text, with the HTML alternative when it has one
+// (multipart/alternative, HTML last so clients that can show it prefer it). Its Message-ID comes from the outbox row, so the
 // rare resend after a crash between acceptance and bookkeeping is recognisable downstream.
 func (s *SMTP) Send(ctx context.Context, m billing.Message) error {
 	msg := gomail.NewMsg()
@@ -113,6 +114,9 @@ func (s *SMTP) Send(ctx context.Context, m billing.Message) error {
 	msg.SetDate()
 	msg.SetMessageIDWithValue(fmt.Sprintf("outbox.%d.%d@%s", m.ID, m.CreatedAt.UnixMicro(), s.domain))
 	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
 	c, err := gomail.NewClient(s.host, s.options()...)
 	if err != nil {
 		return fmt.Errorf("mail: client: %w", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/mail/mailtest"
 )
 
 var testMsg = billing.Message{ID: 7, To: "ann@example.com", Subject: "Finish creating your account",
@@ -24,14 +25,14 @@ func mustNew(t *testing.T, rawURL string) *SMTP {
 }
 
 func TestSendUpgradesWithStartTLSAndAuthenticates(t *testing.T) {
-	srvTLS, cliTLS := testCA(t, "mail.example.com")
-	ts := startServer(t, serverOpts{starttls: srvTLS, user: "ann", pass: "pa:ss/word"})
+	srvTLS, cliTLS := mailtest.TestCA(t, "mail.example.com")
+	ts := mailtest.Start(t, mailtest.Options{StartTLS: srvTLS, User: "ann", Pass: "pa:ss/word"})
 	s := mustNew(t, "smtp://ann:pa%3Ass%2Fword@mail.example.com?from=Billing%20%3Cbilling@example.com%3E")
 	s.tlsConfig, s.dial = cliTLS, redirect(ts.Addr)
 	if err := s.Send(context.Background(), testMsg); err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	got := ts.received()
+	got := ts.Received()
 	if len(got) != 1 {
 		t.Fatalf("received %d messages", len(got))
 	}
@@ -39,7 +40,8 @@ func TestSendUpgradesWithStartTLSAndAuthenticates(t *testing.T) {
 	if !r.TLS || r.AuthUser != "ann" || r.From != "billing@example.com" || len(r.To) != 1 || r.To[0] != "ann@example.com" {
 		t.Fatalf("envelope %+v", r)
 	}
-	h, body := r.parse(t)
+	pm := r.Parse(t)
+	h, body := pm.Header, pm.Text
 	if h.Get("Subject") != testMsg.Subject || !strings.Contains(h.Get("From"), "<billing@example.com>") || h.Get("To") != "<ann@example.com>" {
 		t.Errorf("headers %v", h)
 	}
@@ -52,7 +54,7 @@ func TestSendUpgradesWithStartTLSAndAuthenticates(t *testing.T) {
 }
 
 func TestPlainTextOnlyToLoopback(t *testing.T) {
-	ts := startServer(t, serverOpts{user: "ann", pass: "secret-pw"}) // no STARTTLS offered
+	ts := mailtest.Start(t, mailtest.Options{User: "ann", Pass: "secret-pw"}) // no STARTTLS offered
 	// A remote name: refused before any password is sent.
 	remote := mustNew(t, "smtp://ann:secret-pw@mail.example.com")
 	remote.dial = redirect(ts.Addr)
@@ -63,8 +65,8 @@ func TestPlainTextOnlyToLoopback(t *testing.T) {
 	if strings.Contains(err.Error(), "secret-pw") {
 		t.Fatalf("error shows the password: %v", err)
 	}
-	if len(ts.received()) != 0 || ts.authAttempts() != 0 {
-		t.Fatalf("remote plain text: %d messages, %d AUTH attempts", len(ts.received()), ts.authAttempts())
+	if len(ts.Received()) != 0 || ts.AuthAttempts() != 0 {
+		t.Fatalf("remote plain text: %d messages, %d AUTH attempts", len(ts.Received()), ts.AuthAttempts())
 	}
 	// This machine (a local relay or catcher): plain text is fine.
 	_, port, _ := net.SplitHostPort(ts.Addr)
@@ -72,21 +74,21 @@ func TestPlainTextOnlyToLoopback(t *testing.T) {
 	if err := local.Send(context.Background(), testMsg); err != nil {
 		t.Fatalf("plain text to loopback: %v", err)
 	}
-	if got := ts.received(); len(got) != 1 || got[0].TLS || got[0].AuthUser != "ann" {
+	if got := ts.Received(); len(got) != 1 || got[0].TLS || got[0].AuthUser != "ann" {
 		t.Fatalf("loopback delivery %+v", got)
 	}
 }
 
 func TestSMTPSSpeaksTLSFromTheStart(t *testing.T) {
-	srvTLS, cliTLS := testCA(t, "127.0.0.1")
-	ts := startServer(t, serverOpts{implicit: srvTLS})
+	srvTLS, cliTLS := mailtest.TestCA(t, "127.0.0.1")
+	ts := mailtest.Start(t, mailtest.Options{Implicit: srvTLS})
 	_, port, _ := net.SplitHostPort(ts.Addr)
 	s := mustNew(t, "smtps://127.0.0.1:"+port)
 	s.tlsConfig = cliTLS
 	if err := s.Send(context.Background(), testMsg); err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	if got := ts.received(); len(got) != 1 || !got[0].TLS {
+	if got := ts.Received(); len(got) != 1 || !got[0].TLS {
 		t.Fatalf("smtps delivery %+v", got)
 	}
 	// An untrusted certificate is refused.
@@ -115,5 +117,30 @@ func TestNew(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "SMTP_URL") || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("New(%q): %v", bad, err)
 		}
+	}
+}
+
+func TestSendCarriesTheHTMLAlternative(t *testing.T) {
+	ts := mailtest.Start(t, mailtest.Options{})
+	s := mustNew(t, ts.URL())
+	m := testMsg
+	m.HTML = `<p>Hello Ann, <a href="http://portal.test/signup/confirm?token=abc_DEF-123">finish</a> — ünïcode</p>`
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	got := ts.Received()
+	if len(got) != 1 {
+		t.Fatalf("received %d messages", len(got))
+	}
+	p := got[0].Parse(t)
+	if p.ContentType != "multipart/alternative" || p.Text != m.Body || p.HTML != m.HTML {
+		t.Fatalf("content type %s\ntext %q\nhtml %q", p.ContentType, p.Text, p.HTML)
+	}
+	// Without HTML the message stays a single text/plain part.
+	if err := s.Send(context.Background(), testMsg); err != nil {
+		t.Fatal(err)
+	}
+	if p := ts.Received()[1].Parse(t); p.ContentType != "text/plain" || p.HTML != "" || p.Text != testMsg.Body {
+		t.Fatalf("plain message: %s %q", p.ContentType, p.Text)
 	}
 }

@@ -39,6 +39,9 @@ type Config struct {
 	DebitWindow time.Duration
 	// Grace is how long a failed subscription payment keeps its plan (DUNNING_GRACE_DAYS).
 	Grace time.Duration
+	// Retention is how long finished jobs, sent mail and settled webhook deliveries are kept
+	// (RETENTION_DAYS, 30 by default).
+	Retention time.Duration
 	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE=true) lets customer webhooks reach private
 	// addresses and use http: development and tests only, never on by default outside dev.
 	WebhookAllowPrivate bool
@@ -100,6 +103,14 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 			return c, fmt.Errorf("DUNNING_GRACE_DAYS %q must be a whole number of days from 1 to 60", v)
 		}
 		c.Grace = time.Duration(n) * 24 * time.Hour
+	}
+	c.Retention = billing.DefaultRetention
+	if v := strings.TrimSpace(getenv("RETENTION_DAYS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3650 {
+			return c, fmt.Errorf("RETENTION_DAYS %q must be a whole number of days from 1 to 3650", v)
+		}
+		c.Retention = time.Duration(n) * 24 * time.Hour
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		return c, fmt.Errorf("ADDR %q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)

@@ -57,7 +57,8 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 	}
 	svc := billing.NewService(st, billing.Options{Payments: newPayments(cfg), Mailer: mailer,
 		Dunning:    billing.DunningOptions{Grace: cfg.Grace, LinkBase: cfg.BaseURL},
-		AlertLinks: billing.AlertLinks{BaseURL: cfg.BaseURL, Secret: []byte(cfg.SessionSecret)}})
+		AlertLinks: billing.AlertLinks{BaseURL: cfg.BaseURL, Secret: []byte(cfg.SessionSecret)},
+		Retention:  cfg.Retention})
 	hooks := custhooks.New(svc, st.Webhooks(), custhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate})
 	return &app{cfg: cfg, db: db, store: st, svc: svc, hooks: hooks, log: slog.New(h), logs: logs}, nil
 }

@@ -92,7 +92,7 @@ func AdminJobs(v AdminJobsView) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = components.Stat("Done (7 days)", strconv.Itoa(v.J.Counts.Done), "", "jobs-done").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = components.Stat("Done (kept)", strconv.Itoa(v.J.Counts.Done), "", "jobs-done").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -204,7 +204,7 @@ func AdminJobs(v AdminJobsView) templ.Component {
 					}()
 				}
 				ctx = templ.InitializeContext(ctx)
-				templ_7745c5c3_Err = jobTable(v.J.Recent, "done", "Nothing done in the last 7 days", "Finished jobs stay listed for 7 days.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = jobTable(v.J.Recent, "done", "Nothing done recently", "Finished jobs stay listed for RETENTION_DAYS (30 days by default).").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
