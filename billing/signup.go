@@ -106,6 +106,42 @@ func signupAttemptMail(to, linkBase string, now time.Time) Mail {
 // requested creates nothing). The link works once.
 // Errors: invalid_request (field password, or a whole-form message for a bad link).
 func (s *Service) CompleteSignUp(ctx context.Context, token, password string) (User, error) {
+	return s.CompleteSignUpFrom(ctx, token, password, "")
+}
+
+// AbuseTx records what abuse detection needs at sign-up.
+type AbuseTx interface {
+	// RecordSignupIP stores the network (NetworkKey) an account signed up from.
+	RecordSignupIP(ctx context.Context, accountID, network string, at time.Time) error
+	// ClearVerification lifts a pending verification (VerificationPending); false when none was.
+	ClearVerification(ctx context.Context, accountID string) (bool, error)
+}
+
+// AuditVerified is the audit action of a verification that let usage resume.
+const AuditVerified = "account.verified"
+
+// clearVerification lets usage resume when the account was waiting for verification; how
+// (a saved card, a confirmed email) goes to the audit log.
+func (s *Service) clearVerification(ctx context.Context, tx Tx, accountID, actor, how string) error {
+	ok, err := tx.ClearVerification(ctx, accountID)
+	if err != nil || !ok {
+		return err
+	}
+	s.forgetAccount(accountID)
+	return s.audit(ctx, tx, Op{Actor: actorNamed(actor), Reason: "verified: " + how}, AuditVerified, accountID, "",
+		map[string]string{"status_reason": VerificationPending}, map[string]string{"status_reason": ""})
+}
+
+func recordSignupIP(ctx context.Context, tx Tx, accountID, ip string, at time.Time) error {
+	if n := NetworkKey(ip); n != "" {
+		return tx.RecordSignupIP(ctx, accountID, n, at)
+	}
+	return nil
+}
+
+// CompleteSignUpFrom is CompleteSignUp from the client address ip, whose network abuse
+// detection keeps (many accounts from one network). Errors: as CompleteSignUp.
+func (s *Service) CompleteSignUpFrom(ctx context.Context, token, password, ip string) (User, error) {
 	badLink := &Error{Code: EInvalid, Message: "This link has expired or was already used. Sign up again, or sign in if you have an account."}
 	if token == "" || len(token) > 100 {
 		return User{}, badLink
@@ -132,11 +168,15 @@ func (s *Service) CompleteSignUp(ctx context.Context, token, password string) (U
 		if err := tx.UseSignupRequest(ctx, r.TokenHash, now); err != nil {
 			return err
 		}
-		u, _, err = s.createUser(ctx, tx, r.Name, r.Email, r.PasswordHash, now)
+		var a Account
+		u, a, err = s.createUser(ctx, tx, r.Name, r.Email, r.PasswordHash, now)
 		if ErrorCode(err) == EConflict {
 			return &Error{Code: EInvalid, Message: "This email already has an account. Sign in instead."}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return recordSignupIP(ctx, tx, a.ID, ip, now)
 	})
 	return u, err
 }

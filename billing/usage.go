@@ -273,6 +273,9 @@ func (s *Service) quote(ctx context.Context, acc Account, action string, qs map[
 	case StatusSuspended:
 		return Quote{}, Plan{}, SuspendedError(acc)
 	}
+	if acc.NeedsVerification() {
+		return Quote{}, Plan{}, VerificationError()
+	}
 	plan, err := s.AccountPlan(ctx, acc)
 	if err != nil {
 		return Quote{}, Plan{}, err
