@@ -194,7 +194,7 @@ func (a Abuse) DrainedGrants(ctx context.Context, since time.Time, minAmount bil
 	var out []abuse.DrainedRow
 	err := a.s.db.SelectContext(ctx, &out, `SELECT g.id, g.account_id, g.source, g.amount, g.created_at
 		FROM abuse_fresh_grants f JOIN grants g ON g.id = f.grant_id
-		WHERE f.created_at >= $1 AND g.remaining = 0 AND g.amount >= $2 AND g.expired_at IS NULL
+		WHERE f.created_at >= $1 AND g.remaining * 50 <= g.amount AND g.amount >= $2 AND g.expired_at IS NULL
 			AND g.source IN ('purchase', 'trial', 'subscription', 'auto_recharge')
 			AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.grant_id = g.id)
 		ORDER BY g.created_at, g.id`, since, minAmount)
