@@ -192,7 +192,7 @@ var errPlanChanged = &Error{Code: EConflict, Message: "The account's plan change
 // refusedOnSnapshot is true for the refusals prepareUsage takes from the account's snapshot.
 func refusedOnSnapshot(err error) bool {
 	switch ErrorCode(err) {
-	case EAccountPaused, EAccountSuspended, ENotEntitled:
+	case EAccountPaused, EAccountSuspended, ENotEntitled, EVerificationRequired:
 		return true
 	}
 	return false

@@ -42,6 +42,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	api.GET("/accounts/:id/alert-rules", h.APIListAlertRules)
 	api.POST("/accounts/:id/alert-rules", h.APICreateAlertRule)
 	api.DELETE("/accounts/:id/alert-rules/:rule_id", h.APIDeleteAlertRule)
+	api.GET("/abuse-flags", h.APIAbuseFlags)
+	api.POST("/abuse-flags/:id/resolve", h.APIResolveAbuseFlag)
 
 	// Stripe webhooks: authenticated by their signature, no session or CSRF.
 	e.POST("/webhooks/stripe", h.StripeWebhook)
@@ -118,7 +120,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	a.GET("/audit", h.AdminAudit)
 	a.GET("/pricing", h.AdminSoon)
 	a.GET("/plans", h.AdminSoon)
-	a.GET("/abuse", h.AdminSoon)
+	a.GET("/abuse", h.AdminAbuse)
+	a.POST("/abuse/thresholds", h.AdminAbuseThresholds)
+	a.GET("/abuse/:id", h.AdminAbuseFlag)
+	a.POST("/abuse/:id/resolve", h.AdminResolveAbuseFlag)
 	a.GET("/revenue", h.AdminSoon)
 	a.GET("/reconciliation", h.AdminSoon)
 	a.GET("/api-keys", h.AdminAPIKeys)
