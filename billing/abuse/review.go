@@ -84,12 +84,13 @@ type Resolution struct {
 	Note   string `json:"note"`
 }
 
-// Resolve applies a reviewer's action: dismiss (the flag only), suspend (the account, with
-// the note as the reason the customer sees) or require_verification (usage waits until the
-// owner confirms their email or saves a card). The account change and the flag's resolution
-// are each audited. Errors: invalid_request (action, note), not_found, conflict (resolved).
-func (s *Service) Resolve(ctx context.Context, id int64, r Resolution, op billing.Op) (Flag, error) {
+// Validate trims the note and checks the action and the note (required, at most 2000
+// characters, text only). Errors: invalid_request (action, note).
+func (r *Resolution) Validate() error {
 	r.Note = strings.TrimSpace(r.Note)
+	if err := billing.CheckText("note", r.Note); err != nil {
+		return err
+	}
 	var v billing.Validation
 	switch r.Action {
 	case ActionDismiss, ActionSuspend, ActionRequireVerify:
@@ -102,10 +103,15 @@ func (s *Service) Resolve(ctx context.Context, id int64, r Resolution, op billin
 	case utf8.RuneCountInString(r.Note) > maxNote:
 		v.Add("note", "Use at most %d characters.", maxNote)
 	}
-	if err := billing.CheckText("note", r.Note); err != nil {
-		return Flag{}, err
-	}
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+// Resolve applies a reviewer's action: dismiss (the flag only), suspend (the account, with
+// the note as the reason the customer sees) or require_verification (usage waits until the
+// owner confirms their email or saves a card). The account change and the flag's resolution
+// are each audited. Errors: invalid_request (action, note), not_found, conflict (resolved).
+func (s *Service) Resolve(ctx context.Context, id int64, r Resolution, op billing.Op) (Flag, error) {
+	if err := r.Validate(); err != nil {
 		return Flag{}, err
 	}
 	f, err := s.store.FlagByID(ctx, id)

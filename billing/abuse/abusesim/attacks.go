@@ -52,7 +52,7 @@ func (s *Sim) velocity(ctx context.Context, acc string, th abuse.Thresholds) (At
 // repeated: one account sends the same prompt over and over.
 func (s *Sim) repeated(ctx context.Context, th abuse.Thresholds) (Attack, error) {
 	a := Attack{Name: "repeated prompt", Kind: abuse.KindRepeatedPrompt}
-	_, acc, err := s.signUp(ctx, "Looper", "192.0.2.20")
+	_, acc, err := s.signUp(ctx, "Looper", "198.18.0.20")
 	if err != nil {
 		return a, err
 	}
@@ -124,7 +124,7 @@ func (s *Sim) drain(ctx context.Context, th abuse.Thresholds) (Attack, error) {
 // hammer: a key far past its rate limit.
 func (s *Sim) hammer(ctx context.Context, th abuse.Thresholds) (Attack, error) {
 	a := Attack{Name: "rate-limit burst", Kind: abuse.KindRateLimitBurst}
-	_, acc, err := s.signUp(ctx, "Hammer", "192.0.2.30")
+	_, acc, err := s.signUp(ctx, "Hammer", "198.18.1.30")
 	if err != nil {
 		return a, err
 	}
@@ -147,7 +147,7 @@ func (s *Sim) hammer(ctx context.Context, th abuse.Thresholds) (Attack, error) {
 // refund: a pack is bought, spent beyond the trial, and the charge refunded.
 func (s *Sim) refund(ctx context.Context) (Attack, error) {
 	a := Attack{Name: "refund after consumption", Kind: abuse.KindRefundAfterUse}
-	u, acc, err := s.signUp(ctx, "Refunder", "192.0.2.40")
+	u, acc, err := s.signUp(ctx, "Refunder", "198.18.2.40")
 	if err != nil {
 		return a, err
 	}
@@ -180,7 +180,7 @@ func (s *Sim) refund(ctx context.Context) (Attack, error) {
 // cardTesting: checkout after checkout, none paid.
 func (s *Sim) cardTesting(ctx context.Context, th abuse.Thresholds) (Attack, error) {
 	a := Attack{Name: "card testing", Kind: abuse.KindCardTesting}
-	u, acc, err := s.signUp(ctx, "Carder", "192.0.2.50")
+	u, acc, err := s.signUp(ctx, "Carder", "198.18.3.50")
 	if err != nil {
 		return a, err
 	}
