@@ -195,6 +195,9 @@ func (a Abuse) DrainedGrants(ctx context.Context, since time.Time, minAmount bil
 	err := a.s.db.SelectContext(ctx, &out, `SELECT g.id, g.account_id, g.source, g.amount, g.created_at
 		FROM abuse_fresh_grants f JOIN grants g ON g.id = f.grant_id
 		WHERE f.created_at >= $1 AND g.remaining * 50 <= g.amount AND g.amount >= $2 AND g.expired_at IS NULL
+			-- drained by usage that happened in the grant's hour, not by events backdated before it
+			AND (SELECT COALESCE(sum(h.credits), 0) FROM abuse_usage_hourly h WHERE h.account_id = g.account_id
+				AND h.hour >= date_trunc('hour', g.created_at) AND h.hour < g.created_at + interval '1 hour') * 10 >= g.amount * 9
 			AND g.source IN ('purchase', 'trial', 'subscription', 'auto_recharge')
 			AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.grant_id = g.id)
 		ORDER BY g.created_at, g.id`, since, minAmount)

@@ -28,7 +28,7 @@ type abuseEnv struct {
 
 func newAbuseEnv(t *testing.T) *abuseEnv {
 	clock := abusesim.NewClock(time.Now())
-	env := webtest.Start(t, func(o *billing.Options) { o.Now = clock.Now })
+	env := webtest.StartFresh(t, func(o *billing.Options) { o.Now = clock.Now })
 	boss := fmt.Sprintf("boss-%d@example.com", time.Now().UnixNano()%1e9)
 	if _, err := env.Svc.EnsureAdmin(context.Background(), boss, "admin-password"); err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func TestAdminAbuseSignupsAndVerification(t *testing.T) {
 	if p := a.adm.Get(page); !strings.Contains(text(p, `[data-testid="flag-resolution"]`), "require verification") {
 		t.Fatalf("resolved flag page:\n%s", p.Body)
 	}
-	if p := a.adm.Get("/admin/customers/" + acc1.ID); p.Doc.Find(`[data-testid="admin-flag"] a[href="` + page + `"]`).Length() != 1 {
+	if p := a.adm.Get("/admin/customers/" + acc1.ID); p.Doc.Find(`[data-testid="admin-flag"] a[href="`+page+`"]`).Length() != 1 {
 		t.Fatal("the customer page does not link its flag")
 	}
 	ov := c1.Get("/")

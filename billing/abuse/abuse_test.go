@@ -2,6 +2,7 @@ package abuse_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ type env struct {
 // test moves.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st := store.New(pgtest.DB(t))
+	st := store.New(pgtest.Fresh(t)) // the detectors read every account: no other test's
 	c := abusesim.NewClock(time.Now().UTC().Truncate(time.Hour).Add(20 * time.Minute))
 	svc := billing.NewService(st, billing.Options{Now: c.Now, PasswordCost: 4, Payments: payments.NewTestMode()})
 	ctx := context.Background()
@@ -67,5 +68,34 @@ func TestSyntheticAttacks(t *testing.T) {
 	}
 	for kind, n := range again.Raised {
 		t.Errorf("second run raised %d more %s flags", n, kind)
+	}
+}
+
+// TestDemoRaisesNoFlag: the default thresholds raise nothing on `portal seed --demo`'s
+// traffic, at several hours of the day (the demo's today depends on the hour).
+func TestDemoRaisesNoFlag(t *testing.T) {
+	for _, hour := range []int{3, 15} {
+		t.Run(fmt.Sprint(hour), func(t *testing.T) {
+			e := newEnv(t)
+			e.clock.Advance(time.Duration((hour-e.clock.Now().Hour()+24)%24) * time.Hour)
+			if _, err := e.svc.SeedDemo(e.ctx); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(abuse.DefaultHorizon + time.Second)
+			rep, err := e.det.Run(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Events == 0 {
+				t.Fatalf("the demo's usage was not folded: %+v at %v", rep, e.clock.Now())
+			}
+			flags, err := e.det.Queue(e.ctx, abuse.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range flags {
+				t.Errorf("demo flagged: %s %s %s", f.AccountName, f.Kind, f.Evidence)
+			}
+		})
 	}
 }
