@@ -24,7 +24,6 @@ import (
 	"creditline/store/pgtest"
 	"creditline/web"
 	"github.com/PuerkitoBio/goquery"
-	"github.com/jmoiron/sqlx"
 )
 
 // Env is a running server with its service, for arranging data directly.
@@ -45,18 +44,22 @@ type Env struct {
 // service's options.
 func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 	t.Helper()
-	return start(t, pgtest.DB(t), opts)
+	return start(t, false, opts)
 }
 
 // StartFresh is Start over a database of the test's own, for tests that read whole tables
 // (the abuse detectors see every account).
 func StartFresh(t testing.TB, opts ...func(*billing.Options)) *Env {
 	t.Helper()
-	return start(t, pgtest.Fresh(t), opts)
+	return start(t, true, opts)
 }
 
-func start(t testing.TB, db *sqlx.DB, opts []func(*billing.Options)) *Env {
+func start(t testing.TB, fresh bool, opts []func(*billing.Options)) *Env {
 	t.Helper()
+	db := pgtest.DB(t)
+	if fresh {
+		db = pgtest.Fresh(t)
+	}
 	st := store.New(db)
 	pay := payments.NewTestMode()
 	// bcrypt.MinCost: tests hash many passwords.
