@@ -224,3 +224,51 @@ func TestAdminAbuseThresholdsForm(t *testing.T) {
 		t.Fatal("threshold change not audited")
 	}
 }
+
+// TestAdminAbuseVerificationByEmail: a customer asked to verify confirms their email from the
+// banner: the mailed link (followed while signed in) lifts the requirement; another user's
+// session cannot use it.
+func TestAdminAbuseVerificationByEmail(t *testing.T) {
+	a := newAbuseEnv(t)
+	c1, c2 := a.Client(t), a.Client(t)
+	c1.SignUp("Mail One", "mail-one@example.com", "long-enough-pw")
+	c2.SignUp("Mail Two", "mail-two@example.com", "long-enough-pw")
+	acc := accountOf(t, a.Env, "mail-one@example.com")
+	a.detect()
+	f := a.flagOf(acc.ID, abuse.KindSignupNetwork)
+	if r := a.api.Do("POST", fmt.Sprintf("/api/v1/abuse-flags/%d/resolve", int64(f["id"].(float64))),
+		map[string]any{"action": "require_verification", "note": "check the owner"}); r.Status != 200 {
+		t.Fatalf("resolve: %d %s", r.Status, r.Raw)
+	}
+	if p := c1.Submit("/", "/account/verify", url.Values{}); p.Status != 200 || p.Doc.Find(`[data-testid="verify-sent"]`).Length() != 1 {
+		t.Fatalf("send: %d %s", p.Status, p.Body)
+	}
+	mail, err := a.Svc.Outbox(context.Background(), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := ""
+	for _, m := range mail {
+		if m.Kind == billing.MailVerifyAccount && m.To == "mail-one@example.com" {
+			link = m.Body[strings.Index(m.Body, "/account/verify?token="):]
+			link = link[:strings.IndexByte(link, '\n')]
+		}
+	}
+	if link == "" {
+		t.Fatal("no verification mail")
+	}
+	token := strings.TrimPrefix(link, "/account/verify?token=")
+	if p := c2.Submit(link, "/account/verify/confirm", url.Values{"token": {token}}); p.Status != 404 {
+		t.Fatalf("another user's session used the link: %d", p.Status)
+	}
+	if p := c1.Submit(link, "/account/verify/confirm", url.Values{"token": {token}}); p.Status != 200 || p.Doc.Find(`[data-testid="verified"]`).Length() != 1 {
+		t.Fatalf("confirm: %d %s", p.Status, p.Body)
+	}
+	if _, err := a.Svc.ChargeUsage(context.Background(), billing.UsageInput{AccountID: acc.ID, Action: "chat.completion",
+		Attributes: map[string]string{"model": "small-open"}, IdempotencyKey: "after-email"}); err != nil {
+		t.Fatalf("usage after the email was confirmed: %v", err)
+	}
+	if log := a.api.Do("GET", "/api/v1/audit-log?account="+acc.ID, nil); !strings.Contains(string(log.Raw), `"account.verified"`) {
+		t.Fatalf("not audited: %s", log.Raw)
+	}
+}

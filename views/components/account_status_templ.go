@@ -105,7 +105,19 @@ func AccountStatusBanner() templ.Component {
 			}
 		}
 		if a := views.Req(ctx).Account; a != nil && a.NeedsVerification() {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div role=\"alert\" class=\"rounded-lg border border-amber-300 bg-amber-50 px-5 py-4 text-sm text-amber-900\" data-testid=\"verification-banner\"><p class=\"font-semibold\">Verify this account to resume usage.</p><p class=\"mt-1\">Our review asked for a check before more credits are used: usage and API requests are refused until the account is verified.</p><p class=\"mt-1\"><a href=\"/billing\" class=\"font-semibold underline\" data-testid=\"verify-card-link\">Save a card on the Billing page</a> (buying any pack saves it) and usage resumes at once, or contact support to confirm your email address.</p></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div role=\"alert\" class=\"rounded-lg border border-amber-300 bg-amber-50 px-5 py-4 text-sm text-amber-900\" data-testid=\"verification-banner\"><p class=\"font-semibold\">Verify this account to resume usage.</p><p class=\"mt-1\">Our review asked for a check before more credits are used: usage and API requests are refused until the account is verified.</p><p class=\"mt-1\"><a href=\"/billing\" class=\"font-semibold underline\" data-testid=\"verify-card-link\">Save a card on the Billing page</a> (buying any pack saves it), or confirm your email address; either way usage resumes at once.</p><form method=\"post\" action=\"/account/verify\" class=\"mt-2\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = CSRF().Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = Button("Email me a confirmation link", "secondary", "submit", templ.Attributes{"data-testid": "verify-email"}).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</form></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

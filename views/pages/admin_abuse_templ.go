@@ -930,7 +930,7 @@ func AdminAbuseFlag(v AdminAbuseFlagView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = resolveOption(v, abuse.ActionRequireVerify, "Require verification", "Usage stops until the owner saves a card (or support confirms their email).").Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = resolveOption(v, abuse.ActionRequireVerify, "Require verification", "Usage stops until the owner saves a card or confirms their email.").Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
