@@ -126,7 +126,7 @@ func timeBulk(ctx context.Context, out io.Writer, st *store.Store, svc *billing.
 	for i := range 2000 {
 		at := clock.Now().Add(-time.Duration(i%60) * time.Second)
 		ins = append(ins, billing.UsageInput{AccountID: acc.ID, Action: "chat.completion", Attributes: map[string]string{"model": "small-open"},
-			Quantities: map[string]billing.Quantity{"input_tokens": billing.Count(300), "output_tokens": billing.Count(100)},
+			Quantities:     map[string]billing.Quantity{"input_tokens": billing.Count(300), "output_tokens": billing.Count(100)},
 			IdempotencyKey: fmt.Sprintf("abusesim-minute-%d", i), OccurredAt: &at})
 	}
 	for i := 0; i < len(ins); i += 250 {
