@@ -56,7 +56,7 @@ debits AS (
 ev AS MATERIALIZED (
 	SELECT u.account_id, date_trunc('hour', u.occurred_at) AS hour, u.credits,
 		COALESCE(NULLIF(u.prompt_hash, ''), u.metadata->>'prompt_hash', '') AS ph
-	FROM usage_events u WHERE u.debit_id IN (SELECT debit_id FROM debits)
+	FROM usage_events u WHERE u.debit_id = ANY (ARRAY(SELECT debit_id FROM debits)) -- one unique-index probe each
 ),
 ins_usage AS (
 	INSERT INTO abuse_usage_hourly AS h (account_id, hour, events, credits)

@@ -117,8 +117,8 @@ func timeBulk(ctx context.Context, out io.Writer, st *store.Store, svc *billing.
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s: %s, %d ledger entries folded (%d usage events), %d flags raised\n", name,
-			rep.Elapsed.Round(time.Millisecond), rep.Folded, rep.Events, len(rep.Raised))
+		fmt.Fprintf(out, "%s: %s, %d ledger entries folded (%d usage events), flags raised %v\n", name,
+			rep.Elapsed.Round(time.Millisecond), rep.Folded, rep.Events, rep.Raised)
 		clock.Advance(time.Minute)
 	}
 	// One minute of new traffic on top, as the periodic job sees it.
