@@ -56,6 +56,9 @@ type AccountUpdate struct {
 	OverdraftLimit *Credits
 	SpendLimit     *SpendLimitChange
 	Op             Op
+	// RequireVerification makes the account active but refuses its usage until its owner
+	// confirms their email or saves a card (abuse review).
+	RequireVerification bool
 	// Scope limits what may change: "" (operator: every field) or ScopeAccountKey.
 	Scope string
 }
@@ -78,7 +81,7 @@ func (u AccountUpdate) hash() string {
 	if u.SpendLimit != nil {
 		sl = *u.SpendLimit
 	}
-	return requestHash(AuditAccountUpdate, str(u.Name), str(u.Email), str(u.Plan), str(u.Status), od, sl, u.Op.Reason)
+	return requestHash(AuditAccountUpdate, str(u.Name), str(u.Email), str(u.Plan), str(u.Status), od, sl, u.Op.Reason, u.RequireVerification)
 }
 
 // validate checks the shape of the update (what needs no database).
@@ -86,7 +89,7 @@ func (u *AccountUpdate) validate() error {
 	if u.Scope == ScopeAccountKey {
 		fields := map[string]string{}
 		for f, set := range map[string]bool{"name": u.Name != nil, "email": u.Email != nil, "plan": u.Plan != nil,
-			"overdraft_limit": u.OverdraftLimit != nil, "status": u.Status != nil && *u.Status == StatusSuspended} {
+			"overdraft_limit": u.OverdraftLimit != nil, "verification": u.RequireVerification, "status": u.Status != nil && *u.Status == StatusSuspended} {
 			if set {
 				fields[f] = "An account key may change only status (active or paused) and spend_limit."
 			}
@@ -130,7 +133,7 @@ func (u *AccountUpdate) validate() error {
 			v.Add("spend_limit_mode", "Must be hard (refuse) or soft (warn).")
 		}
 	}
-	if u.Name == nil && u.Email == nil && u.Plan == nil && u.Status == nil && u.OverdraftLimit == nil && u.SpendLimit == nil {
+	if u.Name == nil && u.Email == nil && u.Plan == nil && u.Status == nil && u.OverdraftLimit == nil && u.SpendLimit == nil && !u.RequireVerification {
 		v.Add("body", "Nothing to change: send at least one field besides the reason.")
 	}
 	return v.Err()
@@ -154,6 +157,9 @@ func (u AccountUpdate) apply(s AccountSettings) AccountSettings {
 		if s.Status != StatusActive {
 			s.StatusReason = u.Op.Reason
 		}
+	}
+	if u.RequireVerification {
+		s.Status, s.StatusReason = StatusActive, VerificationPending
 	}
 	if u.OverdraftLimit != nil {
 		s.OverdraftLimit = *u.OverdraftLimit
@@ -212,6 +218,9 @@ func (s *Service) UpdateAccount(ctx context.Context, u AccountUpdate) (UpdateAcc
 		}
 		if u.Scope == ScopeAccountKey && u.Status != nil && st.acc.Status == StatusSuspended {
 			return Errorf(EAccountSuspended, "This account is suspended by the operator: %s", st.acc.StatusReason)
+		}
+		if u.Scope == ScopeAccountKey && u.Status != nil && st.acc.NeedsVerification() {
+			return VerificationError() // pausing and resuming would otherwise clear the requirement
 		}
 		before := SettingsOf(st.acc)
 		after := u.apply(before)
@@ -319,4 +328,20 @@ func (s *Service) AdminGrant(ctx context.Context, in GrantInput, op Op) (GrantRe
 	}
 	in.Reason, in.Actor = strings.TrimSpace(op.Reason), op.Actor.String()
 	return s.AuditedGrant(ctx, in, op)
+}
+
+// VerificationPending is the status_reason of an active account whose usage waits until its
+// owner confirms their email or saves a card: a field the account cache already carries, so
+// the usage check is one comparison.
+const VerificationPending = "verification_required"
+
+// NeedsVerification reports whether usage waits for the owner's verification.
+func (a Account) NeedsVerification() bool {
+	return a.Status == StatusActive && a.StatusReason == VerificationPending
+}
+
+// VerificationError is the refusal of usage while verification is pending.
+func VerificationError() error {
+	return &Error{Code: EVerificationRequired, Message: "This account must be verified before usage resumes: " +
+		"its owner confirms their email address or saves a card on the Billing page."}
 }

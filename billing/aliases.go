@@ -47,6 +47,9 @@ const (
 	EInternal            = value.EInternal
 )
 
+// EVerificationRequired: see value.EVerificationRequired.
+const EVerificationRequired = value.EVerificationRequired
+
 // ErrStale is value.ErrStale itself, so errors.Is matches either name.
 var ErrStale = value.ErrStale
 

@@ -76,6 +76,7 @@ func (s *Service) rateLimit(ctx context.Context, key APIKey, a Account) error {
 	if ok {
 		return nil
 	}
+	s.refusals.add(a.ID)
 	secs := max(int((wait+time.Second-1)/time.Second), 1)
 	return &Error{Code: ERateLimited,
 		Message: fmt.Sprintf("Rate limit of %d requests per minute reached for this key and account; retry in %d s.", ent.RateLimitPerMin, secs),

@@ -204,6 +204,8 @@ type Notification struct {
 
 // AbuseFlag is raised for the abuse review queue.
 type AbuseFlag struct {
+	ID        int64  // 0 until stored
+	Status    string // open, dismissed or actioned
 	AccountID string
 	Kind      string
 	Ref       string

@@ -17,6 +17,11 @@ func (s *Service) onIntentSucceeded(ctx context.Context, tx Tx, ev PaymentEvent)
 			return "", err
 		}
 		saved = "card saved; "
+		if c, err := tx.CustomerByID(ctx, pi.CustomerID); err == nil {
+			if err := s.clearVerification(ctx, tx, c.AccountID, eventActor(ev), "a card was saved"); err != nil {
+				return "", err
+			}
+		}
 	}
 	if id := pi.Metadata["recharge"]; pi.Metadata["kind"] == "auto_recharge" && id != "" {
 		out, err := s.rechargeSucceeded(ctx, tx, id, pi.ID, eventActor(ev))

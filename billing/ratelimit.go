@@ -22,6 +22,48 @@ func ClientKey(ip string) string {
 	return p.String()
 }
 
+// NetworkKey is the network an address belongs to for abuse rules: its /24 (IPv4) or /64
+// (IPv6); "" for anything unparseable.
+func NetworkKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap().WithZone("")
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return p.String()
+}
+
+// refusalCounts counts the API requests the rate limit refused, per account, in memory (the
+// hot path only touches it when it refuses); abuse detection takes and stores them.
+type refusalCounts struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+func (r *refusalCounts) add(accountID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]int64{}
+	}
+	r.m[accountID]++
+}
+
+// TakeRateLimitRefusals returns the refusals counted by this process since the last call,
+// per account, and starts counting afresh.
+func (s *Service) TakeRateLimitRefusals() map[string]int64 {
+	s.refusals.mu.Lock()
+	defer s.refusals.mu.Unlock()
+	m := s.refusals.m
+	s.refusals.m = nil
+	return m
+}
+
 // Limiter is an in-memory fixed-window rate limiter keyed by string (an IP, an email, an API
 // key). It protects one process; behind a load balancer each instance counts on its own.
 type Limiter struct {

@@ -24,6 +24,8 @@ type Service struct {
 	gc           atomic.Pointer[GroupCommit]
 	accounts     accountCache
 	apiLimits    apiLimiters // per-plan API rate limits (AuthorizeAccount)
+	// refusals counts rate-limit refusals for abuse detection.
+	refusals refusalCounts
 	// rechargeEnabled lets the debit path skip the auto-recharge query for most batches.
 	rechargeEnabled rechargeSet
 	payments        Payments // nil: no payments (maintenance commands)
@@ -162,4 +164,5 @@ type Tx interface {
 	DunningTx
 	AccountEventsTx
 	AlertTx
+	AbuseTx
 }

@@ -2,7 +2,11 @@ package billing
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -112,6 +116,42 @@ func signupAttemptMail(to, linkBase string, now time.Time) Mail {
 // requested creates nothing). The link works once.
 // Errors: invalid_request (field password, or a whole-form message for a bad link).
 func (s *Service) CompleteSignUp(ctx context.Context, token, password string) (User, error) {
+	return s.CompleteSignUpFrom(ctx, token, password, "")
+}
+
+// AbuseTx records what abuse detection needs at sign-up.
+type AbuseTx interface {
+	// RecordSignupIP stores the network (NetworkKey) an account signed up from.
+	RecordSignupIP(ctx context.Context, accountID, network string, at time.Time) error
+	// ClearVerification lifts a pending verification (VerificationPending); false when none was.
+	ClearVerification(ctx context.Context, accountID string) (bool, error)
+}
+
+// AuditVerified is the audit action of a verification that let usage resume.
+const AuditVerified = "account.verified"
+
+// clearVerification lets usage resume when the account was waiting for verification; how
+// (a saved card, a confirmed email) goes to the audit log.
+func (s *Service) clearVerification(ctx context.Context, tx Tx, accountID, actor, how string) error {
+	ok, err := tx.ClearVerification(ctx, accountID)
+	if err != nil || !ok {
+		return err
+	}
+	s.forgetAccount(accountID)
+	return s.audit(ctx, tx, Op{Actor: actorNamed(actor), Reason: "verified: " + how}, AuditVerified, accountID, "",
+		map[string]string{"status_reason": VerificationPending}, map[string]string{"status_reason": ""})
+}
+
+func recordSignupIP(ctx context.Context, tx Tx, accountID, ip string, at time.Time) error {
+	if n := NetworkKey(ip); n != "" {
+		return tx.RecordSignupIP(ctx, accountID, n, at)
+	}
+	return nil
+}
+
+// CompleteSignUpFrom is CompleteSignUp from the client address ip, whose network abuse
+// detection keeps (many accounts from one network). Errors: as CompleteSignUp.
+func (s *Service) CompleteSignUpFrom(ctx context.Context, token, password, ip string) (User, error) {
 	badLink := &Error{Code: EInvalid, Message: "This link has expired or was already used. Sign up again, or sign in if you have an account."}
 	if token == "" || len(token) > 100 {
 		return User{}, badLink
@@ -138,11 +178,67 @@ func (s *Service) CompleteSignUp(ctx context.Context, token, password string) (U
 		if err := tx.UseSignupRequest(ctx, r.TokenHash, now); err != nil {
 			return err
 		}
-		u, _, err = s.createUser(ctx, tx, r.Name, r.Email, r.PasswordHash, now)
+		var a Account
+		u, a, err = s.createUser(ctx, tx, r.Name, r.Email, r.PasswordHash, now)
 		if ErrorCode(err) == EConflict {
 			return &Error{Code: EInvalid, Message: "This email already has an account. Sign in instead."}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return recordSignupIP(ctx, tx, a.ID, ip, now)
 	})
 	return u, err
+}
+
+// MailVerifyAccount is the kind of the mail that lifts a pending verification.
+const MailVerifyAccount = "verify_account"
+
+// VerifyLinkTTL is how long a verification link holds.
+const VerifyLinkTTL = 24 * time.Hour
+
+func (s *Service) verifySig(accountID, userID, exp string) string {
+	mac := hmac.New(sha256.New, s.alertLinks().secret)
+	mac.Write([]byte("verify|" + accountID + "|" + userID + "|" + exp))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// SendVerificationMail mails the signed-in owner or admin u a link that confirms their email
+// and lets the account's usage resume (see RequireVerification). linkBase is the site's URL.
+// Errors: forbidden (role), invalid_request (no verification pending).
+func (s *Service) SendVerificationMail(ctx context.Context, acc Account, m Membership, u User, linkBase string) error {
+	if !CanManageAccount(m.Role) {
+		return Errorf(EForbidden, "Only the account's owner or an admin can verify it.")
+	}
+	if !acc.NeedsVerification() {
+		return Errorf(EInvalid, "This account has nothing to verify.")
+	}
+	now := s.Now()
+	exp := strconv.FormatInt(now.Add(VerifyLinkTTL).Unix(), 10)
+	token := acc.ID + "." + u.ID + "." + exp + "." + s.verifySig(acc.ID, u.ID, exp)
+	body := "Hello " + u.Name + ",\n\nConfirm that this is your address and usage of " + acc.Name +
+		" resumes:\n\n" + linkBase + "/account/verify?token=" + token + "\n\nThe link works for 24 hours, signed in as " + u.Email + ".\n"
+	return s.store.InTx(ctx, func(tx Tx) error {
+		return s.queueMail(ctx, tx, Mail{Kind: MailVerifyAccount, To: u.Email, Subject: "Confirm your email to resume usage",
+			Body: body, CreatedAt: now})
+	})
+}
+
+// ConfirmVerification reads a verification link followed by the signed-in user userID and
+// lifts the account's pending verification (audited as that user). Errors: not_found for a
+// link that is malformed, forged, expired or mailed to someone else (all alike).
+func (s *Service) ConfirmVerification(ctx context.Context, token, userID string) (string, error) {
+	bad := Errorf(ENotFound, "This verification link is not valid, has expired, or was sent to another user: ask for a new one.")
+	p := strings.Split(token, ".")
+	if len(p) != 4 || p[1] != userID || !hmac.Equal([]byte(p[3]), []byte(s.verifySig(p[0], p[1], p[2]))) {
+		return "", bad
+	}
+	exp, err := strconv.ParseInt(p[2], 10, 64)
+	if err != nil || !s.Now().Before(time.Unix(exp, 0)) {
+		return "", bad
+	}
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		return s.clearVerification(ctx, tx, p[0], "user:"+userID, "email confirmed")
+	})
+	return p[0], err
 }

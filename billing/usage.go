@@ -192,7 +192,7 @@ var errPlanChanged = &Error{Code: EConflict, Message: "The account's plan change
 // refusedOnSnapshot is true for the refusals prepareUsage takes from the account's snapshot.
 func refusedOnSnapshot(err error) bool {
 	switch ErrorCode(err) {
-	case EAccountPaused, EAccountSuspended, ENotEntitled:
+	case EAccountPaused, EAccountSuspended, ENotEntitled, EVerificationRequired:
 		return true
 	}
 	return false
@@ -272,6 +272,9 @@ func (s *Service) quote(ctx context.Context, acc Account, action string, qs map[
 		return Quote{}, Plan{}, Errorf(EAccountPaused, "This account is paused by its owner; usage is refused until it is resumed.")
 	case StatusSuspended:
 		return Quote{}, Plan{}, SuspendedError(acc)
+	}
+	if acc.NeedsVerification() {
+		return Quote{}, Plan{}, VerificationError()
 	}
 	plan, err := s.AccountPlan(ctx, acc)
 	if err != nil {

@@ -46,6 +46,8 @@ type SignUpInput struct {
 	Name     string
 	Email    string
 	Password string
+	// IP is the address signing up (abuse detection keeps its network); "" when unknown.
+	IP string
 }
 
 // NormalizeEmail trims and lower-cases an email address.
@@ -87,7 +89,10 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, Account, er
 		if ErrorCode(err) == EConflict {
 			return FieldError("email", "An account with this email already exists. Sign in instead.")
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return recordSignupIP(ctx, tx, a.ID, in.IP, s.Now())
 	})
 	if err != nil {
 		return User{}, Account{}, err

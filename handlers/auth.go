@@ -150,7 +150,7 @@ func (h *Handlers) ShowConfirmSignup(c echo.Context) error {
 func (h *Handlers) ConfirmSignup(c echo.Context) error {
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
 	form := pages.ConfirmForm{Token: c.FormValue("token")}
-	u, err := h.svc.CompleteSignUp(c.Request().Context(), form.Token, c.FormValue("password"))
+	u, err := h.svc.CompleteSignUpFrom(c.Request().Context(), form.Token, c.FormValue("password"), c.RealIP())
 	if err != nil {
 		if billing.ErrorCode(err) != billing.EInvalid {
 			return err

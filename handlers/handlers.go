@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/abuse"
 	"creditline/billing/webhooks"
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -21,6 +22,7 @@ type Handlers struct {
 	testMode bool
 	webhooks WebhookParser
 	hooks    *webhooks.Service // customer webhooks
+	abuse    *abuse.Service    // abuse detection and review
 
 	baseURL string
 
@@ -44,6 +46,8 @@ type Config struct {
 	BaseURL string
 	// CustomerWebhooks manages customers' webhook endpoints and deliveries.
 	CustomerWebhooks *webhooks.Service
+	// Abuse runs the abuse review queue.
+	Abuse *abuse.Service
 }
 
 // New builds the handlers.
@@ -52,6 +56,7 @@ func New(cfg Config) *Handlers {
 		svc: cfg.Service, sess: cfg.Sessions, ready: cfg.Ready, testMode: cfg.TestMode, webhooks: cfg.Webhooks,
 		baseURL:     cfg.BaseURL,
 		hooks:       cfg.CustomerWebhooks,
+		abuse:       cfg.Abuse,
 		login:       newLoginThrottle(nil),
 		signupIP:    billing.NewLimiter(10, time.Hour, nil),
 		signupEmail: billing.NewLimiter(3, time.Hour, nil),

@@ -104,20 +104,22 @@ func (t *tx) InsertAbuseFlag(ctx context.Context, f billing.AbuseFlag) error {
 
 func (s *Store) ListAbuseFlags(ctx context.Context, accountID string) ([]billing.AbuseFlag, error) {
 	var rows []struct {
+		ID        int64     `db:"id"`
+		Status    string    `db:"status"`
 		AccountID string    `db:"account_id"`
 		Kind      string    `db:"kind"`
 		Ref       string    `db:"ref"`
 		Evidence  []byte    `db:"evidence"`
 		CreatedAt time.Time `db:"created_at"`
 	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT account_id, kind, ref, evidence, created_at FROM abuse_flags
+	err := s.db.SelectContext(ctx, &rows, `SELECT id, status, account_id, kind, ref, evidence, created_at FROM abuse_flags
 		WHERE account_id = $1 ORDER BY id`, accountID)
 	if err != nil {
 		return nil, mapErr("list abuse flags", err)
 	}
 	out := make([]billing.AbuseFlag, len(rows))
 	for i, r := range rows {
-		out[i] = billing.AbuseFlag{AccountID: r.AccountID, Kind: r.Kind, Ref: r.Ref, CreatedAt: r.CreatedAt}
+		out[i] = billing.AbuseFlag{ID: r.ID, Status: r.Status, AccountID: r.AccountID, Kind: r.Kind, Ref: r.Ref, CreatedAt: r.CreatedAt}
 		if err := json.Unmarshal(r.Evidence, &out[i].Evidence); err != nil {
 			return nil, fmt.Errorf("store: abuse evidence: %w", err)
 		}

@@ -24,7 +24,8 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case billing.EInsufficient, billing.ESpendLimit:
 		return http.StatusPaymentRequired
-	case billing.EForbidden, billing.EAccountPaused, billing.EAccountSuspended, billing.ENotEntitled:
+	case billing.EForbidden, billing.EAccountPaused, billing.EAccountSuspended, billing.ENotEntitled,
+		billing.EVerificationRequired:
 		return http.StatusForbidden
 	case billing.ENotFound:
 		return http.StatusNotFound

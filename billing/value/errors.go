@@ -23,6 +23,10 @@ const (
 	EInternal            = "internal"
 )
 
+// EVerificationRequired refuses usage until the account's owner confirms their email or saves
+// a card (abuse review's require_verification).
+const EVerificationRequired = "verification_required"
+
 // ErrStale is returned by a write that checks account versions when an account changed since
 // it was read; nothing was written. It never reaches a client: the caller retries under locks.
 var ErrStale = errors.New("billing: an account changed since it was read")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/abuse"
 	"creditline/billing/mail"
 	custhooks "creditline/billing/webhooks"
 	"creditline/handlers"
@@ -101,6 +102,7 @@ func (a *app) ready(ctx context.Context) error {
 
 // serve listens until ctx is cancelled, then lets in-flight requests finish.
 func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url string)) error {
+	detector := abuse.New(a.svc, a.store.Abuse(), abuse.Options{Log: a.log})
 	h := handlers.New(handlers.Config{
 		Service:  a.svc,
 		Sessions: handlers.NewSessions([]byte(a.cfg.SessionSecret), !a.cfg.Dev),
@@ -110,6 +112,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		BaseURL:  a.cfg.BaseURL, // links in mail never come from the request's Host header
 		// Customers' own endpoints; WEBHOOK_ALLOW_PRIVATE decides which addresses they may reach.
 		CustomerWebhooks: a.hooks,
+		Abuse:            detector,
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
@@ -163,6 +166,10 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	workerDone := make(chan struct{})
 	worker := a.svc.NewWorker(a.log)
 	a.hooks.Register(worker)
+	detector.Register(worker)
+	if err := detector.Start(ctx); err != nil {
+		a.log.Warn("abuse detectors not scheduled: the next start schedules them", "err", err)
+	}
 	go func() { defer close(workerDone); worker.Run(wctx) }()
 	defer func() { stopWorker(); <-workerDone }()
 	select {

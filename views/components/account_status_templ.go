@@ -14,7 +14,8 @@ import (
 )
 
 // AccountStatusBanner tells the customer, on every page of the shell, that the current
-// account is suspended (with the operator's reason) or paused; nothing otherwise.
+// account is suspended (with the operator's reason), paused, or waiting for verification
+// (abuse review); nothing otherwise.
 func AccountStatusBanner() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -54,7 +55,7 @@ func AccountStatusBanner() templ.Component {
 					var templ_7745c5c3_Var2 string
 					templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(a.StatusReason)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/account_status.templ`, Line: 16, Col: 83}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/account_status.templ`, Line: 17, Col: 83}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var2))
 					if templ_7745c5c3_Err != nil {
@@ -82,7 +83,7 @@ func AccountStatusBanner() templ.Component {
 					var templ_7745c5c3_Var3 string
 					templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(a.StatusReason)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/account_status.templ`, Line: 22, Col: 45}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `components/account_status.templ`, Line: 23, Col: 45}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 					if templ_7745c5c3_Err != nil {
@@ -99,6 +100,24 @@ func AccountStatusBanner() templ.Component {
 				}
 			}
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</div>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		if a := views.Req(ctx).Account; a != nil && a.NeedsVerification() {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<div role=\"alert\" class=\"rounded-lg border border-amber-300 bg-amber-50 px-5 py-4 text-sm text-amber-900\" data-testid=\"verification-banner\"><p class=\"font-semibold\">Verify this account to resume usage.</p><p class=\"mt-1\">Our review asked for a check before more credits are used: usage and API requests are refused until the account is verified.</p><p class=\"mt-1\"><a href=\"/billing\" class=\"font-semibold underline\" data-testid=\"verify-card-link\">Save a card on the Billing page</a> (buying any pack saves it), or confirm your email address; either way usage resumes at once.</p><form method=\"post\" action=\"/account/verify\" class=\"mt-2\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = CSRF().Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = Button("Email me a confirmation link", "secondary", "submit", templ.Attributes{"data-testid": "verify-email"}).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</form></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/abuse"
 	"creditline/billing/webhooks"
 	"creditline/handlers"
 	"creditline/payments"
@@ -34,13 +35,31 @@ type Env struct {
 	Payments *payments.TestMode
 	// Hooks is the customer-webhook service.
 	Hooks *webhooks.Service
+	// Abuse is the abuse detection service; tests run its detectors with Abuse.Run (the
+	// periodic job is registered but not scheduled).
+	Abuse *abuse.Service
 }
 
 // Start runs the full middleware stack and routes on an httptest server; opts adjust the
 // service's options.
 func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 	t.Helper()
+	return start(t, false, opts)
+}
+
+// StartFresh is Start over a database of the test's own, for tests that read whole tables
+// (the abuse detectors see every account).
+func StartFresh(t testing.TB, opts ...func(*billing.Options)) *Env {
+	t.Helper()
+	return start(t, true, opts)
+}
+
+func start(t testing.TB, fresh bool, opts []func(*billing.Options)) *Env {
+	t.Helper()
 	db := pgtest.DB(t)
+	if fresh {
+		db = pgtest.Fresh(t)
+	}
 	st := store.New(db)
 	pay := payments.NewTestMode()
 	// bcrypt.MinCost: tests hash many passwords.
@@ -59,6 +78,8 @@ func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 	hooks := webhooks.New(svc, st.Webhooks(), webhooks.Options{AllowPrivate: true})
 	w := svc.NewWorker(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	hooks.Register(w)
+	det := abuse.New(svc, st.Abuse(), abuse.Options{})
+	det.Register(w)
 	w.Poll = 50 * time.Millisecond
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
@@ -70,11 +91,12 @@ func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 		TestMode: true,
 		// Tests receive webhooks on httptest servers (http, 127.0.0.1): WEBHOOK_ALLOW_PRIVATE=true.
 		CustomerWebhooks: hooks,
+		Abuse:            det,
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: log, Metrics: web.NewMetrics()}))
 	t.Cleanup(srv.Close)
-	return &Env{URL: srv.URL, Svc: svc, Store: st, Payments: pay, Hooks: hooks}
+	return &Env{URL: srv.URL, Svc: svc, Store: st, Payments: pay, Hooks: hooks, Abuse: det}
 }
 
 // Client is one browser: its own cookies.

@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"creditline/billing"
+	"creditline/billing/abuse"
+	"github.com/lib/pq"
+)
+
+// Abuse implements abuse.Store over the same pool. It reads the ledger only by primary-key
+// range behind the cursor (Fold) and otherwise its own rollups, so the debit path pays nothing.
+type Abuse struct{ s *Store }
+
+// Abuse is the abuse detection store.
+func (s *Store) Abuse() Abuse { return Abuse{s: s} }
+
+var _ abuse.Store = Abuse{}
+var _ abuse.Tx = (*tx)(nil)
+
+// InTx runs fn in one transaction.
+func (a Abuse) InTx(ctx context.Context, fn func(abuse.Tx) error) error {
+	return a.s.inTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+func (a Abuse) EnqueueJob(ctx context.Context, j billing.Job) error { return a.s.EnqueueJob(ctx, j) }
+
+func (a Abuse) UsageDaily(ctx context.Context, accountID string, from, to time.Time) ([]billing.DailyUsage, error) {
+	return a.s.UsageDaily(ctx, accountID, from, to)
+}
+
+// foldSQL folds one batch of ledger entries after the cursor into the rollups. The batch
+// stops before the first entry created after the horizon ($3): ids are allocated before
+// commit, so only entries older than the horizon are known to have no uncommitted entry
+// below them. A debit's entries (one per grant drawn) count its event once: the event is
+// skipped when the batch's first debit had an entry before the cursor.
+const foldSQL = `
+WITH batch AS MATERIALIZED (
+	SELECT id, account_id, kind, grant_id, debit_id, created_at FROM ledger_entries
+	WHERE id > $1 ORDER BY id LIMIT $2
+),
+safe AS MATERIALIZED (
+	SELECT * FROM batch WHERE id < COALESCE((SELECT min(id) FROM batch WHERE created_at >= $3), 9223372036854775807)
+),
+first_debit AS (SELECT debit_id FROM safe WHERE kind = 'debit' ORDER BY id LIMIT 1),
+debits AS (
+	SELECT DISTINCT debit_id FROM safe WHERE kind = 'debit' AND debit_id IS NOT NULL
+	EXCEPT
+	SELECT f.debit_id FROM first_debit f WHERE EXISTS (SELECT 1 FROM ledger_entries l WHERE l.debit_id = f.debit_id AND l.id <= $1)
+),
+ev AS MATERIALIZED (
+	SELECT u.account_id, date_trunc('hour', u.occurred_at) AS hour, u.credits,
+		COALESCE(NULLIF(u.prompt_hash, ''), u.metadata->>'prompt_hash', '') AS ph
+	FROM usage_events u WHERE u.debit_id = ANY (ARRAY(SELECT debit_id FROM debits)) -- one unique-index probe each
+),
+ins_usage AS (
+	INSERT INTO abuse_usage_hourly AS h (account_id, hour, events, credits)
+	SELECT account_id, hour, count(*), sum(credits) FROM ev GROUP BY 1, 2 ORDER BY 1, 2
+	ON CONFLICT (account_id, hour) DO UPDATE SET events = h.events + excluded.events, credits = h.credits + excluded.credits
+),
+ins_prompt AS (
+	INSERT INTO abuse_prompt_hourly AS p (prompt_hash, hour, account_id, events)
+	SELECT ph, hour, account_id, count(*) FROM ev WHERE ph <> '' AND length(ph) <= 128 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+	ON CONFLICT (prompt_hash, hour, account_id) DO UPDATE SET events = p.events + excluded.events
+),
+ins_grants AS (
+	INSERT INTO abuse_fresh_grants (grant_id, account_id, created_at)
+	SELECT grant_id, account_id, created_at FROM safe WHERE kind = 'grant' AND grant_id IS NOT NULL AND created_at >= $4
+	ON CONFLICT (grant_id) DO NOTHING
+)
+UPDATE abuse_cursor SET last_id = COALESCE((SELECT max(id) FROM safe), last_id), updated_at = $5 WHERE name = 'ledger'
+RETURNING last_id, (SELECT count(*) FROM safe)::int AS entries, (SELECT count(*) FROM ev)::int AS events`
+
+// Fold folds one batch; grants older than two hours are not kept (no detector needs them).
+func (a Abuse) Fold(ctx context.Context, horizon time.Time, limit int) (abuse.FoldResult, error) {
+	var res abuse.FoldResult
+	err := a.s.inTx(ctx, func(t *tx) error {
+		now := time.Now().UTC()
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO abuse_cursor (name, last_id, updated_at) VALUES ('ledger', 0, $1)
+			ON CONFLICT (name) DO NOTHING`, now); err != nil {
+			return mapErr("abuse cursor", err)
+		}
+		var last int64
+		if err := t.tx.GetContext(ctx, &last, `SELECT last_id FROM abuse_cursor WHERE name = 'ledger' FOR UPDATE`); err != nil {
+			return mapErr("abuse cursor", err)
+		}
+		return mapErr("abuse fold", t.tx.GetContext(ctx, &res, foldSQL, last, limit, horizon, horizon.Add(-2*time.Hour), now))
+	})
+	return res, err
+}
+
+func (a Abuse) AddRefusals(ctx context.Context, minute time.Time, counts map[string]int64) error {
+	ids, ns := make([]string, 0, len(counts)), make([]int64, 0, len(counts))
+	for id, n := range counts {
+		ids, ns = append(ids, id), append(ns, n)
+	}
+	_, err := a.s.db.ExecContext(ctx, `INSERT INTO abuse_rate_refusals AS r (account_id, minute, refusals)
+		SELECT id, $1, n FROM unnest($2::text[], $3::bigint[]) AS x(id, n)
+		ON CONFLICT (account_id, minute) DO UPDATE SET refusals = r.refusals + excluded.refusals`, minute, pq.Array(ids), pq.Array(ns))
+	return mapErr("abuse refusals", err)
+}
+
+func (a Abuse) Prune(ctx context.Context, before, baseFrom time.Time) error {
+	_, err := a.s.db.ExecContext(ctx, `
+		WITH u AS (DELETE FROM abuse_usage_hourly WHERE hour < $2),
+		p AS (DELETE FROM abuse_prompt_hourly WHERE hour < $1),
+		r AS (DELETE FROM abuse_rate_refusals WHERE minute < $1)
+		DELETE FROM abuse_fresh_grants WHERE created_at < $1`, before, baseFrom)
+	return mapErr("abuse prune", err)
+}
+
+func (a Abuse) Velocity(ctx context.Context, windowStart, baseFrom time.Time, floor billing.Credits) ([]abuse.VelocityRow, error) {
+	var rows []struct {
+		abuse.VelocityRow
+		Base pq.Int64Array `db:"base"`
+	}
+	err := a.s.db.SelectContext(ctx, &rows, `
+		WITH recent AS (
+			SELECT account_id, sum(events)::bigint AS events, sum(credits)::bigint AS credits FROM abuse_usage_hourly
+			WHERE hour >= $1 GROUP BY account_id HAVING sum(credits) >= $3
+		)
+		SELECT r.account_id, r.events, r.credits, COALESCE((SELECT array_agg(h.credits) FROM abuse_usage_hourly h
+			WHERE h.account_id = r.account_id AND h.hour >= $2 AND h.hour < $1), '{}') AS base
+		FROM recent r ORDER BY r.account_id`, windowStart, baseFrom, floor)
+	if err != nil {
+		return nil, mapErr("abuse velocity", err)
+	}
+	out := make([]abuse.VelocityRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.VelocityRow
+		out[i].Hours = r.Base
+	}
+	return out, nil
+}
+
+func (a Abuse) RepeatedPrompts(ctx context.Context, since time.Time, minEvents int64) ([]abuse.PromptRow, error) {
+	var out []abuse.PromptRow
+	err := a.s.db.SelectContext(ctx, &out, `SELECT account_id, prompt_hash, sum(events)::bigint AS events
+		FROM abuse_prompt_hourly WHERE hour >= $1 GROUP BY account_id, prompt_hash HAVING sum(events) >= $2
+		ORDER BY account_id, prompt_hash`, since, minEvents)
+	return out, mapErr("abuse repeated prompts", err)
+}
+
+func (a Abuse) SharedPrompts(ctx context.Context, since time.Time, minAccounts int) ([]abuse.SharedRow, error) {
+	var rows []struct {
+		abuse.SharedRow
+		Accs pq.StringArray `db:"accounts"`
+	}
+	err := a.s.db.SelectContext(ctx, &rows, `SELECT prompt_hash, sum(events)::bigint AS events,
+			array_agg(DISTINCT account_id ORDER BY account_id) AS accounts
+		FROM abuse_prompt_hourly WHERE hour >= $1 GROUP BY prompt_hash HAVING count(DISTINCT account_id) >= $2
+		ORDER BY prompt_hash`, since, minAccounts)
+	if err != nil {
+		return nil, mapErr("abuse shared prompts", err)
+	}
+	out := make([]abuse.SharedRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.SharedRow
+		out[i].Accounts = r.Accs
+	}
+	return out, nil
+}
+
+func (a Abuse) SignupNetworks(ctx context.Context, since time.Time, minAccounts int) ([]abuse.NetworkRow, error) {
+	var rows []struct {
+		abuse.NetworkRow
+		Accs pq.StringArray `db:"accounts"`
+	}
+	err := a.s.db.SelectContext(ctx, &rows, `
+		WITH n AS (
+			SELECT ip_prefix, array_agg(account_id ORDER BY account_id) AS accounts FROM signup_ips
+			WHERE created_at >= $1 GROUP BY ip_prefix HAVING count(*) >= $2
+		)
+		SELECT n.ip_prefix, n.accounts, (SELECT count(*) FROM grants g
+			WHERE g.account_id = ANY (n.accounts) AND g.source = 'trial') AS trials
+		FROM n ORDER BY n.ip_prefix`, since, minAccounts)
+	if err != nil {
+		return nil, mapErr("abuse signup networks", err)
+	}
+	out := make([]abuse.NetworkRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.NetworkRow
+		out[i].Accounts = r.Accs
+	}
+	return out, nil
+}
+
+func (a Abuse) DrainedGrants(ctx context.Context, since time.Time, minAmount billing.Credits) ([]abuse.DrainedRow, error) {
+	var out []abuse.DrainedRow
+	err := a.s.db.SelectContext(ctx, &out, `SELECT g.id, g.account_id, g.source, g.amount, g.created_at
+		FROM abuse_fresh_grants f JOIN grants g ON g.id = f.grant_id
+		WHERE f.created_at >= $1 AND g.remaining * 50 <= g.amount AND g.amount >= $2 AND g.expired_at IS NULL
+			-- drained by usage that happened in the grant's hour, not by events backdated before it
+			AND (SELECT COALESCE(sum(h.credits), 0) FROM abuse_usage_hourly h WHERE h.account_id = g.account_id
+				AND h.hour >= date_trunc('hour', g.created_at) AND h.hour < g.created_at + interval '1 hour') * 10 >= g.amount * 9
+			AND g.source IN ('purchase', 'trial', 'subscription', 'auto_recharge')
+			AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.grant_id = g.id)
+		ORDER BY g.created_at, g.id`, since, minAmount)
+	return out, mapErr("abuse drained grants", err)
+}
+
+func (a Abuse) RefusalBursts(ctx context.Context, since time.Time, min int64) ([]abuse.CountRow, error) {
+	var out []abuse.CountRow
+	err := a.s.db.SelectContext(ctx, &out, `SELECT account_id, sum(refusals)::bigint AS n, count(*) AS other
+		FROM abuse_rate_refusals WHERE minute >= $1 GROUP BY account_id HAVING sum(refusals) >= $2 ORDER BY account_id`, since, min)
+	return out, mapErr("abuse refusal bursts", err)
+}
+
+// CheckoutBursts counts checkout sessions not completed (Other: completed) per account.
+func (a Abuse) CheckoutBursts(ctx context.Context, since time.Time, min int64) ([]abuse.CountRow, error) {
+	var out []abuse.CountRow
+	err := a.s.db.SelectContext(ctx, &out, `SELECT account_id, count(*) FILTER (WHERE status <> 'complete') AS n,
+			count(*) FILTER (WHERE status = 'complete') AS other
+		FROM checkout_sessions WHERE created_at >= $1 GROUP BY account_id
+		HAVING count(*) FILTER (WHERE status <> 'complete') >= $2 ORDER BY account_id`, since, min)
+	return out, mapErr("abuse checkout bursts", err)
+}
+
+const flagCols = `f.id, f.account_id, COALESCE(a.name, '') AS account_name, f.kind, f.ref, f.severity, f.status, f.evidence,
+	f.created_at, f.resolved_at, f.resolved_by, f.resolution, f.note`
+
+func (a Abuse) Flags(ctx context.Context, fl abuse.Filter) ([]abuse.Flag, error) {
+	var out []abuse.Flag
+	err := a.s.db.SelectContext(ctx, &out, `SELECT `+flagCols+` FROM abuse_flags f LEFT JOIN accounts a ON a.id = f.account_id
+		WHERE (CASE WHEN $1 = 'resolved' THEN f.status <> 'open' ELSE f.status = $1 END) AND ($2 = '' OR f.kind = $2)
+		ORDER BY f.severity DESC, f.created_at, f.id LIMIT $3`, fl.Status, fl.Kind, fl.Limit)
+	return out, mapErr("abuse flags", err)
+}
+
+func (a Abuse) FlagByID(ctx context.Context, id int64) (abuse.Flag, error) {
+	var f abuse.Flag
+	err := a.s.db.GetContext(ctx, &f, `SELECT `+flagCols+` FROM abuse_flags f LEFT JOIN accounts a ON a.id = f.account_id
+		WHERE f.id = $1`, id)
+	return f, mapErr("abuse flag", err)
+}
+
+func (a Abuse) FlagsOf(ctx context.Context, accountID string) ([]abuse.Flag, error) {
+	var out []abuse.Flag
+	err := a.s.db.SelectContext(ctx, &out, `SELECT `+flagCols+` FROM abuse_flags f LEFT JOIN accounts a ON a.id = f.account_id
+		WHERE f.account_id = $1 ORDER BY f.created_at DESC, f.id DESC LIMIT 100`, accountID)
+	return out, mapErr("abuse flags of account", err)
+}
+
+func (a Abuse) Related(ctx context.Context, accountID string, since time.Time, limit int) ([]abuse.RelatedAccount, error) {
+	var out []abuse.RelatedAccount
+	err := a.s.db.SelectContext(ctx, &out, `
+		WITH shared AS (
+			SELECT o.account_id, 'network ' || o.ip_prefix AS shares FROM signup_ips me
+			JOIN signup_ips o ON o.ip_prefix = me.ip_prefix AND o.account_id <> me.account_id
+			WHERE me.account_id = $1
+			UNION
+			SELECT DISTINCT o.account_id, 'prompt ' || o.prompt_hash FROM abuse_prompt_hourly me
+			JOIN abuse_prompt_hourly o ON o.prompt_hash = me.prompt_hash AND o.account_id <> me.account_id AND o.hour >= $2
+			WHERE me.account_id = $1 AND me.hour >= $2
+		)
+		SELECT s.account_id, a.name, a.status, s.shares FROM shared s JOIN accounts a ON a.id = s.account_id
+		ORDER BY s.shares, a.name, s.account_id LIMIT $3`, accountID, since, limit)
+	return out, mapErr("abuse related accounts", err)
+}
+
+// RaiseFlag inserts unless the account has an open flag of the kind, the kind and ref exist,
+// or a flag of the kind was dismissed after the evidence window began.
+func (t *tx) RaiseFlag(ctx context.Context, f abuse.NewFlag) (bool, error) {
+	ev, err := json.Marshal(f.Evidence)
+	if err != nil {
+		return false, fmt.Errorf("store: abuse evidence: %w", err)
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO abuse_flags (account_id, kind, ref, evidence, severity, created_at)
+		SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+			AND NOT EXISTS (SELECT 1 FROM abuse_flags WHERE account_id = $1 AND kind = $2
+				AND (status = 'open' OR (status = 'dismissed' AND resolved_at > $7)))
+		ON CONFLICT (kind, ref) DO NOTHING`, f.AccountID, f.Kind, f.Ref, string(ev), f.Severity, f.At, f.Since)
+	if err != nil {
+		return false, mapErr("raise abuse flag", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, mapErr("raise abuse flag", err)
+}
+
+func (t *tx) LockFlag(ctx context.Context, id int64) (abuse.Flag, error) {
+	var f abuse.Flag
+	err := t.tx.GetContext(ctx, &f, `SELECT `+flagCols+` FROM abuse_flags f LEFT JOIN accounts a ON a.id = f.account_id
+		WHERE f.id = $1 FOR UPDATE OF f`, id)
+	return f, mapErr("lock abuse flag", err)
+}
+
+func (t *tx) ResolveFlag(ctx context.Context, id int64, status, action, note, by string, at time.Time) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE abuse_flags SET status = $2, resolution = $3, note = $4, resolved_by = $5,
+		resolved_at = $6 WHERE id = $1`, id, status, action, note, by, at)
+	return affected("resolve abuse flag", res, err)
+}
+
+// RecordSignupIP keeps the network an account signed up from (billing.AbuseTx).
+func (t *tx) RecordSignupIP(ctx context.Context, accountID, network string, at time.Time) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO signup_ips (account_id, ip_prefix, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id) DO NOTHING`, accountID, network, at)
+	return mapErr("record signup ip", err)
+}
+
+// ClearVerification lifts a pending verification; the update bumps the account's version
+// and announces the change like every account update.
+func (t *tx) ClearVerification(ctx context.Context, accountID string) (bool, error) {
+	var id string
+	err := t.tx.GetContext(ctx, &id, `UPDATE accounts SET status_reason = '' WHERE id = $1 AND status = 'active'
+		AND status_reason = $2 RETURNING id`, accountID, billing.VerificationPending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, mapErr("clear verification", err)
+}
