@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/reconcile"
+	"creditline/billing/revenue"
 	"creditline/billing/webhooks"
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -21,6 +23,9 @@ type Handlers struct {
 	testMode bool
 	webhooks WebhookParser
 	hooks    *webhooks.Service // customer webhooks
+
+	revenue   *revenue.Service   // revenue report and margin
+	reconcile *reconcile.Service // vendor reconciliation
 
 	baseURL string
 
@@ -44,6 +49,9 @@ type Config struct {
 	BaseURL string
 	// CustomerWebhooks manages customers' webhook endpoints and deliveries.
 	CustomerWebhooks *webhooks.Service
+	// Revenue reads the revenue and margin rollups; Reconcile imports vendor files.
+	Revenue   *revenue.Service
+	Reconcile *reconcile.Service
 }
 
 // New builds the handlers.
@@ -52,6 +60,8 @@ func New(cfg Config) *Handlers {
 		svc: cfg.Service, sess: cfg.Sessions, ready: cfg.Ready, testMode: cfg.TestMode, webhooks: cfg.Webhooks,
 		baseURL:     cfg.BaseURL,
 		hooks:       cfg.CustomerWebhooks,
+		revenue:     cfg.Revenue,
+		reconcile:   cfg.Reconcile,
 		login:       newLoginThrottle(nil),
 		signupIP:    billing.NewLimiter(10, time.Hour, nil),
 		signupEmail: billing.NewLimiter(3, time.Hour, nil),

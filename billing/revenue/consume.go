@@ -3,6 +3,7 @@ package revenue
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/bits"
 	"sort"
 	"time"
@@ -313,4 +314,22 @@ func values[K comparable, V any](m map[K]*V) []V {
 		out = append(out, *v)
 	}
 	return out
+}
+
+// Run catches up every interval until ctx ends; errors are logged and tried again.
+func (s *Service) Run(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.CatchUp(context.WithoutCancel(ctx)); err != nil {
+			log.Error("revenue catch-up", "err", err)
+		} else if n > 0 {
+			log.Info("revenue catch-up", "entries", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

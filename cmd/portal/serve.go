@@ -15,6 +15,8 @@ import (
 
 	"creditline/billing"
 	"creditline/billing/mail"
+	"creditline/billing/reconcile"
+	"creditline/billing/revenue"
 	custhooks "creditline/billing/webhooks"
 	"creditline/handlers"
 	"creditline/payments"
@@ -30,6 +32,7 @@ type app struct {
 	store *store.Store
 	svc   *billing.Service
 	hooks *custhooks.Service
+	rev   *revenue.Service
 	log   *slog.Logger
 	logs  *logBuffer
 }
@@ -59,7 +62,8 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 		Dunning:    billing.DunningOptions{Grace: cfg.Grace, LinkBase: cfg.BaseURL},
 		AlertLinks: billing.AlertLinks{BaseURL: cfg.BaseURL, Secret: []byte(cfg.SessionSecret)}})
 	hooks := custhooks.New(svc, st.Webhooks(), custhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate})
-	return &app{cfg: cfg, db: db, store: st, svc: svc, hooks: hooks, log: slog.New(h), logs: logs}, nil
+	rev := revenue.New(st.Revenue(), svc.Now)
+	return &app{cfg: cfg, db: db, store: st, svc: svc, hooks: hooks, rev: rev, log: slog.New(h), logs: logs}, nil
 }
 
 // newPayments is the test-mode stand-in with PAYMENTS=test, Stripe with a key, else none (the
@@ -109,6 +113,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		BaseURL:  a.cfg.BaseURL, // links in mail never come from the request's Host header
 		// Customers' own endpoints; WEBHOOK_ALLOW_PRIVATE decides which addresses they may reach.
 		CustomerWebhooks: a.hooks,
+		Revenue:          a.rev,
+		Reconcile:        reconcile.New(a.store.Reconcile(), a.rev, a.svc.Now),
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
@@ -118,6 +124,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
 	a.listenForChanges(lctx)
+	go a.rev.Run(lctx, 30*time.Second, a.log) // revenue rollups follow the ledger
 	// Before listening: the first debits after a deploy find their accounts cached.
 	wctx, cancelWarm := context.WithTimeout(ctx, 10*time.Second)
 	start := time.Now()

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/reconcile"
+	"creditline/billing/revenue"
 	"creditline/billing/webhooks"
 	"creditline/handlers"
 	"creditline/payments"
@@ -57,6 +59,7 @@ func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 		t.Fatalf("load price book: %v", err)
 	}
 	hooks := webhooks.New(svc, st.Webhooks(), webhooks.Options{AllowPrivate: true})
+	rev := revenue.New(st.Revenue(), svc.Now) // reports catch up when read: no loop needed here
 	w := svc.NewWorker(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	hooks.Register(w)
 	w.Poll = 50 * time.Millisecond
@@ -70,6 +73,8 @@ func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 		TestMode: true,
 		// Tests receive webhooks on httptest servers (http, 127.0.0.1): WEBHOOK_ALLOW_PRIVATE=true.
 		CustomerWebhooks: hooks,
+		Revenue:          rev,
+		Reconcile:        reconcile.New(st.Reconcile(), rev, svc.Now),
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: log, Metrics: web.NewMetrics()}))
