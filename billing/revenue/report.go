@@ -199,3 +199,37 @@ func (s *Service) MarginOf(ctx context.Context, month time.Time) (Margin, error)
 
 // Now is the service clock.
 func (s *Service) Now() time.Time { return s.now().UTC() }
+
+// Finance is this month's figures for the admin overview: deferred, recognised and breakage
+// per currency, the gross margin and the actions that lose money (at most five).
+func (s *Service) Finance(ctx context.Context) (billing.AdminFinance, error) {
+	now := s.Now()
+	r, err := s.Months(ctx, now, 1)
+	if err != nil {
+		return billing.AdminFinance{}, err
+	}
+	m, err := s.MarginOf(ctx, now)
+	if err != nil {
+		return billing.AdminFinance{}, err
+	}
+	f := billing.AdminFinance{Month: r.Last, RevenueUSD: m.RevenueUSD, VendorCostMicro: m.VendorCost}
+	f.MarginTenths, f.HasMargin = m.Percent()
+	for _, cur := range r.Currencies {
+		row := lastOf(r.ByCurrency[cur])
+		f.Currencies = append(f.Currencies, billing.FinanceLine{Currency: cur, Deferred: row.Closing, Recognised: row.Recognised, Breakage: row.Breakage})
+	}
+	for i, l := range m.Losing() {
+		if i == 5 {
+			break
+		}
+		f.Losing = append(f.Losing, billing.MarginLine{Action: l.Action, Model: l.Model, RevenueUSD: l.RevenueUSD, VendorCostMicro: l.VendorCost})
+	}
+	return f, nil
+}
+
+func lastOf(rows []MonthReport) MonthReport {
+	if len(rows) == 0 {
+		return MonthReport{}
+	}
+	return rows[len(rows)-1]
+}
