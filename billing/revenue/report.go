@@ -84,7 +84,11 @@ func build(rows []Monthly, last time.Time, n int) (Report, error) {
 	start := last.AddDate(0, 1-n, 0)
 	for _, cur := range r.Currencies {
 		var deferred int64
-		for mo := first[cur]; !mo.After(last); mo = mo.AddDate(0, 1, 0) {
+		from := first[cur]
+		if start.Before(from) {
+			from = start // a full run of months, zeros before the first
+		}
+		for mo := from; !mo.After(last); mo = mo.AddDate(0, 1, 0) {
 			m := by[cur][mo]
 			m.Month, m.Currency = mo, cur
 			mr := MonthReport{Month: mo, Currency: cur, Opening: deferred, Monthly: m}
