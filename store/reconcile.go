@@ -51,7 +51,9 @@ func (r recTx) InsertImport(ctx context.Context, im reconcile.Import) error {
 	return mapErr("insert vendor import rows", err)
 }
 
-func (r recTx) InsertAudit(ctx context.Context, e billing.AuditEntry) error { return r.t.InsertAudit(ctx, e) }
+func (r recTx) InsertAudit(ctx context.Context, e billing.AuditEntry) error {
+	return r.t.InsertAudit(ctx, e)
+}
 
 const importCols = `id, filename, format, rows, flagged, actor, created_at`
 

@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/reconcile"
+	"creditline/billing/revenue"
 	"creditline/handlers"
 	"creditline/store"
 	"creditline/store/pgcluster"
@@ -111,8 +113,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 
+	rev := revenue.New(st.Revenue(), svc.Now)
+	if err := measureRevenue(ctx, out, rev, *reqs); err != nil {
+		return err
+	}
 	h := handlers.New(handlers.Config{Service: svc, Sessions: handlers.NewSessions([]byte(randomHex(32)), false),
-		Ready: func(ctx context.Context) error { return db.PingContext(ctx) }, TestMode: true})
+		Ready: func(ctx context.Context) error { return db.PingContext(ctx) }, TestMode: true,
+		Revenue: rev, Reconcile: reconcile.New(st.Reconcile(), rev, svc.Now)})
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: web.NewMetrics()}))
 	defer srv.Close()
 	c, err := signIn(srv.URL, "demo@creditline.test", "demo-password")
@@ -163,6 +170,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		{"admin account page", "/admin/customers/" + acc.ID, true},
 		{"admin customer search", "/admin/customers?q=demo", true},
 		{"admin jobs", "/admin/jobs", true},
+		{"admin revenue (12 months)", "/admin/revenue", true},
+		{"admin revenue CSV", "/admin/revenue.csv", true},
+		{"admin reconciliation", "/admin/reconciliation", true},
 	}
 	fmt.Fprintf(out, "\n%-30s %9s %9s %9s   (%d requests each, ms)\n", "page", "p50", "p95", "max", *reqs)
 	for _, p := range pages {
