@@ -12,7 +12,9 @@ import (
 // debits and expiries for the demo customers, written through the ledger by a second service
 // whose clock walks through those months. The revenue report then has months to show, from
 // the same ledger entries as everything else (never test-mode purchases, which count for
-// nothing). Seeded once: a second run finds the first debit and stops.
+// nothing). Seeded once: a second run finds the first debit and stops. Each history grant's
+// expiry job is due at once: seed before workers run (portal seed --demo, portal dev), or a
+// worker expires them at today's date instead of their own.
 
 type demoClock struct {
 	mu sync.Mutex
