@@ -31,6 +31,10 @@ func (r revTx) LockCursor(ctx context.Context) (revenue.Cursor, error) {
 		Upto     int64          `db:"pending_upto"`
 		Vxids    pq.StringArray `db:"pending_vxids"`
 	}
+	// Short batch queries: compiling them (JIT) would cost more than running them.
+	if _, err := r.t.tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+		return revenue.Cursor{}, mapErr("revenue jit", err)
+	}
 	err := r.t.tx.GetContext(ctx, &row, `SELECT consumed, pending_upto, pending_vxids FROM revenue_cursor WHERE id = 1 FOR UPDATE`)
 	return revenue.Cursor{Consumed: row.Consumed, PendingUpto: row.Upto, PendingVxids: row.Vxids}, mapErr("revenue cursor", err)
 }
@@ -70,8 +74,9 @@ func (r revTx) AnyRunning(ctx context.Context, vxids []string) (bool, error) {
 	return n > 0, mapErr("revenue writers running", err)
 }
 
-// EntriesBetween joins each entry's grant and, for a debit, its usage event; first marks the
-// debit's lowest entry, which alone counts the event.
+// EntriesBetween joins each entry's grant and, for a debit, its usage event (by its unique
+// debit_id). Which entry of a debit is its first is decided by the caller: ledger_entries has
+// no index on debit_id (0008 dropped it from the hot path).
 func (r revTx) EntriesBetween(ctx context.Context, after, upto int64, limit int) ([]revenue.Entry, error) {
 	var out []revenue.Entry
 	err := r.t.tx.SelectContext(ctx, &out, `SELECT e.id, e.kind, COALESCE(e.grant_id, '') AS grant_id, e.amount, e.created_at,
@@ -81,14 +86,21 @@ func (r revTx) EntriesBetween(ctx context.Context, after, upto int64, limit int)
 			COALESCE(u.vendor_cost_micro_usd, 0) AS vendor_cost,
 			COALESCE((SELECT sum(CASE WHEN q.value ~ '^[0-9]{1,15}(\.[0-9]+)?$' THEN floor(q.value::numeric) ELSE 0 END)
 				FROM json_each_text(u.quantities) q), 0)::bigint AS units,
-			COALESCE(u.occurred_at, e.created_at) AS occurred_at,
-			(e.kind = 'debit' AND NOT EXISTS (SELECT 1 FROM ledger_entries p WHERE p.debit_id = e.debit_id AND p.id < e.id)) AS first
+			COALESCE(u.occurred_at, e.created_at) AS occurred_at, COALESCE(e.debit_id, '') AS debit_id
 		FROM ledger_entries e
 		LEFT JOIN grants g ON g.id = e.grant_id
 		LEFT JOIN usage_events u ON e.kind = 'debit' AND u.debit_id = e.debit_id
 		WHERE e.id > $1 AND e.id <= $2 AND e.kind IN ('grant', 'debit', 'expire', 'revoke', 'adjust')
 		ORDER BY e.id LIMIT $3`, after, upto, limit)
 	return out, mapErr("revenue entries", err)
+}
+
+// DebitsBetween lists the debit ids of entries after..upto (a short, already consumed range).
+func (r revTx) DebitsBetween(ctx context.Context, after, upto int64) ([]string, error) {
+	var out []string
+	err := r.t.tx.SelectContext(ctx, &out, `SELECT DISTINCT debit_id FROM ledger_entries
+		WHERE id > $1 AND id <= $2 AND kind = 'debit' AND debit_id IS NOT NULL`, after, upto)
+	return out, mapErr("revenue recent debits", err)
 }
 
 func (r revTx) GrantStates(ctx context.Context, ids []string) ([]revenue.GrantState, error) {

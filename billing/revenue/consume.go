@@ -249,6 +249,11 @@ func (s *Service) step(ctx context.Context) (n int, more bool, err error) {
 		if err != nil {
 			return err
 		}
+		recent, err := tx.DebitsBetween(ctx, max(c.Consumed-DebitSpan, 0), c.Consumed)
+		if err != nil {
+			return err
+		}
+		markFirst(es, recent)
 		if err := s.consume(ctx, tx, es); err != nil {
 			return err
 		}
@@ -260,6 +265,24 @@ func (s *Service) step(ctx context.Context) (n int, more bool, err error) {
 		return tx.SaveCursor(ctx, c)
 	})
 	return n, more, err
+}
+
+// DebitSpan bounds how far apart (in ids) the entries of one debit lie: they are written by
+// one statement of one transaction, one row per grant drawn, so only concurrent writers'
+// rows come between them. A debit seen within DebitSpan before a batch was counted there.
+const DebitSpan = 2000
+
+// markFirst marks each debit's first entry, the one that counts its usage event.
+func markFirst(es []Entry, counted []string) {
+	seen := make(map[string]bool, len(counted))
+	for _, d := range counted {
+		seen[d] = true
+	}
+	for i := range es {
+		if d := es[i].DebitID; es[i].Kind == "debit" && d != "" && !seen[d] {
+			es[i].First, seen[d] = true, true
+		}
+	}
 }
 
 func (s *Service) consume(ctx context.Context, tx Tx, es []Entry) error {

@@ -33,7 +33,8 @@ type Entry struct {
 	TestMode    bool      `db:"test_mode"`
 	Action      string    `db:"action"`
 	Model       string    `db:"model"`
-	First       bool      `db:"first"`
+	DebitID     string    `db:"debit_id"`
+	First       bool      `db:"-"` // set by the consumer
 	VendorCost  int64     `db:"vendor_cost"` // micro-USD, of the usage event
 	Units       int64     `db:"units"`
 	OccurredAt  time.Time `db:"occurred_at"`
@@ -121,6 +122,8 @@ type Tx interface {
 	AnyRunning(ctx context.Context, vxids []string) (bool, error)
 	// EntriesBetween reads entries after..upto in id order, at most limit.
 	EntriesBetween(ctx context.Context, after, upto int64, limit int) ([]Entry, error)
+	// DebitsBetween lists the debit ids of entries after..upto.
+	DebitsBetween(ctx context.Context, after, upto int64) ([]string, error)
 	GrantStates(ctx context.Context, ids []string) ([]GrantState, error)
 	SaveGrantStates(ctx context.Context, gs []GrantState) error
 	AddMonthly(ctx context.Context, ms []Monthly) error

@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	server := fs.String("server", "", "PostgreSQL server URL (any database; a new one is created beside it)")
 	keep := fs.Bool("keep", false, "keep the benchmark database (its URL is printed)")
 	verify := fs.Bool("verify", true, "run verify after seeding and time it")
+	existing := fs.String("database", "", "use this already seeded database (kept): no create, no seed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,11 +60,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dbURL, drop, err := createDatabase(ctx, base)
+	dbURL, drop, err := *existing, func() {}, error(nil)
+	if dbURL == "" {
+		dbURL, drop, err = createDatabase(ctx, base)
+	}
 	if err != nil {
 		return err
 	}
-	if *keep {
+	if *keep || *existing != "" {
 		fmt.Fprintf(out, "database: %s (kept)\n", dbURL)
 	} else {
 		defer drop()
@@ -94,13 +98,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	start := time.Now()
-	res, err := st.SeedBulkUsage(ctx, svc, acc.ID, *n, 0, nil)
-	if err != nil {
-		return err
+	if *existing == "" {
+		res, err := st.SeedBulkUsage(ctx, svc, acc.ID, *n, 0, nil)
+		if err != nil {
+			return err
+		}
+		seedTook := time.Since(start)
+		fmt.Fprintf(out, "seed --bulk %d: %s (%.0f events/s, %s credits)\n", res.Events, seedTook.Round(time.Millisecond),
+			float64(res.Events)/seedTook.Seconds(), res.Credits.Display())
 	}
-	seedTook := time.Since(start)
-	fmt.Fprintf(out, "seed --bulk %d: %s (%.0f events/s, %s credits)\n", res.Events, seedTook.Round(time.Millisecond),
-		float64(res.Events)/seedTook.Seconds(), res.Credits.Display())
 	if *verify {
 		start = time.Now()
 		vs, err := svc.Verify(ctx)

@@ -1,7 +1,9 @@
 package pages
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 
 	"creditline/billing/reconcile"
 )
@@ -28,6 +30,30 @@ func variance(vendor, recorded int64) string {
 	s := marginPct(tenths)
 	if tenths > 0 {
 		s = "+" + s
+	}
+	return s
+}
+
+// costUSD shows a vendor cost in micro-dollars to the hundredth of a cent, as vendors bill.
+func costUSD(v int64) string {
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	v = (v + 50) / 100 // hundredths of a cent
+	return sign + "$" + groupInt(v/10_000) + "." + fmt.Sprintf("%04d", v%10_000)
+}
+
+// groupInt writes a whole number with thousands separators.
+func groupInt(v int64) string {
+	s := strconv.FormatInt(v, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
 	}
 	return s
 }
