@@ -34,7 +34,7 @@ type Entry struct {
 	Action      string    `db:"action"`
 	Model       string    `db:"model"`
 	DebitID     string    `db:"debit_id"`
-	First       bool      `db:"-"` // set by the consumer
+	First       bool      `db:"-"`           // set by the consumer
 	VendorCost  int64     `db:"vendor_cost"` // micro-USD, of the usage event
 	Units       int64     `db:"units"`
 	OccurredAt  time.Time `db:"occurred_at"`
