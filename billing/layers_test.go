@@ -34,10 +34,10 @@ var layers = []layer{
 	{"billing/pricing", []string{"billing/value"}},
 	{"billing", []string{"billing/pricing", "billing/value"}},
 	{"billing/...", billingTypes},
-	{"store/...", append([]string{"store/...", "migrations", "billing/webhooks"}, billingTypes...)},
+	{"store/...", append([]string{"store/...", "migrations", "billing/webhooks", "billing/revenue", "billing/reconcile"}, billingTypes...)},
 	{"payments/...", billingTypes},
-	{"views/...", append([]string{"views/...", "billing/webhooks"}, billingTypes...)},
-	{"handlers/...", append([]string{"views/...", "static", "billing/webhooks"}, billingTypes...)},
+	{"views/...", append([]string{"views/...", "billing/webhooks", "billing/revenue", "billing/reconcile"}, billingTypes...)},
+	{"handlers/...", append([]string{"views/...", "static", "billing/webhooks", "billing/revenue", "billing/reconcile"}, billingTypes...)},
 	// The test harnesses wire the whole server, as main does.
 	{"web/webtest", []string{"web", "handlers", "payments", "store/...", "billing/..."}},
 	{"web/browsertest", nil},
