@@ -227,7 +227,7 @@ func checkRow(line int, day, model, units, cost string, seen map[string]int) (Ro
 	}
 	u, err := strconv.ParseInt(strings.TrimSpace(units), 10, 64)
 	if err != nil || u < 0 || u > MaxUnits {
-		return r, lineErr(line, "units %q must be a whole number from 0 to %d.", clip(units), int64(MaxUnits))
+		return r, lineErr(line, "units %q must be a whole number from 0 to 10^15.", clip(units))
 	}
 	r.Units = u
 	c, ok := parseMicro(strings.TrimSpace(cost))
