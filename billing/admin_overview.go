@@ -53,6 +53,35 @@ type AdminOverview struct {
 	Chart        UsageChart
 	Refusals     RefusalCounts
 	Counts       PlatformCounts
+	// Finance is filled by package revenue, which reads the ledger's results (its rollups).
+	Finance AdminFinance
+}
+
+// AdminFinance is this month's revenue and margin for the overview.
+type AdminFinance struct {
+	Month      time.Time
+	Currencies []FinanceLine
+	// RevenueUSD (cents) against VendorCostMicro (micro-USD); MarginTenths is the gross margin
+	// in tenths of a percent of revenue when HasMargin (there was revenue).
+	RevenueUSD      int64
+	VendorCostMicro int64
+	MarginTenths    int64
+	HasMargin       bool
+	// Losing are the actions and models whose vendor cost passed their revenue, worst first.
+	Losing []MarginLine
+}
+
+// FinanceLine is one currency: deferred now, recognised and breakage this month (minor units).
+type FinanceLine struct {
+	Currency                       string
+	Deferred, Recognised, Breakage int64
+}
+
+// MarginLine is one action and model's revenue (USD cents) against vendor cost (micro-USD).
+type MarginLine struct {
+	Action, Model   string
+	RevenueUSD      int64
+	VendorCostMicro int64
 }
 
 // AdminOverviewDays is the span of the overview's chart.

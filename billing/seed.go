@@ -38,6 +38,9 @@ func (s *Service) SeedDemo(ctx context.Context) ([]DemoLogin, error) {
 			return nil, err
 		}
 	}
+	if err := s.seedDemoHistory(ctx); err != nil { // past months for the revenue report
+		return nil, err
+	}
 	if err := s.seedDemoUsage(ctx); err != nil {
 		return nil, err
 	}

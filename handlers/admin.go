@@ -15,6 +15,11 @@ func (h *Handlers) AdminOverview(c echo.Context) error {
 		return err
 	}
 	o.Refusals = h.refusals.Counts(o.Now)
+	if h.revenue != nil { // nil in programs that serve no revenue pages (e.g. a test harness)
+		if o.Finance, err = h.revenue.Finance(c.Request().Context()); err != nil {
+			return err
+		}
+	}
 	return render(c, http.StatusOK, pages.AdminOverview(o))
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"creditline/billing"
 	"creditline/billing/abuse"
+	"creditline/billing/reconcile"
+	"creditline/billing/revenue"
 	"creditline/billing/webhooks"
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -23,6 +25,9 @@ type Handlers struct {
 	webhooks WebhookParser
 	hooks    *webhooks.Service // customer webhooks
 	abuse    *abuse.Service    // abuse detection and review
+
+	revenue   *revenue.Service   // revenue report and margin
+	reconcile *reconcile.Service // vendor reconciliation
 
 	baseURL string
 
@@ -48,6 +53,9 @@ type Config struct {
 	CustomerWebhooks *webhooks.Service
 	// Abuse runs the abuse review queue.
 	Abuse *abuse.Service
+	// Revenue reads the revenue and margin rollups; Reconcile imports vendor files.
+	Revenue   *revenue.Service
+	Reconcile *reconcile.Service
 }
 
 // New builds the handlers.
@@ -57,6 +65,8 @@ func New(cfg Config) *Handlers {
 		baseURL:     cfg.BaseURL,
 		hooks:       cfg.CustomerWebhooks,
 		abuse:       cfg.Abuse,
+		revenue:     cfg.Revenue,
+		reconcile:   cfg.Reconcile,
 		login:       newLoginThrottle(nil),
 		signupIP:    billing.NewLimiter(10, time.Hour, nil),
 		signupEmail: billing.NewLimiter(3, time.Hour, nil),

@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/reconcile"
+	"creditline/billing/revenue"
 	"creditline/handlers"
 	"creditline/store"
 	"creditline/store/pgcluster"
@@ -50,6 +52,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	server := fs.String("server", "", "PostgreSQL server URL (any database; a new one is created beside it)")
 	keep := fs.Bool("keep", false, "keep the benchmark database (its URL is printed)")
 	verify := fs.Bool("verify", true, "run verify after seeding and time it")
+	existing := fs.String("database", "", "use this already seeded database (kept): no create, no seed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,11 +60,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dbURL, drop, err := createDatabase(ctx, base)
+	dbURL, drop, err := *existing, func() {}, error(nil)
+	if dbURL == "" {
+		dbURL, drop, err = createDatabase(ctx, base)
+	}
 	if err != nil {
 		return err
 	}
-	if *keep {
+	if *keep || *existing != "" {
 		fmt.Fprintf(out, "database: %s (kept)\n", dbURL)
 	} else {
 		defer drop()
@@ -92,13 +98,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	start := time.Now()
-	res, err := st.SeedBulkUsage(ctx, svc, acc.ID, *n, 0, nil)
-	if err != nil {
-		return err
+	if *existing == "" {
+		res, err := st.SeedBulkUsage(ctx, svc, acc.ID, *n, 0, nil)
+		if err != nil {
+			return err
+		}
+		seedTook := time.Since(start)
+		fmt.Fprintf(out, "seed --bulk %d: %s (%.0f events/s, %s credits)\n", res.Events, seedTook.Round(time.Millisecond),
+			float64(res.Events)/seedTook.Seconds(), res.Credits.Display())
 	}
-	seedTook := time.Since(start)
-	fmt.Fprintf(out, "seed --bulk %d: %s (%.0f events/s, %s credits)\n", res.Events, seedTook.Round(time.Millisecond),
-		float64(res.Events)/seedTook.Seconds(), res.Credits.Display())
 	if *verify {
 		start = time.Now()
 		vs, err := svc.Verify(ctx)
@@ -111,8 +119,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 
+	rev := revenue.New(st.Revenue(), svc.Now)
+	if err := measureRevenue(ctx, out, rev, *reqs); err != nil {
+		return err
+	}
 	h := handlers.New(handlers.Config{Service: svc, Sessions: handlers.NewSessions([]byte(randomHex(32)), false),
-		Ready: func(ctx context.Context) error { return db.PingContext(ctx) }, TestMode: true})
+		Ready: func(ctx context.Context) error { return db.PingContext(ctx) }, TestMode: true,
+		Revenue: rev, Reconcile: reconcile.New(st.Reconcile(), rev, svc.Now)})
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: web.NewMetrics()}))
 	defer srv.Close()
 	c, err := signIn(srv.URL, "demo@creditline.test", "demo-password")
@@ -163,6 +176,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		{"admin account page", "/admin/customers/" + acc.ID, true},
 		{"admin customer search", "/admin/customers?q=demo", true},
 		{"admin jobs", "/admin/jobs", true},
+		{"admin revenue (12 months)", "/admin/revenue", true},
+		{"admin revenue CSV", "/admin/revenue.csv", true},
+		{"admin reconciliation", "/admin/reconciliation", true},
 	}
 	fmt.Fprintf(out, "\n%-30s %9s %9s %9s   (%d requests each, ms)\n", "page", "p50", "p95", "max", *reqs)
 	for _, p := range pages {

@@ -16,6 +16,8 @@ import (
 	"creditline/billing"
 	"creditline/billing/abuse"
 	"creditline/billing/mail"
+	"creditline/billing/reconcile"
+	"creditline/billing/revenue"
 	custhooks "creditline/billing/webhooks"
 	"creditline/handlers"
 	"creditline/payments"
@@ -31,6 +33,7 @@ type app struct {
 	store *store.Store
 	svc   *billing.Service
 	hooks *custhooks.Service
+	rev   *revenue.Service
 	log   *slog.Logger
 	logs  *logBuffer
 }
@@ -61,7 +64,8 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 		AlertLinks: billing.AlertLinks{BaseURL: cfg.BaseURL, Secret: []byte(cfg.SessionSecret)},
 		Retention:  cfg.Retention})
 	hooks := custhooks.New(svc, st.Webhooks(), custhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate})
-	return &app{cfg: cfg, db: db, store: st, svc: svc, hooks: hooks, log: slog.New(h), logs: logs}, nil
+	rev := revenue.New(st.Revenue(), svc.Now)
+	return &app{cfg: cfg, db: db, store: st, svc: svc, hooks: hooks, rev: rev, log: slog.New(h), logs: logs}, nil
 }
 
 // newPayments is the test-mode stand-in with PAYMENTS=test, Stripe with a key, else none (the
@@ -113,6 +117,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		// Customers' own endpoints; WEBHOOK_ALLOW_PRIVATE decides which addresses they may reach.
 		CustomerWebhooks: a.hooks,
 		Abuse:            detector,
+		Revenue:          a.rev,
+		Reconcile:        reconcile.New(a.store.Reconcile(), a.rev, a.svc.Now),
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
@@ -122,6 +128,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
 	a.listenForChanges(lctx)
+	go a.rev.Run(lctx, 30*time.Second, a.log) // revenue rollups follow the ledger
 	// Before listening: the first debits after a deploy find their accounts cached.
 	wctx, cancelWarm := context.WithTimeout(ctx, 10*time.Second)
 	start := time.Now()

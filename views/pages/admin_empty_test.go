@@ -26,7 +26,7 @@ func TestAdminListsSayWhenEmpty(t *testing.T) {
 		{"api keys", pages.AdminAPIKeys(pages.AdminKeysView{}), []string{"No platform keys yet"}},
 		{"outbox", pages.AdminOutboxPage(pages.AdminOutbox{}), []string{"No mail yet"}},
 		{"jobs", pages.AdminJobs(pages.AdminJobsView{J: billing.JobsView{}}), []string{"No failed jobs", "Nothing running", "Nothing queued", "Nothing done recently"}},
-		{"overview", pages.AdminOverview(billing.AdminOverview{}), []string{"No usage in the last 30 days", "No usage this month"}},
+		{"overview", pages.AdminOverview(billing.AdminOverview{}), []string{"No revenue yet", "No usage in the last 30 days", "No usage this month"}},
 	} {
 		var b strings.Builder
 		if err := c.page.Render(context.Background(), &b); err != nil {

@@ -17,6 +17,8 @@ import (
 
 	"creditline/billing"
 	"creditline/billing/abuse"
+	"creditline/billing/reconcile"
+	"creditline/billing/revenue"
 	"creditline/billing/webhooks"
 	"creditline/handlers"
 	"creditline/payments"
@@ -76,6 +78,7 @@ func start(t testing.TB, fresh bool, opts []func(*billing.Options)) *Env {
 		t.Fatalf("load price book: %v", err)
 	}
 	hooks := webhooks.New(svc, st.Webhooks(), webhooks.Options{AllowPrivate: true})
+	rev := revenue.New(st.Revenue(), svc.Now) // reports catch up when read: no loop needed here
 	w := svc.NewWorker(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	hooks.Register(w)
 	det := abuse.New(svc, st.Abuse(), abuse.Options{})
@@ -92,6 +95,8 @@ func start(t testing.TB, fresh bool, opts []func(*billing.Options)) *Env {
 		// Tests receive webhooks on httptest servers (http, 127.0.0.1): WEBHOOK_ALLOW_PRIVATE=true.
 		CustomerWebhooks: hooks,
 		Abuse:            det,
+		Revenue:          rev,
+		Reconcile:        reconcile.New(st.Reconcile(), rev, svc.Now),
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: log, Metrics: web.NewMetrics()}))
