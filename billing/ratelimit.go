@@ -64,6 +64,19 @@ func (s *Service) TakeRateLimitRefusals() map[string]int64 {
 	return m
 }
 
+// RestoreRateLimitRefusals adds back counts taken by TakeRateLimitRefusals that could not be
+// saved, so that a failed flush loses nothing.
+func (s *Service) RestoreRateLimitRefusals(counts map[string]int64) {
+	s.refusals.mu.Lock()
+	defer s.refusals.mu.Unlock()
+	if s.refusals.m == nil {
+		s.refusals.m = map[string]int64{}
+	}
+	for id, n := range counts {
+		s.refusals.m[id] += n
+	}
+}
+
 // Limiter is an in-memory fixed-window rate limiter keyed by string (an IP, an email, an API
 // key). It protects one process; behind a load balancer each instance counts on its own.
 type Limiter struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -69,16 +70,50 @@ func total(m map[string]int) int {
 	return n
 }
 
+// FlushRefusals saves the rate-limit refusals this process counted since its last flush.
+// Every instance counts its own, so every instance flushes on its own (FlushLoop), not only the
+// one whose worker happens to run the detector job.
+func (s *Service) FlushRefusals(ctx context.Context) error {
+	counts := s.billing.TakeRateLimitRefusals()
+	if len(counts) == 0 {
+		return nil
+	}
+	if err := s.store.AddRefusals(ctx, s.now().Truncate(time.Minute), counts); err != nil {
+		s.billing.RestoreRateLimitRefusals(counts) // counted again at the next flush
+		return err
+	}
+	return nil
+}
+
+// FlushLoop flushes this process's refusals every interval until ctx ends, and once more then.
+func (s *Service) FlushLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := s.FlushRefusals(fctx); err != nil {
+				log.Warn("abuse: rate-limit refusals not saved at shutdown", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+			if err := s.FlushRefusals(ctx); err != nil {
+				log.Warn("abuse: rate-limit refusals not saved; kept for the next flush", "err", err)
+			}
+		}
+	}
+}
+
 // Run flushes this process's rate-limit refusals, folds the ledger up to the horizon into the
 // rollups, and runs every detector once.
 func (s *Service) Run(ctx context.Context) (RunReport, error) {
 	start := time.Now()
 	now := s.now()
 	rep := RunReport{Raised: map[string]int{}}
-	if counts := s.billing.TakeRateLimitRefusals(); len(counts) > 0 {
-		if err := s.store.AddRefusals(ctx, now.Truncate(time.Minute), counts); err != nil {
-			return rep, err
-		}
+	if err := s.FlushRefusals(ctx); err != nil {
+		return rep, err
 	}
 	for {
 		r, err := s.store.Fold(ctx, now.Add(-s.horizon), foldBatch)
