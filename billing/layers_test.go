@@ -36,8 +36,8 @@ var layers = []layer{
 	{"billing/...", billingTypes},
 	{"store/...", append([]string{"store/...", "migrations", "billing/webhooks"}, billingTypes...)},
 	{"payments/...", billingTypes},
-	{"views/...", append([]string{"views/...", "billing/webhooks"}, billingTypes...)},
-	{"handlers/...", append([]string{"views/...", "static", "billing/webhooks"}, billingTypes...)},
+	{"views/...", append([]string{"views/...", "billing/webhooks", "billing/simulate"}, billingTypes...)},
+	{"handlers/...", append([]string{"views/...", "static", "billing/webhooks", "billing/simulate"}, billingTypes...)},
 	// The test harnesses wire the whole server, as main does.
 	{"web/webtest", []string{"web", "handlers", "payments", "store/...", "billing/..."}},
 	{"web/browsertest", nil},

@@ -8,21 +8,21 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// The rate form names its fields as the engine's validation does, minus the "rates.<id>."
-// prefix: flat, minimum, multiplier, flat_cost, premium, match, and per quantity
-// components.<q>.price / .per / .cost / .tiers. One map of errors serves both.
+// The rate form names its inputs by the engine's validation paths (rates.<id>.flat,
+// rates.<id>.components.<q>.price, ...), so one map of errors serves both.
 
 // rateForm reads a rate of action from the form; a field that does not parse is reported
 // under its rates.<id>.* path, so the form shows it where the engine's errors go.
 func rateForm(c echo.Context, id string, quantities []string) (billing.Rate, map[string]string, error) {
-	r := billing.Rate{ID: strings.TrimSpace(id), Action: strings.TrimSpace(c.FormValue("action")), Premium: c.FormValue("premium") == "on"}
+	id = strings.TrimSpace(id)
+	p := "rates." + id + "."
+	r := billing.Rate{ID: id, Action: strings.TrimSpace(c.FormValue(p + "action")), Premium: c.FormValue(p+"premium") == "on"}
 	var v billing.Validation
-	p := "rates." + r.ID + "."
-	r.Match = parseMatch(&v, p+"match", c.FormValue("match"))
-	r.Flat = formAmount(&v, p+"flat", c.FormValue("flat"))
-	r.Minimum = formAmount(&v, p+"minimum", c.FormValue("minimum"))
-	r.FlatCostMicroUSD = formInt(&v, p+"flat_cost", c.FormValue("flat_cost"))
-	if m := strings.TrimSpace(c.FormValue("multiplier")); m != "" {
+	r.Match = parseMatch(&v, p+"match", c.FormValue(p+"match"))
+	r.Flat = formAmount(&v, p+"flat", c.FormValue(p+"flat"))
+	r.Minimum = formAmount(&v, p+"minimum", c.FormValue(p+"minimum"))
+	r.FlatCostMicroUSD = formInt(&v, p+"flat_cost", c.FormValue(p+"flat_cost"))
+	if m := strings.TrimSpace(c.FormValue(p + "multiplier")); m != "" {
 		mv, err := billing.ParseMultiplier(m)
 		if err != nil {
 			v.Add(p+"multiplier", "Use a number like 1.5.")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/billing/simulate"
 	"creditline/billing/webhooks"
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -21,6 +22,7 @@ type Handlers struct {
 	testMode bool
 	webhooks WebhookParser
 	hooks    *webhooks.Service // customer webhooks
+	sims     *simulate.Runner  // price book impact simulations; nil: not offered
 
 	baseURL string
 
@@ -44,6 +46,8 @@ type Config struct {
 	BaseURL string
 	// CustomerWebhooks manages customers' webhook endpoints and deliveries.
 	CustomerWebhooks *webhooks.Service
+	// Simulations runs price book impact simulations (nil: the editor offers none).
+	Simulations *simulate.Runner
 }
 
 // New builds the handlers.
@@ -52,6 +56,7 @@ func New(cfg Config) *Handlers {
 		svc: cfg.Service, sess: cfg.Sessions, ready: cfg.Ready, testMode: cfg.TestMode, webhooks: cfg.Webhooks,
 		baseURL:     cfg.BaseURL,
 		hooks:       cfg.CustomerWebhooks,
+		sims:        cfg.Simulations,
 		login:       newLoginThrottle(nil),
 		signupIP:    billing.NewLimiter(10, time.Hour, nil),
 		signupEmail: billing.NewLimiter(3, time.Hour, nil),

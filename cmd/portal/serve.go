@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"creditline/billing/simulate"
 	"errors"
 	"fmt"
 	"io"
@@ -109,6 +110,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		BaseURL:  a.cfg.BaseURL, // links in mail never come from the request's Host header
 		// Customers' own endpoints; WEBHOOK_ALLOW_PRIVATE decides which addresses they may reach.
 		CustomerWebhooks: a.hooks,
+		Simulations:      simulate.NewRunner(a.store, a.svc.Now),
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)

@@ -4,6 +4,7 @@ package webtest
 
 import (
 	"context"
+	"creditline/billing/simulate"
 	"io"
 	"log/slog"
 	"net/http"
@@ -70,6 +71,7 @@ func Start(t testing.TB, opts ...func(*billing.Options)) *Env {
 		TestMode: true,
 		// Tests receive webhooks on httptest servers (http, 127.0.0.1): WEBHOOK_ALLOW_PRIVATE=true.
 		CustomerWebhooks: hooks,
+		Simulations:      simulate.NewRunner(st, svc.Now),
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: log, Metrics: web.NewMetrics()}))
