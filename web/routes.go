@@ -42,6 +42,10 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	api.GET("/accounts/:id/alert-rules", h.APIListAlertRules)
 	api.POST("/accounts/:id/alert-rules", h.APICreateAlertRule)
 	api.DELETE("/accounts/:id/alert-rules/:rule_id", h.APIDeleteAlertRule)
+	api.GET("/price-book", h.APIPriceBook)
+	api.POST("/price-book/drafts", h.APICreatePriceDraft)
+	api.POST("/price-book/drafts/:id/simulate", h.APISimulatePriceDraft)
+	api.POST("/price-book/drafts/:id/publish", h.APIPublishPriceDraft)
 
 	// Stripe webhooks: authenticated by their signature, no session or CSRF.
 	e.POST("/webhooks/stripe", h.StripeWebhook)

@@ -175,7 +175,8 @@ func Run(ctx context.Context, st Store, draft *pricing.Book, target pricing.Marg
 		return nil, err
 	}
 	r := &Result{From: from, To: to, Events: all.events, Unpriced: unpriced,
-		Before: totals(all.before, all.costBefore, target), After: totals(all.after, all.costAfter, target)}
+		Before: totals(all.before, all.costBefore, target), After: totals(all.after, all.costAfter, target),
+		Groups: []Group{}, Increases: []Customer{}, Decreases: []Customer{}}
 	for k, g := range groups {
 		r.Groups = append(r.Groups, Group{Action: k.action, Model: k.model, Events: g.events,
 			Before: totals(g.before, g.costBefore, target), After: totals(g.after, g.costAfter, target)})
