@@ -17,8 +17,11 @@ import (
 // Window is how far back the simulation looks.
 const Window = 30 * 24 * time.Hour
 
-// Event is one recorded usage event with what it needs to be priced again.
+// Event is Count recorded usage events alike in everything that prices them (the same
+// action, quantities, attributes, plan, batch flag and UTC weekday and hour), with what
+// they need to be priced again; Credits and CostMicroUSD are their sums as charged.
 type Event struct {
+	Count          int64
 	AccountID      string
 	Action         string
 	Quantities     map[string]value.Quantity
@@ -26,17 +29,17 @@ type Event struct {
 	Plan           string
 	PlanMultiplier value.Multiplier
 	Batch          bool
-	At             time.Time
-	Credits        value.Credits // what it was charged
-	CostMicroUSD   int64         // the vendor cost recorded
+	At             time.Time     // one of the events' times (all share weekday and hour)
+	Credits        value.Credits // what they were charged, together
+	CostMicroUSD   int64         // the vendor cost recorded, together
 }
 
 // Store streams recorded usage; implemented in package store.
 type Store interface {
 	// CountUsage counts the events that occurred in [from, to).
 	CountUsage(ctx context.Context, from, to time.Time) (int64, error)
-	// StreamUsage calls fn for each event that occurred in [from, to), in no particular
-	// order, reusing ev between calls; it stops at fn's first error and returns it.
+	// StreamUsage calls fn for each group of like events that occurred in [from, to), in no
+	// particular order, reusing ev between calls; it stops at fn's first error and returns it.
 	StreamUsage(ctx context.Context, from, to time.Time, fn func(ev *Event) error) error
 	// AvailableBalances returns each account's balance less what it holds reserved.
 	AvailableBalances(ctx context.Context) (map[string]value.Credits, error)
@@ -100,9 +103,9 @@ type acc struct {
 	costBefore, costAfter int64
 }
 
-func (a *acc) add(before, after value.Credits, cb, ca int64) bool {
+func (a *acc) add(n int64, before, after value.Credits, cb, ca int64) bool {
 	var ok1, ok2, ok3, ok4 bool
-	a.events++
+	a.events += n
 	a.before, ok1 = addC(a.before, before)
 	a.after, ok2 = addC(a.after, after)
 	a.costBefore, ok3 = add64(a.costBefore, cb)
@@ -115,13 +118,28 @@ func add64(a, b int64) (int64, bool) {
 	return s, (b >= 0) == (s >= a)
 }
 
+// mul64 is a × n for n ≥ 1, with overflow reported.
+func mul64(a, n int64) (int64, bool) {
+	if n <= 0 {
+		return 0, n == 0
+	}
+	p := a * n
+	return p, p/n == a
+}
+
+func mulC(c value.Credits, n int64) (value.Credits, bool) {
+	p, ok := mul64(int64(c), n)
+	return value.Credits(p), ok
+}
+
 func addC(a, b value.Credits) (value.Credits, bool) {
 	s, ok := add64(int64(a), int64(b))
 	return value.Credits(s), ok
 }
 
-// Run re-prices every event of [now − Window, now) under draft, reporting how many events
-// it has done to progress (total first, then every 10,000), and values credits with target.
+// Run re-prices every event of [now − Window, now) under draft (each group of like events
+// once: the engine gives like events the same price), reporting how many events it has done
+// to progress (total first, then about every 10,000), and values credits with target.
 // Errors: ErrTooLarge; the store's; ctx's when cancelled.
 func Run(ctx context.Context, st Store, draft *pricing.Book, target pricing.MarginTarget, now time.Time, progress func(done, total int64)) (*Result, error) {
 	if progress == nil {
@@ -139,9 +157,16 @@ func Run(ctx context.Context, st Store, draft *pricing.Book, target pricing.Marg
 		delete(ev.Attributes, "prompt_hash") // evidence for abuse rules, never a price input
 		q, perr := draft.Price(pricing.Request{Action: ev.Action, Quantities: ev.Quantities, Attributes: ev.Attributes,
 			Plan: ev.Plan, PlanMultiplier: ev.PlanMultiplier, Batch: ev.Batch, At: ev.At})
+		after, costAfter := ev.Credits, ev.CostMicroUSD
 		if perr != nil {
-			unpriced++ // it keeps its old price in the after figures: nothing is known better
-			q.Credits, q.VendorCostMicroUSD = ev.Credits, ev.CostMicroUSD
+			unpriced += ev.Count // they keep their old price in the after figures: nothing is known better
+		} else {
+			var ok1, ok2 bool
+			after, ok1 = mulC(q.Credits, ev.Count)
+			costAfter, ok2 = mul64(q.VendorCostMicroUSD, ev.Count)
+			if !ok1 || !ok2 {
+				return ErrTooLarge
+			}
 		}
 		k := groupKey{ev.Action, ev.Attributes["model"]}
 		g := groups[k]
@@ -154,12 +179,12 @@ func Run(ctx context.Context, st Store, draft *pricing.Book, target pricing.Marg
 			a = &acc{}
 			accounts[ev.AccountID] = a
 		}
-		if !all.add(ev.Credits, q.Credits, ev.CostMicroUSD, q.VendorCostMicroUSD) ||
-			!g.add(ev.Credits, q.Credits, ev.CostMicroUSD, q.VendorCostMicroUSD) ||
-			!a.add(ev.Credits, q.Credits, ev.CostMicroUSD, q.VendorCostMicroUSD) {
+		if !all.add(ev.Count, ev.Credits, after, ev.CostMicroUSD, costAfter) ||
+			!g.add(ev.Count, ev.Credits, after, ev.CostMicroUSD, costAfter) ||
+			!a.add(ev.Count, ev.Credits, after, ev.CostMicroUSD, costAfter) {
 			return ErrTooLarge
 		}
-		if done++; done%10_000 == 0 {
+		if done += ev.Count; done/10_000 != (done-ev.Count)/10_000 {
 			progress(done, total)
 			if err := ctx.Err(); err != nil {
 				return err

@@ -4,6 +4,7 @@
 // times, printing p50/p95/max server time. The database is dropped at the end (-keep keeps it).
 //
 //	go run ./cmd/pagebench -n 1000000 -requests 50     (make bench-pages)
+//	go run ./cmd/pagebench -n 1000000 -simulate        (make bench-simulate: the price book impact simulation)
 //
 // The PostgreSQL server is -server, else $BENCH_DATABASE_URL or $TEST_DATABASE_URL, else one
 // answering on 127.0.0.1:5432 (user postgres), else a throwaway cluster under the temp folder.
@@ -50,6 +51,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	server := fs.String("server", "", "PostgreSQL server URL (any database; a new one is created beside it)")
 	keep := fs.Bool("keep", false, "keep the benchmark database (its URL is printed)")
 	verify := fs.Bool("verify", true, "run verify after seeding and time it")
+	simOnly := fs.Bool("simulate", false, "time the price book impact simulation over the events instead of the pages")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,6 +113,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 
+	if *simOnly {
+		return benchSimulation(ctx, out, svc, st)
+	}
 	h := handlers.New(handlers.Config{Service: svc, Sessions: handlers.NewSessions([]byte(randomHex(32)), false),
 		Ready: func(ctx context.Context) error { return db.PingContext(ctx) }, TestMode: true})
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: web.NewMetrics()}))
