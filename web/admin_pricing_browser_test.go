@@ -27,6 +27,7 @@ func TestBrowserPriceChange(t *testing.T) {
 			b.Screenshot("admin-pricing-" + w.name)
 			b.Click(`[data-testid="new-draft"]`)
 			b.WaitVisible(`[data-testid="rate-chat-gpt-4o"]`)
+			b.Click(`[data-testid="rate-chat-gpt-4o"] summary`)
 			b.Fill(`#f-rates-chat-gpt-4o-components-output_tokens-price`, w.price)
 			b.Screenshot("admin-price-draft-editing-" + w.name)
 			b.Click(`[data-testid="rate-chat-gpt-4o"] [data-testid="save-rate"]`)
