@@ -50,6 +50,12 @@ func TestBrowserPriceChange(t *testing.T) {
 				t.Fatalf("live version still %s after publishing", after)
 			}
 			b.CheckA11y("admin pricing after publish")
+			b.Open("/admin/plans")
+			b.WaitVisible(`[data-testid="plans"]`)
+			b.Click(`[data-testid="pack-growth"] summary`)
+			b.WaitVisible(`[data-testid="form-pack:growth"]`)
+			b.CheckA11y("admin plans")
+			b.Screenshot("admin-plans-" + w.name)
 
 			c := browsertest.New(t, a.URL, w.width, w.height)
 			signIn(c, "alice-"+a.tok+"@example.com", "long-enough-pw")
