@@ -141,4 +141,3 @@ func formPrices(v *billing.Validation, field string, f map[string]string) billin
 	}
 	return out
 }
-
