@@ -34,7 +34,7 @@ var layers = []layer{
 	{"billing/pricing", []string{"billing/value"}},
 	{"billing", []string{"billing/pricing", "billing/value"}},
 	{"billing/...", billingTypes},
-	{"store/...", append([]string{"store/...", "migrations", "billing/webhooks"}, billingTypes...)},
+	{"store/...", append([]string{"store/...", "migrations", "billing/webhooks", "billing/simulate"}, billingTypes...)},
 	{"payments/...", billingTypes},
 	{"views/...", append([]string{"views/...", "billing/webhooks", "billing/simulate"}, billingTypes...)},
 	{"handlers/...", append([]string{"views/...", "static", "billing/webhooks", "billing/simulate"}, billingTypes...)},
