@@ -17,6 +17,10 @@ func TestCheckoutInTheCustomersCurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	original := pack
+	t.Cleanup(func() { // the package's tests share the database
+		_ = e.svc.SavePackAs(ctx, billing.Op{Actor: billing.UserActor("usr_ops"), Reason: "restore"}, original)
+	})
 	pack.Prices = billing.Prices{"usd": 45_00, "eur": 41_50}
 	if err := e.svc.SavePackAs(ctx, billing.Op{Actor: billing.UserActor("usr_ops"), Reason: "euro price"}, pack); err != nil {
 		t.Fatal(err)

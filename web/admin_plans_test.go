@@ -39,6 +39,7 @@ func planFormValues(t *testing.T, a *adminEnv, testid string) url.Values {
 
 func TestAdminPlansEditor(t *testing.T) {
 	a := newAdminEnv(t)
+	keepCatalog(t, a.Env)
 	if p := a.cust.Get("/admin/plans"); p.Status != http.StatusNotFound {
 		t.Fatalf("customer GET: %d", p.Status)
 	}

@@ -12,6 +12,7 @@ import (
 // the new price. Screenshots at desktop and phone widths; axe on every page.
 func TestBrowserPriceChange(t *testing.T) {
 	a := newAdminEnv(t)
+	keepCatalog(t, a.Env)
 	for _, w := range []struct {
 		name           string
 		width, height  int

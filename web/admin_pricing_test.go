@@ -1,13 +1,16 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"creditline/billing"
 	"creditline/web/webtest"
 	"github.com/PuerkitoBio/goquery"
 )
@@ -63,6 +66,7 @@ func gptForm(t *testing.T, a *adminEnv, draft string, set map[string]string) url
 
 func TestAdminPricingEditorFlow(t *testing.T) {
 	a := newAdminEnv(t)
+	keepCatalog(t, a.Env)
 	if p := a.cust.Get("/admin/pricing"); p.Status != http.StatusNotFound {
 		t.Fatalf("customer GET /admin/pricing: %d", p.Status)
 	}
@@ -169,4 +173,66 @@ func cells(s *goquery.Selection) string {
 	var out []string
 	s.Each(func(_ int, c *goquery.Selection) { out = append(out, strings.TrimSpace(c.Text())) })
 	return strings.Join(out, "|")
+}
+
+// keepCatalog puts back, when the test ends, what the price book and catalog tests change in
+// the database the package's tests share: the live prices (published again as a new version),
+// the margin target, and every plan and pack (plans and packs a test added are retired).
+func keepCatalog(t *testing.T, env *webtest.Env) {
+	t.Helper()
+	ctx := context.Background()
+	live, err := env.Svc.Live().Current(env.Svc.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := live.Data()
+	target, err := env.Svc.TargetMargin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans, err := env.Svc.AllPlans(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packs, err := env.Svc.AllPacks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		op := billing.Op{Actor: billing.UserActor("test-cleanup"), Reason: "restore what other tests expect"}
+		if err := env.Svc.SetTargetMargin(ctx, op, target); err != nil {
+			t.Error(err)
+		}
+		if cur, err := env.Svc.Live().Current(env.Svc.Now()); err != nil || cur.Version() != live.Version() {
+			d, err := env.Svc.CreatePriceDraftFrom(ctx, data, "restore", "test-cleanup")
+			if err == nil {
+				_, err = env.Svc.PublishPriceDraft(ctx, d.ID, billing.PublishOptions{ConfirmWarnings: true}, op)
+			}
+			if err != nil {
+				t.Errorf("restore the live prices: %v", err)
+			}
+		}
+		nowPlans, _ := env.Svc.AllPlans(ctx)
+		for _, p := range nowPlans {
+			if i := slices.IndexFunc(plans, func(x billing.Plan) bool { return x.Key == p.Key }); i >= 0 {
+				p = plans[i]
+			} else {
+				p.Active = false
+			}
+			if err := env.Svc.SavePlanAs(ctx, op, p); err != nil {
+				t.Error(err)
+			}
+		}
+		nowPacks, _ := env.Svc.AllPacks(ctx)
+		for _, p := range nowPacks {
+			if i := slices.IndexFunc(packs, func(x billing.Pack) bool { return x.Key == p.Key }); i >= 0 {
+				p = packs[i]
+			} else {
+				p.Active = false
+			}
+			if err := env.Svc.SavePackAs(ctx, op, p); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }

@@ -11,6 +11,7 @@ import (
 // naming each field), simulate it and publish it; account keys are refused.
 func TestAPIPriceBookAsCode(t *testing.T) {
 	a := newAPIEnv(t)
+	keepCatalog(t, a.Env)
 	live := a.api.Do("GET", "/api/v1/price-book", nil)
 	if live.Status != 200 || live.Body["status"] != "published" {
 		t.Fatalf("GET price-book: %d %s", live.Status, live.Raw)

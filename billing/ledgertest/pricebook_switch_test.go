@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/store"
+	"creditline/store/pgtest"
 )
 
 // TestScheduledPublishSwitchesAtItsInstant: a version published to take effect at T prices
@@ -15,7 +17,12 @@ import (
 // crosses T; each event is priced wholly by the version it records.
 func TestScheduledPublishSwitchesAtItsInstant(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
+	// A database of its own: the version it publishes would reprice the other tests' events.
+	db := pgtest.Fresh(t)
+	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	e := &env{t: t, db: db, store: store.New(db), clock: c}
+	e.svc = billing.NewService(e.store, billing.Options{Now: c.Now})
+	t.Cleanup(e.verify)
 	if err := e.svc.SeedCatalog(ctx); err != nil {
 		t.Fatal(err)
 	}
