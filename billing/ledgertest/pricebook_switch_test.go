@@ -19,9 +19,9 @@ func TestScheduledPublishSwitchesAtItsInstant(t *testing.T) {
 	ctx := context.Background()
 	// A database of its own: the version it publishes would reprice the other tests' events.
 	db := pgtest.Fresh(t)
-	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
-	e := &env{t: t, db: db, store: store.New(db), clock: c}
-	e.svc = billing.NewService(e.store, billing.Options{Now: c.Now})
+	clk := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	e := &env{t: t, db: db, store: store.New(db), clock: clk}
+	e.svc = billing.NewService(e.store, billing.Options{Now: clk.Now})
 	t.Cleanup(e.verify)
 	if err := e.svc.SeedCatalog(ctx); err != nil {
 		t.Fatal(err)
