@@ -70,6 +70,12 @@ func (h *Handlers) APISimulatePriceDraft(c echo.Context) error {
 	if err := requirePlatform(c); err != nil {
 		return err
 	}
+	if c.Request().ContentLength > 0 { // no body is expected; one sent must still be clean JSON
+		var none struct{}
+		if _, err := decode(c, &none); err != nil {
+			return err
+		}
+	}
 	id, err := draftParam(c)
 	if err != nil {
 		return err
@@ -103,16 +109,16 @@ func (h *Handlers) APIPublishPriceDraft(c echo.Context) error {
 	if err := requirePlatform(c); err != nil {
 		return err
 	}
-	id, err := draftParam(c)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		EffectiveAt *time.Time `json:"effective_at"`
 		Reason      string     `json:"reason"`
 		Confirm     bool       `json:"confirm_margin_warnings"`
 	}
 	if _, err := decode(c, &req); err != nil {
+		return err
+	}
+	id, err := draftParam(c)
+	if err != nil {
 		return err
 	}
 	opts := billing.PublishOptions{ConfirmWarnings: req.Confirm}
