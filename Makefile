@@ -9,7 +9,7 @@ export GO
 FUZZTIME ?= 2m
 TEST_FUZZTIME ?= 3s
 
-.PHONY: run test generate templ css check-generated vet build bench fuzz bench-pages setup-run setup-test
+.PHONY: run test generate templ css check-generated vet build bench fuzz bench-pages bench-simulate setup-run setup-test
 
 # Only what `portal dev` needs: PostgreSQL binaries, unless DATABASE_URL is set.
 setup-run:
@@ -59,3 +59,7 @@ bench:
 # (created and dropped): prints the bulk seed time and p50/p95 per page. Not part of `make test`.
 bench-pages:
 	$(GO) run ./cmd/pagebench -n $${N:-1000000} -requests $${REQUESTS:-50}
+
+# The price book impact simulation over N events (1M by default).
+bench-simulate:
+	$(GO) run ./cmd/pagebench -n $${N:-1000000} -simulate -verify=false

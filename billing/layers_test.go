@@ -35,10 +35,10 @@ var layers = []layer{
 	{"billing", []string{"billing/pricing", "billing/value"}},
 	{"billing/abuse/abusesim", append([]string{"billing/abuse"}, billingTypes...)},
 	{"billing/...", billingTypes},
-	{"store/...", append([]string{"store/...", "migrations", "billing/webhooks", "billing/abuse", "billing/revenue", "billing/reconcile"}, billingTypes...)},
+	{"store/...", append([]string{"store/...", "migrations", "billing/webhooks", "billing/abuse", "billing/revenue", "billing/reconcile", "billing/simulate"}, billingTypes...)},
 	{"payments/...", billingTypes},
-	{"views/...", append([]string{"views/...", "billing/webhooks", "billing/abuse", "billing/revenue", "billing/reconcile"}, billingTypes...)},
-	{"handlers/...", append([]string{"views/...", "static", "billing/webhooks", "billing/abuse", "billing/revenue", "billing/reconcile"}, billingTypes...)},
+	{"views/...", append([]string{"views/...", "billing/webhooks", "billing/abuse", "billing/revenue", "billing/reconcile", "billing/simulate"}, billingTypes...)},
+	{"handlers/...", append([]string{"views/...", "static", "billing/webhooks", "billing/abuse", "billing/revenue", "billing/reconcile", "billing/simulate"}, billingTypes...)},
 	// The test harnesses wire the whole server, as main does.
 	{"web/webtest", []string{"web", "handlers", "payments", "store/...", "billing/..."}},
 	{"web/browsertest", nil},

@@ -3,6 +3,8 @@ package billing
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Checkout paths: where the provider sends the customer back.
@@ -19,9 +21,19 @@ type CheckoutStart struct {
 	SessionID string
 }
 
-// StartCheckout opens a Checkout session for a pack or plan on the user's account.
+// StartCheckout opens a Checkout session for a pack or plan on the user's account, in USD.
 // Errors: not_found (account, pack, plan), invalid_request (retired item, free plan, current plan).
 func (s *Service) StartCheckout(ctx context.Context, userID, kind, key string) (CheckoutStart, error) {
+	return s.StartCheckoutIn(ctx, userID, kind, key, "usd")
+}
+
+// StartCheckoutIn is StartCheckout in the customer's chosen currency ("" is USD); the item
+// must carry a price in it. Errors: as StartCheckout, and invalid_request naming currency.
+func (s *Service) StartCheckoutIn(ctx context.Context, userID, kind, key, currency string) (CheckoutStart, error) {
+	currency = currencyOr(currency)
+	if !slices.Contains(Currencies, currency) {
+		return CheckoutStart{}, FieldError("currency", "Choose one of USD, EUR or GBP.")
+	}
 	p, err := s.provider()
 	if err != nil {
 		return CheckoutStart{}, err
@@ -30,7 +42,7 @@ func (s *Service) StartCheckout(ctx context.Context, userID, kind, key string) (
 	if err != nil {
 		return CheckoutStart{}, err
 	}
-	in := CheckoutInput{AccountID: acc.ID, Kind: kind, Key: key, Currency: "usd", SuccessURL: checkoutSuccessURL, CancelURL: checkoutCancelURL}
+	in := CheckoutInput{AccountID: acc.ID, Kind: kind, Key: key, Currency: currency, SuccessURL: checkoutSuccessURL, CancelURL: checkoutCancelURL}
 	if redirect, err := s.checkoutItem(ctx, p, acc, &in); err != nil || redirect != nil {
 		if redirect == nil {
 			redirect = &CheckoutStart{}
@@ -67,7 +79,11 @@ func (s *Service) checkoutItem(ctx context.Context, p Payments, acc Account, in 
 			return nil, Errorf(EInvalid, "The %s pack is no longer sold.", pack.Name)
 		}
 		in.Name = fmt.Sprintf("%s pack: %s credits", pack.Name, pack.GrantCredits().Display())
-		in.Amount = pack.Prices["usd"]
+		amount, ok := pack.Prices[in.Currency]
+		if !ok || amount <= 0 {
+			return nil, FieldError("currency", "The %s pack has no %s price.", pack.Name, strings.ToUpper(in.Currency))
+		}
+		in.Amount = amount
 	case KindPlan:
 		plan, err := s.Plan(ctx, in.Key)
 		if err != nil {
@@ -91,7 +107,11 @@ func (s *Service) checkoutItem(ctx context.Context, p Payments, acc Account, in 
 			}
 		}
 		in.Name = fmt.Sprintf("%s plan: %s credits a month", plan.Name, plan.CreditsPerPeriod.Display())
-		in.Amount = plan.PriceMonthly["usd"]
+		amount, ok := plan.PriceMonthly[in.Currency]
+		if !ok || amount <= 0 {
+			return nil, FieldError("currency", "The %s plan has no %s price.", plan.Name, strings.ToUpper(in.Currency))
+		}
+		in.Amount = amount
 	default:
 		return nil, Errorf(EInvalid, "Choose a pack or a plan.")
 	}

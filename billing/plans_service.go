@@ -79,7 +79,7 @@ func (s *Service) SavePack(ctx context.Context, p Pack) error {
 // never overwrites an operator's changes, so running it again changes nothing.
 // Afterwards the live book holds every published version.
 func (s *Service) SeedCatalog(ctx context.Context) error {
-	latest, err := s.store.LatestPublishedVersion(ctx)
+	latest, _, err := s.store.LivePriceBookStamp(ctx)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func (h *Handlers) ShowBilling(c echo.Context) error {
 
 // StartCheckout sends the customer to Checkout (or the portal, for a plan change).
 func (h *Handlers) StartCheckout(c echo.Context) error {
-	start, err := h.svc.StartCheckout(c.Request().Context(), currentUser(c).ID, c.FormValue("kind"), c.FormValue("key"))
+	start, err := h.svc.StartCheckoutIn(c.Request().Context(), currentUser(c).ID, c.FormValue("kind"), c.FormValue("key"), c.FormValue("currency"))
 	if err != nil {
 		return h.billingError(c, err)
 	}

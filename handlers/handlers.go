@@ -11,6 +11,7 @@ import (
 	"creditline/billing/abuse"
 	"creditline/billing/reconcile"
 	"creditline/billing/revenue"
+	"creditline/billing/simulate"
 	"creditline/billing/webhooks"
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -28,6 +29,7 @@ type Handlers struct {
 
 	revenue   *revenue.Service   // revenue report and margin
 	reconcile *reconcile.Service // vendor reconciliation
+	sims      *simulate.Runner   // price book impact simulations; nil: not offered
 
 	baseURL string
 
@@ -56,6 +58,8 @@ type Config struct {
 	// Revenue reads the revenue and margin rollups; Reconcile imports vendor files.
 	Revenue   *revenue.Service
 	Reconcile *reconcile.Service
+	// Simulations runs price book impact simulations (nil: the editor offers none).
+	Simulations *simulate.Runner
 }
 
 // New builds the handlers.
@@ -67,6 +71,7 @@ func New(cfg Config) *Handlers {
 		abuse:       cfg.Abuse,
 		revenue:     cfg.Revenue,
 		reconcile:   cfg.Reconcile,
+		sims:        cfg.Simulations,
 		login:       newLoginThrottle(nil),
 		signupIP:    billing.NewLimiter(10, time.Hour, nil),
 		signupEmail: billing.NewLimiter(3, time.Hour, nil),

@@ -55,7 +55,7 @@ func TestListenAnnouncesSettingsChanges(t *testing.T) {
 	if ev := next("a pause"); ev != (billing.CacheEvent{Kind: billing.EventAccount, AccountID: "acc_listen", Version: ver}) {
 		t.Fatalf("first event %+v, want the pause at version %d (a ledger write or a no-op update announced something)", ev, ver)
 	}
-	exec(`INSERT INTO price_books (version, status, document) VALUES (7, 'draft', '{"version": 7, "status": "draft"}')`)
+	exec(`INSERT INTO price_book_drafts (created_at, updated_at, document) VALUES (now(), now(), '{"version": 7, "status": "draft"}')`)
 	exec(`UPDATE plans SET sort_order = sort_order + 1`)
 	if ev := next("a plan edit"); ev.Kind != billing.EventPlans {
 		t.Fatalf("after a draft and a plan edit: %+v, want the plan edit first", ev)
@@ -125,10 +125,11 @@ func TestCatalogChangesReachAnotherService(t *testing.T) {
 	if e, err := b.Entitlements(ctx, billing.Account{PlanKey: "basic"}); err != nil || e.RateLimitPerMin != basic.Entitlements.RateLimitPerMin {
 		t.Fatalf("basic on B: %+v %v", e, err) // cached on B from here
 	}
-	if _, err := a.CreateDraftFromLive(ctx, "test"); err != nil {
+	draft, err := a.CreatePriceDraft(ctx, "test")
+	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := a.PublishDraft(ctx, time.Time{}, "test")
+	pub, err := a.PublishPriceDraft(ctx, draft.ID, billing.PublishOptions{}, billing.Op{Actor: billing.UserActor("test"), Reason: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 
 	"creditline/billing/value"
 )
@@ -233,3 +234,34 @@ func validateSchedule(v *value.Validation, s Schedule) {
 }
 
 func windowDays(w Window) uint8 { return compileWindow(w).days }
+
+// ValidateRate validates the book and keeps only the problems of rate id (its own fields,
+// and its ambiguity with another rate), so an editor can save one rate of a draft that is
+// otherwise still work in progress. Errors: invalid_request naming rates.<id>.* fields.
+func (b *Book) ValidateRate(id string) error {
+	return b.validateOnly(func(f string) bool {
+		return f == "rates."+id || strings.HasPrefix(f, "rates."+id+".") || strings.HasPrefix(f, "rates.#")
+	}, id)
+}
+
+// ValidateSettings keeps the schedule's and the batch multiplier's problems alone.
+func (b *Book) ValidateSettings() error {
+	return b.validateOnly(func(f string) bool {
+		return strings.HasPrefix(f, "schedule") || f == "batch_multiplier"
+	}, "")
+}
+
+func (b *Book) validateOnly(keep func(field string) bool, rateID string) error {
+	err := b.Validate()
+	e, ok := err.(*value.Error)
+	if !ok {
+		return err
+	}
+	var v value.Validation
+	for f, msg := range e.Fields {
+		if keep(f) || (rateID != "" && strings.Contains(msg, "rate "+rateID+" ")) {
+			v.Add(f, "%s", msg)
+		}
+	}
+	return v.Err()
+}

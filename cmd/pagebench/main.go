@@ -4,6 +4,7 @@
 // times, printing p50/p95/max server time. The database is dropped at the end (-keep keeps it).
 //
 //	go run ./cmd/pagebench -n 1000000 -requests 50     (make bench-pages)
+//	go run ./cmd/pagebench -n 1000000 -simulate        (make bench-simulate: the price book impact simulation)
 //
 // The PostgreSQL server is -server, else $BENCH_DATABASE_URL or $TEST_DATABASE_URL, else one
 // answering on 127.0.0.1:5432 (user postgres), else a throwaway cluster under the temp folder.
@@ -53,6 +54,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the benchmark database (its URL is printed)")
 	verify := fs.Bool("verify", true, "run verify after seeding and time it")
 	existing := fs.String("database", "", "use this already seeded database (kept): no create, no seed")
+	simOnly := fs.Bool("simulate", false, "time the price book impact simulation over the events instead of the pages")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -119,6 +121,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 
+	if *simOnly {
+		return benchSimulation(ctx, out, svc, st)
+	}
 	rev := revenue.New(st.Revenue(), svc.Now)
 	if err := measureRevenue(ctx, out, rev, *reqs); err != nil {
 		return err

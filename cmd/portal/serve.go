@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"creditline/billing/simulate"
 	"errors"
 	"fmt"
 	"io"
@@ -119,6 +120,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 		Abuse:            detector,
 		Revenue:          a.rev,
 		Reconcile:        reconcile.New(a.store.Reconcile(), a.rev, a.svc.Now),
+		Simulations:      simulate.NewRunner(a.store, a.svc.Now),
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
@@ -128,7 +130,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
 	a.listenForChanges(lctx)
-	go a.rev.Run(lctx, 30*time.Second, a.log) // revenue rollups follow the ledger
+	go a.rev.Run(lctx, 30*time.Second, a.log)       // revenue rollups follow the ledger
 	go detector.FlushLoop(lctx, time.Minute, a.log) // this instance's rate-limit refusals
 	// Before listening: the first debits after a deploy find their accounts cached.
 	wctx, cancelWarm := context.WithTimeout(ctx, 10*time.Second)

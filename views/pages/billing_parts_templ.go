@@ -933,4 +933,15 @@ func statusBadge(status string) templ.Component {
 	})
 }
 
+// otherCurrencies lists an item's prices besides USD (the default button), in a fixed order.
+func otherCurrencies(p billing.Prices) []string {
+	var out []string
+	for _, cur := range billing.Currencies {
+		if cur != "usd" && p[cur] > 0 {
+			out = append(out, cur)
+		}
+	}
+	return out
+}
+
 var _ = templruntime.GeneratedTemplate

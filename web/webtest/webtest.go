@@ -4,6 +4,7 @@ package webtest
 
 import (
 	"context"
+	"creditline/billing/simulate"
 	"io"
 	"log/slog"
 	"net/http"
@@ -97,6 +98,7 @@ func start(t testing.TB, fresh bool, opts []func(*billing.Options)) *Env {
 		Abuse:            det,
 		Revenue:          rev,
 		Reconcile:        reconcile.New(st.Reconcile(), rev, svc.Now),
+		Simulations:      simulate.NewRunner(st, svc.Now),
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(web.New(web.Deps{Handlers: h, Logger: log, Metrics: web.NewMetrics()}))
