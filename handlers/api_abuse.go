@@ -65,13 +65,13 @@ func (h *Handlers) APIResolveAbuseFlag(c echo.Context) error {
 	if err := requirePlatform(c); err != nil {
 		return err
 	}
+	var req abuse.Resolution // the body first: a malformed one is a 400 whatever the id
+	if _, err := decode(c, &req); err != nil {
+		return err
+	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return billing.Errorf(billing.ENotFound, "No abuse flag %s.", c.Param("id"))
-	}
-	var req abuse.Resolution
-	if _, err := decode(c, &req); err != nil {
-		return err
 	}
 	f, err := h.abuse.Resolve(c.Request().Context(), id, req, apiOp(c, req.Note, ""))
 	if err != nil {

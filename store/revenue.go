@@ -51,7 +51,8 @@ func (r revTx) SaveCursor(ctx context.Context, c revenue.Cursor) error {
 
 // Horizon reads the sequence first, then the lock holders, in two statements: a writer that
 // drew an id before the first read holds its RowExclusiveLock (taken when its INSERT was
-// planned) until it ends, so the second read lists it.
+// planned) until it ends, so the second read lists it. Only this database's locks count:
+// databases cloned from one template share relation oids.
 func (r revTx) Horizon(ctx context.Context) (int64, []string, error) {
 	var upto int64
 	err := r.t.tx.GetContext(ctx, &upto, `SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END
@@ -62,6 +63,7 @@ func (r revTx) Horizon(ctx context.Context) (int64, []string, error) {
 	var vx pq.StringArray
 	err = r.t.tx.GetContext(ctx, &vx, `SELECT COALESCE(array_agg(DISTINCT virtualtransaction), '{}') FROM pg_locks
 		WHERE locktype = 'relation' AND relation = 'ledger_entries'::regclass AND mode = 'RowExclusiveLock'
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 			AND pid IS DISTINCT FROM pg_backend_pid()`)
 	return upto, vx, mapErr("revenue writers", err)
 }
