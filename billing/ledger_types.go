@@ -234,4 +234,7 @@ type LedgerReader interface {
 	// ledger entries, most recent first, with their live grants (remaining > 0), all read
 	// in one snapshot and without locks.
 	RecentLedgerAccounts(ctx context.Context, entries, limit int) ([]Account, []Grant, error)
+	// LedgerAccountsAfter returns up to limit accounts with ids after afterID, in id order,
+	// with their live grants, read in one snapshot and without locks.
+	LedgerAccountsAfter(ctx context.Context, afterID string, limit int) ([]Account, []Grant, error)
 }

@@ -63,6 +63,10 @@ type Options struct {
 	// unsubscribe links (SESSION_SECRET, so every instance signs alike). Production sets both;
 	// without a secret the key is random per process (tests, maintenance commands).
 	AlertLinks AlertLinks
+	// LedgerCacheAccounts bounds the accounts the debit path keeps in memory (ledger cache;
+	// routing snapshots get twice as many refs); 0 is DefaultLedgerCacheAccounts. Production
+	// sets it from LEDGER_CACHE_ACCOUNTS; tests lower it to exercise eviction.
+	LedgerCacheAccounts int
 }
 
 // Defaults of Options.
@@ -78,6 +82,7 @@ func NewService(s Store, o Options) *Service {
 	if svc.now == nil {
 		svc.now = time.Now
 	}
+	svc.ledger.max, svc.accounts.max = o.LedgerCacheAccounts, 2*o.LedgerCacheAccounts
 	if svc.passwordCost == 0 {
 		svc.passwordCost = DefaultPasswordCost
 	}

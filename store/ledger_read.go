@@ -164,3 +164,28 @@ func (s *Store) RecentLedgerAccounts(ctx context.Context, entries, limit int) ([
 	}
 	return accs, grants, nil
 }
+
+// LedgerAccountsAfter reads, in one snapshot and without locks, up to limit accounts with ids
+// after afterID (id order) and their live grants: a page of the ledger cache's background
+// warm-up, checked by version on every write like any cached entry.
+func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit int) ([]billing.Account, []billing.Grant, error) {
+	t, err := s.db.BeginTxx(ctx, &sqlTxReadOnlySnapshot)
+	if err != nil {
+		return nil, nil, mapErr("accounts page", err)
+	}
+	defer t.Rollback() //nolint:errcheck // read only
+	var accs []billing.Account
+	if err := t.SelectContext(ctx, &accs, `SELECT `+accountCols+` FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`,
+		afterID, limit); err != nil || len(accs) == 0 {
+		return nil, nil, mapErr("accounts page", err)
+	}
+	ids := make([]string, len(accs))
+	for i, a := range accs {
+		ids[i] = a.ID
+	}
+	var grants []billing.Grant
+	if err := t.SelectContext(ctx, &grants, liveGrantsSQL, textArray(ids)); err != nil {
+		return nil, nil, mapErr("accounts page grants", err)
+	}
+	return accs, grants, nil
+}
