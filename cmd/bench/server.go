@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -70,10 +71,26 @@ func (s *server) stop() {
 }
 
 // verify runs `portal verify` on the benchmark database.
-func (s *server) verify(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, s.bin, "verify")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.db)
+func verify(ctx context.Context, bin, dbURL string) error {
+	cmd := exec.CommandContext(ctx, bin, "verify")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	start := time.Now()
 	out, err := cmd.CombinedOutput()
-	fmt.Printf("\nportal verify: %s", out)
+	fmt.Printf("\nportal verify (%.1f s): %s", time.Since(start).Seconds(), out)
 	return err
+}
+
+// rss is the server's resident memory in bytes (0 when unknown), from /proc.
+func (s *server) rss() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
