@@ -52,6 +52,14 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 	if ok && now.Before(ca.at) {
 		return ca.acc, nil
 	}
+	// A customer base larger than what a TTL keeps fresh (100,000 accounts and more) would
+	// read the account on most requests: the ledger cache's copy is as current (see
+	// routingAccount) unless a tombstone or a newer snapshot says otherwise.
+	if !strings.HasPrefix(ref, "external:") {
+		if a, found := s.ledger.routingAccount(ref); found && (!ok || a.Version >= ca.acc.Version) {
+			return a, nil
+		}
+	}
 	return c.loads.do(ctx, ref, func(ctx context.Context) (Account, error) {
 		return s.ResolveAccount(ctx, ref)
 	}, func(a Account) { s.snapshot(ref, a) })
@@ -171,4 +179,5 @@ func (s *Service) ForgetAccounts() {
 		c.m.clear()
 	}
 	c.mu.Unlock()
+	s.ledger.notificationsLost()
 }

@@ -235,6 +235,6 @@ type LedgerReader interface {
 	// in one snapshot and without locks.
 	RecentLedgerAccounts(ctx context.Context, entries, limit int) ([]Account, []Grant, error)
 	// LedgerAccountsAfter returns up to limit accounts with ids after afterID, in id order,
-	// with their live grants, read in one snapshot and without locks.
-	LedgerAccountsAfter(ctx context.Context, afterID string, limit int) ([]Account, []Grant, error)
+	// with their live grants and enabled alert rules, read in one snapshot and without locks.
+	LedgerAccountsAfter(ctx context.Context, afterID string, limit int) ([]Account, []Grant, []AlertRule, error)
 }

@@ -31,12 +31,39 @@ type ledgerCache struct {
 	mu  sync.Mutex
 	max int
 	m   *clockMap[ledgerEntry]
+	// epoch counts the times change notifications were lost (ForgetAccounts): an entry
+	// recorded in an earlier epoch may have missed a settings change, so it is not used for
+	// routing (routingAccount), only for version-checked decisions.
+	epoch uint64
 }
 
 type ledgerEntry struct {
+	epoch  uint64
 	acc    Account
 	grants []Grant     // remaining > 0
 	rules  []AlertRule // enabled alert rules with their state, as of acc.Version
+}
+
+// cachedGrant keeps what deciding a debit reads of a grant (its order, usability, remaining
+// and expiry) and drops the rest (payment references, key, actor, reason) to save memory:
+// a cached grant is only ever written back as a GrantChange.
+func cachedGrant(g Grant) Grant {
+	return Grant{ID: g.ID, AccountID: g.AccountID, Source: g.Source, Amount: g.Amount, Remaining: g.Remaining,
+		Priority: g.Priority, EffectiveAt: g.EffectiveAt, ExpiresAt: g.ExpiresAt, ExpiredAt: g.ExpiredAt, CreatedAt: g.CreatedAt}
+}
+
+// cachedRules keeps the rules a lock-free decision evaluates (alertDue: enabled, on the debit
+// path), without their channels and times: firing or resolving one goes to the locked path,
+// which reads the rules whole.
+func cachedRules(rules []AlertRule) []AlertRule {
+	var out []AlertRule
+	for i := range rules {
+		if r := &rules[i]; r.Enabled && r.onDebitPath() {
+			out = append(out, AlertRule{ID: r.ID, AccountID: r.AccountID, Kind: r.Kind, Threshold: r.Threshold,
+				Enabled: true, Firing: r.Firing})
+		}
+	}
+	return out
 }
 
 // DefaultLedgerCacheAccounts is the ledger cache's bound when Options.LedgerCacheAccounts is 0.
@@ -108,14 +135,37 @@ func (c *ledgerCache) put(b *book, lockFree bool) {
 		if old, ok := m.peek(id); ok && old.acc.Version > acc.Version {
 			continue // a later batch already recorded a newer state
 		}
-		e := ledgerEntry{acc: acc, rules: st.rules}
+		e := ledgerEntry{epoch: c.epoch, acc: acc, rules: cachedRules(st.rules)}
 		for _, g := range st.grants {
 			if g.Remaining > 0 {
-				e.grants = append(e.grants, *g)
+				e.grants = append(e.grants, cachedGrant(*g))
 			}
 		}
 		m.put(id, e)
 	}
+}
+
+// routingAccount returns the cached account id, if recorded since notifications were last
+// lost: every settings change since was announced and dropped it (ForgetAccount), so it is
+// as current as a snapshot (AccountSnapshot uses it when the snapshot expired).
+func (c *ledgerCache) routingAccount(id string) (Account, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		return Account{}, false
+	}
+	e, ok := c.m.peek(id)
+	if !ok || e.epoch != c.epoch {
+		return Account{}, false
+	}
+	return e.acc, true
+}
+
+// notificationsLost stops every entry recorded so far from serving routing.
+func (c *ledgerCache) notificationsLost() {
+	c.mu.Lock()
+	c.epoch++
+	c.mu.Unlock()
 }
 
 func (c *ledgerCache) drop(ids []string) {
@@ -135,11 +185,11 @@ func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule) in
 	byAccount := make(map[string][]Grant, len(accs))
 	for _, g := range grants {
 		if g.Remaining > 0 {
-			byAccount[g.AccountID] = append(byAccount[g.AccountID], g)
+			byAccount[g.AccountID] = append(byAccount[g.AccountID], cachedGrant(g))
 		}
 	}
 	rulesOf := make(map[string][]AlertRule, len(accs))
-	for _, r := range rules {
+	for _, r := range cachedRules(rules) {
 		rulesOf[r.AccountID] = append(rulesOf[r.AccountID], r)
 	}
 	c.mu.Lock()
@@ -154,7 +204,7 @@ func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule) in
 		case !ok && m.full():
 			continue
 		}
-		m.put(a.ID, ledgerEntry{acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
+		m.put(a.ID, ledgerEntry{epoch: c.epoch, acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
 		n++
 	}
 	return n
@@ -203,20 +253,12 @@ func (s *Service) WarmLedgerCacheAll(ctx context.Context) (int, error) {
 	}
 	n, after := 0, ""
 	for ctx.Err() == nil && s.ledger.room() > 0 {
-		accs, grants, err := s.store.LedgerAccountsAfter(ctx, after, ledgerWarmPage)
+		accs, grants, rules, err := s.store.LedgerAccountsAfter(ctx, after, ledgerWarmPage)
 		if err != nil || len(accs) == 0 {
 			return n, err
 		}
-		ids := make([]string, len(accs))
-		for i := range accs {
-			ids[i] = accs[i].ID
-		}
-		rules, err := s.store.AlertRulesOf(ctx, ids) // after the accounts: see WarmLedgerCache
-		if err != nil {
-			return n, err
-		}
 		n += s.ledger.load(accs, grants, rules)
-		after = ids[len(ids)-1]
+		after = accs[len(accs)-1].ID
 	}
 	return n, ctx.Err()
 }

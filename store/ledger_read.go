@@ -166,26 +166,31 @@ func (s *Store) RecentLedgerAccounts(ctx context.Context, entries, limit int) ([
 }
 
 // LedgerAccountsAfter reads, in one snapshot and without locks, up to limit accounts with ids
-// after afterID (id order) and their live grants: a page of the ledger cache's background
-// warm-up, checked by version on every write like any cached entry.
-func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit int) ([]billing.Account, []billing.Grant, error) {
+// after afterID (id order), their live grants and their enabled alert rules: a page of the
+// ledger cache's background warm-up, checked by version on every write like any cached
+// entry. Grants and rules are read by id range, one index range scan each.
+func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit int) ([]billing.Account, []billing.Grant, []billing.AlertRule, error) {
 	t, err := s.db.BeginTxx(ctx, &sqlTxReadOnlySnapshot)
 	if err != nil {
-		return nil, nil, mapErr("accounts page", err)
+		return nil, nil, nil, mapErr("accounts page", err)
 	}
 	defer t.Rollback() //nolint:errcheck // read only
 	var accs []billing.Account
 	if err := t.SelectContext(ctx, &accs, `SELECT `+accountCols+` FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`,
 		afterID, limit); err != nil || len(accs) == 0 {
-		return nil, nil, mapErr("accounts page", err)
+		return nil, nil, nil, mapErr("accounts page", err)
 	}
-	ids := make([]string, len(accs))
-	for i, a := range accs {
-		ids[i] = a.ID
-	}
+	last := accs[len(accs)-1].ID
 	var grants []billing.Grant
-	if err := t.SelectContext(ctx, &grants, liveGrantsSQL, textArray(ids)); err != nil {
-		return nil, nil, mapErr("accounts page grants", err)
+	if err := t.SelectContext(ctx, &grants, `SELECT `+grantCols+` FROM grants
+		WHERE account_id > $1 AND account_id <= $2 AND remaining > 0
+		ORDER BY account_id, priority, expires_at NULLS LAST, created_at, id`, afterID, last); err != nil {
+		return nil, nil, nil, mapErr("accounts page grants", err)
 	}
-	return accs, grants, nil
+	var rows []alertRuleRow
+	if err := t.SelectContext(ctx, &rows, `SELECT `+alertRuleCols+` FROM alert_rules
+		WHERE account_id > $1 AND account_id <= $2 AND enabled ORDER BY account_id, created_at, id`, afterID, last); err != nil {
+		return nil, nil, nil, mapErr("accounts page rules", err)
+	}
+	return accs, grants, alertRules(rows), nil
 }
