@@ -55,14 +55,25 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 	// A customer base larger than what a TTL keeps fresh (100,000 accounts and more) would
 	// read the account on most requests: the ledger cache's copy is as current (see
 	// routingAccount) unless a tombstone or a newer snapshot says otherwise.
-	if !strings.HasPrefix(ref, "external:") {
-		if a, found := s.ledger.routingAccount(ref); found && (!ok || a.Version >= ca.acc.Version) {
-			return a, nil
-		}
+	if a, found := s.ledgerRoute(ref, ca, ok); found {
+		return a, nil
 	}
 	return c.loads.do(ctx, ref, func(ctx context.Context) (Account, error) {
 		return s.ResolveAccount(ctx, ref)
 	}, func(a Account) { s.snapshot(ref, a) })
+}
+
+// ledgerRoute is the ledger cache's account for ref (an id), unless the snapshot found (ok)
+// for ref, expired or a tombstone, is of a newer version.
+func (s *Service) ledgerRoute(ref string, ca cachedAccount, ok bool) (Account, bool) {
+	if strings.HasPrefix(ref, "external:") {
+		return Account{}, false
+	}
+	a, found := s.ledger.routingAccount(ref)
+	if !found || (ok && ca.acc.Version > a.Version) {
+		return Account{}, false
+	}
+	return a, true
 }
 
 func snapshotExpiry() time.Time {

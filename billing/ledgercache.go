@@ -270,3 +270,6 @@ func (c *ledgerCache) room() int {
 	m := c.entries()
 	return m.max - m.len()
 }
+
+// LedgerCacheLen is how many accounts the ledger cache holds (for /metrics and tests).
+func (s *Service) LedgerCacheLen() int { return s.ledger.len() }

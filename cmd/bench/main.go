@@ -73,6 +73,8 @@ func run(ctx context.Context, o options) error {
 	}
 	if !o.keep {
 		defer db.drop()
+	} else {
+		fmt.Println("database kept:", db.url)
 	}
 	fmt.Printf("machine: %d CPUs, %s; PostgreSQL %s (synchronous_commit=%s)\n", runtime.NumCPU(), runtime.GOARCH, db.version, db.syncCommit)
 	bin := filepath.Join(os.TempDir(), "creditline-bench-portal")

@@ -30,6 +30,14 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 		return nil, err
 	}
 	cmd.Stderr = io.Discard
+	if path := os.Getenv("BENCH_SERVER_LOG"); path != "" { // the server's log, for a closer look
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close() // the child has its own descriptor once started
+		cmd.Stderr = f
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the benchmark
 	if err := cmd.Start(); err != nil {
 		return nil, err
