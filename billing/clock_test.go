@@ -65,7 +65,7 @@ func TestSnapshotEvictionTakesTheExternalRef(t *testing.T) {
 func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	s := &Service{}
 	acc := Account{ID: "acc_1", Version: 4, Status: StatusActive}
-	s.ledger.load([]Account{acc}, nil, nil)
+	s.ledger.load([]Account{acc}, nil, nil, false)
 	if a, ok := s.ledger.routingAccount("acc_1"); !ok || a.Version != 4 {
 		t.Fatalf("fresh entry not used for routing: %+v %v", a, ok)
 	}
@@ -80,9 +80,9 @@ func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	// Recorded again after the loss, then an older state put back by a late batch after the
 	// account changed at version 6: the tombstone wins.
 	s.ledger.drop([]string{"acc_1"})
-	s.ledger.load([]Account{acc}, nil, nil)
+	s.ledger.load([]Account{acc}, nil, nil, false)
 	s.ForgetAccount("acc_1", 6)
-	s.ledger.load([]Account{acc}, nil, nil)
+	s.ledger.load([]Account{acc}, nil, nil, false)
 	tomb, ok := s.accounts.m.peek("acc_1")
 	if !ok || tomb.acc.Version != 6 {
 		t.Fatalf("no tombstone at version 6: %+v", tomb)
@@ -92,7 +92,7 @@ func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	}
 	newer := acc
 	newer.Version = 7
-	s.ledger.load([]Account{newer}, nil, nil)
+	s.ledger.load([]Account{newer}, nil, nil, false)
 	if a, routed := s.ledgerRoute("acc_1", *tomb, true); !routed || a.Version != 7 {
 		t.Fatalf("the state read after the change does not route: %+v %v", a, routed)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -152,6 +153,9 @@ func (s *Service) applyOps(ctx context.Context, ops []ledgerOp) ([]opResult, err
 		return s.applyLocked(ctx, ops, ids, res)
 	}
 	free, locked := s.splitByCache(ops, res)
+	if len(locked) > 0 && s.readUncached(ctx, ops, locked) {
+		free, locked = s.splitByCache(ops, res)
+	}
 	if len(locked) == 0 {
 		if p := s.planLockFree(ctx, ops, ids, res); p != nil && s.commitLockFree(ctx, p) {
 			return p.res, nil
@@ -195,6 +199,33 @@ func (s *Service) splitByCache(ops []ledgerOp, res []opResult) (free, locked []i
 		}
 	}
 	return free, locked
+}
+
+// readUncached reads the accounts of the debits at positions at (those not cached) with
+// their grants and rules, without locks, and caches them, so that the batch is decided
+// lock-free: three reads and one version-checked write instead of a transaction of seven
+// round trips holding the accounts' locks. Accounts with a reservation in the batch are left
+// to the locked path. It says whether it cached any.
+func (s *Service) readUncached(ctx context.Context, ops []ledgerOp, at []int) bool {
+	var ids []string
+	reserves := map[string]bool{}
+	for _, i := range at {
+		if ops[i].reserve != nil {
+			reserves[ops[i].reserve.AccountID] = true
+		} else {
+			ids = append(ids, ops[i].debit.AccountID)
+		}
+	}
+	ids = slices.DeleteFunc(uniqueSorted(ids), func(id string) bool { return reserves[id] })
+	if len(ids) == 0 {
+		return false
+	}
+	accs, grants, rules, err := s.store.LedgerAccounts(ctx, ids)
+	if err != nil || len(accs) == 0 {
+		return false // the locked path reads them again, and reports what is wrong
+	}
+	s.ledgerStats.ColdReads.Add(1)
+	return s.ledger.load(accs, grants, rules, true) > 0
 }
 
 // applySplit commits the ops of cached accounts (free) lock-free while those of the others

@@ -214,6 +214,10 @@ type LedgerTx interface {
 // nothing is written and the error is ErrStale. A taken idempotency key fails it with EConflict.
 type LedgerCommitter interface {
 	CommitLedger(ctx context.Context, w LedgerWrites) error
+	// LedgerAccounts reads accounts, then their live grants (remaining > 0), then their
+	// enabled alert rules (grouped by account), without locks: for decisions that are
+	// version-checked when written.
+	LedgerAccounts(ctx context.Context, ids []string) ([]Account, []Grant, []AlertRule, error)
 }
 
 // LedgerReader is what the ledger reads outside a transaction.

@@ -14,6 +14,9 @@ type LedgerStats struct {
 	// AlertFallbacks count the batches sent to the locked path because they fire or resolve
 	// an alert (once per crossing), which the lock-free statement does not write.
 	AlertFallbacks atomic.Int64
+	// ColdReads count the reads of a batch's uncached accounts (without locks) that let it
+	// be decided lock-free.
+	ColdReads atomic.Int64
 }
 
 // LedgerStats returns the running counters.
@@ -177,11 +180,12 @@ func (c *ledgerCache) drop(ids []string) {
 	}
 }
 
-// load records accounts read without a batch (WarmLedgerCache): their rows as read, so
-// their versions are the ones in the database, and their live grants. An account cached
-// already keeps its entry unless the one read is newer. It only fills free room: a warm-up
-// never evicts what the debit path cached. It returns how many it recorded.
-func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule) int {
+// load records accounts read without a batch (a warm-up, or a batch's uncached accounts):
+// their rows as read, so their versions are the ones in the database, and their live grants.
+// An account cached already keeps its entry unless the one read is newer. Without evict it
+// only fills free room: a warm-up never evicts what the debit path cached. It returns how
+// many it recorded.
+func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, evict bool) int {
 	byAccount := make(map[string][]Grant, len(accs))
 	for _, g := range grants {
 		if g.Remaining > 0 {
@@ -201,7 +205,7 @@ func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule) in
 		switch {
 		case ok && old.acc.Version >= a.Version:
 			continue
-		case !ok && m.full():
+		case !ok && !evict && m.full():
 			continue
 		}
 		m.put(a.ID, ledgerEntry{epoch: c.epoch, acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
@@ -234,7 +238,7 @@ func (s *Service) WarmLedgerCache(ctx context.Context, max int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.ledger.load(accs, grants, rules)
+	s.ledger.load(accs, grants, rules, false)
 	s.snapshotsOf(accs)
 	return len(accs), nil
 }
@@ -257,7 +261,7 @@ func (s *Service) WarmLedgerCacheAll(ctx context.Context) (int, error) {
 		if err != nil || len(accs) == 0 {
 			return n, err
 		}
-		n += s.ledger.load(accs, grants, rules)
+		n += s.ledger.load(accs, grants, rules, false)
 		after = accs[len(accs)-1].ID
 	}
 	return n, ctx.Err()

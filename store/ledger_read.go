@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"github.com/lib/pq"
 )
 
 // BalanceOf returns the account and the part of its cached balance not usable at now.
@@ -193,4 +194,36 @@ func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit i
 		return nil, nil, nil, mapErr("accounts page rules", err)
 	}
 	return accs, grants, alertRules(rows), nil
+}
+
+// readAccountsSQL is lockAccountsSQL without the lock.
+var readAccountsSQL = `SELECT a.* FROM unnest($1::text[]) AS k(id),
+	LATERAL (SELECT ` + accountCols + ` FROM accounts WHERE id = k.id) a`
+
+// LedgerAccounts reads accounts, then their live grants, then their enabled alert rules,
+// without locks or a transaction: for deciding against a version check only. Every change
+// to an account's grants or rules updates its row, so anything that committed between the
+// reads left the account past the version read here, and the write is refused.
+func (s *Store) LedgerAccounts(ctx context.Context, ids []string) ([]billing.Account, []billing.Grant, []billing.AlertRule, error) {
+	var accs []billing.Account
+	if err := s.selectHot(ctx, &accs, readAccountsSQL, textArray(ids)); err != nil || len(accs) == 0 {
+		return nil, nil, nil, mapErr("read accounts", err)
+	}
+	var grants []billing.Grant
+	if err := s.selectHot(ctx, &grants, liveGrantsSQL, textArray(ids)); err != nil {
+		return nil, nil, nil, mapErr("read live grants", err)
+	}
+	var rows []alertRuleRow
+	if err := s.selectHot(ctx, &rows, alertRulesForSQL, pq.Array(ids)); err != nil {
+		return nil, nil, nil, mapErr("read alert rules", err)
+	}
+	return accs, grants, alertRules(rows), nil
+}
+
+// selectHot runs a hot query outside any transaction, prepared once it can be.
+func (s *Store) selectHot(ctx context.Context, dest any, query string, args ...any) error {
+	if st := s.prepared(query); st != nil {
+		return st.SelectContext(ctx, dest, args...)
+	}
+	return s.db.SelectContext(ctx, dest, query, args...)
 }
