@@ -232,7 +232,8 @@ func (s *Service) readUncached(ctx context.Context, ops []ledgerOp, at []int) bo
 // (locked) run under locks, side by side: the two sets of accounts are disjoint, and each
 // side locks its rows in id order, so neither waits for the other. Free ops refused by the
 // lock-free plan or statement are redone under locks afterwards. A failed locked
-// transaction never fails ops that committed: its ops are retried one by one.
+// transaction never fails ops that committed: its ops are retried one by one, and each op's
+// error is in its result (so the batch as a whole never fails here).
 func (s *Service) applySplit(ctx context.Context, ops []ledgerOp, res []opResult, free, locked []int) ([]opResult, error) {
 	sub := func(at []int) ([]ledgerOp, []opResult, []string) {
 		o, r := make([]ledgerOp, len(at)), make([]opResult, len(at))
@@ -251,27 +252,26 @@ func (s *Service) applySplit(ctx context.Context, ops []ledgerOp, res []opResult
 	fops, fres, fids := sub(free)
 	plan := s.planLockFree(ctx, fops, fids, fres)
 	if plan == nil { // decided without the database: nothing to overlap
-		return s.applyLockedEach(ctx, ops, res, append(free, locked...))
+		s.applyLockedEach(ctx, ops, res, append(free, locked...))
+		return res, nil
 	}
 	committed := make(chan bool, 1)
 	go func() { committed <- s.commitLockFree(ctx, plan) }()
-	_, err := s.applyLockedEach(ctx, ops, res, locked)
+	s.applyLockedEach(ctx, ops, res, locked)
 	if <-committed {
 		put(free, plan.res)
-		return res, err
+	} else {
+		s.applyLockedEach(ctx, ops, res, free)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return s.applyLockedEach(ctx, ops, res, free)
+	return res, nil
 }
 
 // applyLockedEach runs the ops at positions at (ascending) under locks in one transaction,
 // writing their results into res; when that transaction fails as a whole, each op is tried
 // alone, so one op's database error fails only that op.
-func (s *Service) applyLockedEach(ctx context.Context, ops []ledgerOp, res []opResult, at []int) ([]opResult, error) {
+func (s *Service) applyLockedEach(ctx context.Context, ops []ledgerOp, res []opResult, at []int) {
 	if len(at) == 0 {
-		return res, nil
+		return
 	}
 	sort.Ints(at)
 	run := func(at []int) error {
@@ -294,14 +294,13 @@ func (s *Service) applyLockedEach(ctx context.Context, ops []ledgerOp, res []opR
 		if err != nil {
 			setOpErr(&res[at[0]], err)
 		}
-		return res, nil
+		return
 	}
 	for _, i := range at {
 		if err := run([]int{i}); err != nil {
 			setOpErr(&res[i], err)
 		}
 	}
-	return res, nil
 }
 
 func opAccount(op ledgerOp) string {

@@ -77,7 +77,14 @@ func run(ctx context.Context, o options) error {
 		fmt.Println("database kept:", db.url)
 	}
 	fmt.Printf("machine: %d CPUs, %s; PostgreSQL %s (synchronous_commit=%s)\n", runtime.NumCPU(), runtime.GOARCH, db.version, db.syncCommit)
-	bin := filepath.Join(os.TempDir(), "creditline-bench-portal")
+	// A folder of this run's own: another benchmark on the machine (another tree) builds its
+	// own portal, and must not replace this one between its build and its start.
+	binDir, err := os.MkdirTemp("", "creditline-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(binDir)
+	bin := filepath.Join(binDir, "portal")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/portal").CombinedOutput(); err != nil {
 		return fmt.Errorf("build portal: %v\n%s", err, out)
 	}
