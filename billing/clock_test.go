@@ -2,7 +2,9 @@ package billing
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // The map never passes its bound, evicts one entry per new key (never everything at once),
@@ -98,5 +100,43 @@ func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	}
 	if _, routed := s.ledgerRoute("external:x", cachedAccount{}, false); routed {
 		t.Fatal("an external ref routed through the ledger cache")
+	}
+}
+
+// BenchmarkLedgerCacheBytesPerAccount reports the heap one cached account takes, shaped like
+// the benchmark's accounts (a name, an external id, one grant, the six default alert rules):
+// go test ./billing -run '^$' -bench LedgerCacheBytes -benchtime 1x
+func BenchmarkLedgerCacheBytesPerAccount(b *testing.B) {
+	const n = 200_000
+	now := time.Now().UTC()
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before) // before the input: the strings the cache keeps count too
+		accs := make([]Account, n)
+		grants := make([]Grant, n)
+		var rules []AlertRule
+		for i := range accs {
+			id, ext := fmt.Sprintf("acc_01m8n0bench%010d", i), fmt.Sprintf("bench-%d", i)
+			accs[i] = Account{ID: id, Name: fmt.Sprintf("bench %d", i), ExternalID: &ext, Status: StatusActive, PlanKey: "bench",
+				Balance: 1000 * Credit, CreatedAt: now, Version: 1}
+			grants[i] = Grant{ID: fmt.Sprintf("grt_01m8n0bench%010d", i), AccountID: id, Source: "promo", Amount: 1000 * Credit,
+				Remaining: 1000 * Credit, Priority: 10, EffectiveAt: now, Actor: "seed", Reason: "bulk accounts (load test)", CreatedAt: now}
+			for j, r := range defaultAlertRules(id, now) {
+				r.ID = fmt.Sprintf("alr_01m8n0bench%010d_%d", i, j)
+				rules = append(rules, r)
+			}
+		}
+		s := &Service{}
+		s.ledger.max = n
+		s.ledger.load(accs, grants, rules, false)
+		accs, grants, rules = nil, nil, nil
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if s.LedgerCacheLen() != n {
+			b.Fatalf("%d cached", s.LedgerCacheLen())
+		}
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "bytes/account")
+		runtime.KeepAlive(s)
 	}
 }
