@@ -31,7 +31,7 @@ func (s *Service) LedgerStats() *LedgerStats { return &s.ledgerStats }
 // accounts (Options.LedgerCacheAccounts) and evicts the least recently used one by one
 // (clockMap), so a customer base larger than the bound keeps its busy accounts cached.
 type ledgerCache struct {
-	mu  sync.Mutex
+	mu  sync.RWMutex // read-locked by routing and cache checks, which run beside every request
 	max int
 	m   *clockMap[ledgerEntry]
 	// epoch counts the times change notifications were lost (ForgetAccounts): an entry
@@ -105,12 +105,14 @@ func (c *ledgerCache) get(ids []string) (accs []Account, grants []Grant, rules [
 
 // cached says, for each of ids, whether it is cached (without marking it used).
 func (c *ledgerCache) cached(ids []string) map[string]bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.entries()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	out := make(map[string]bool, len(ids))
+	if c.m == nil {
+		return out
+	}
 	for _, id := range ids {
-		if _, ok := m.peek(id); ok {
+		if _, ok := c.m.peek(id); ok {
 			out[id] = true
 		}
 	}
@@ -152,8 +154,8 @@ func (c *ledgerCache) put(b *book, lockFree bool) {
 // lost: every settings change since was announced and dropped it (ForgetAccount), so it is
 // as current as a snapshot (AccountSnapshot uses it when the snapshot expired).
 func (c *ledgerCache) routingAccount(id string) (Account, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	if c.m == nil {
 		return Account{}, false
 	}
