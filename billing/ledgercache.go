@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // LedgerStats count how debit batches were committed (for /metrics).
@@ -259,12 +260,20 @@ func (s *Service) WarmLedgerCacheAll(ctx context.Context) (int, error) {
 	}
 	n, after := 0, ""
 	for ctx.Err() == nil && s.ledger.room() > 0 {
+		start := time.Now()
 		accs, grants, rules, err := s.store.LedgerAccountsAfter(ctx, after, ledgerWarmPage)
 		if err != nil || len(accs) == 0 {
 			return n, err
 		}
 		n += s.ledger.load(accs, grants, rules, false)
 		after = accs[len(accs)-1].ID
+		// Paced to a quarter of one connection's time: unpaced, the fill competed with the
+		// debits it serves (spread over 100,000 accounts measured 109/s beside it, 479/s
+		// without it, on a loaded 2-core machine); an account not cached yet costs a cold read.
+		select {
+		case <-time.After(3 * time.Since(start)):
+		case <-ctx.Done():
+		}
 	}
 	return n, ctx.Err()
 }

@@ -171,3 +171,29 @@ func TestEvictionUnderConcurrentDebits(t *testing.T) {
 		t.Fatal("no batch was lock-free: the test did not exercise the cache")
 	}
 }
+
+// The background fill caches accounts up to the bound and never evicts: a fresh instance
+// then debits them lock-free without reading them first.
+func TestWarmLedgerCacheAllFillsUpToTheBound(t *testing.T) {
+	e := newEnv(t)
+	e.clock.Advance(24 * time.Hour) // see TestMixedBatchDecidesPerAccount
+	ctx := context.Background()
+	acc := e.account()
+	e.grant(acc, "10")
+	fresh := billing.NewService(e.store, billing.Options{Now: e.clock.Now})
+	n, err := fresh.WarmLedgerCacheAll(ctx)
+	if err != nil || n == 0 || fresh.LedgerCacheLen() != n {
+		t.Fatalf("filled %d (%v), %d cached", n, err, fresh.LedgerCacheLen())
+	}
+	stats := fresh.LedgerStats()
+	if _, err := debitOn(t, fresh, acc, "1", key(), false); err != nil {
+		t.Fatal(err)
+	}
+	if stats.LockFree.Load() != 1 || stats.ColdReads.Load() != 0 {
+		t.Fatalf("after the fill: %d lock-free, %d cold reads; want 1 and 0", stats.LockFree.Load(), stats.ColdReads.Load())
+	}
+	small := billing.NewService(e.store, billing.Options{Now: e.clock.Now, LedgerCacheAccounts: 2})
+	if n, err := small.WarmLedgerCacheAll(ctx); err != nil || n != 2 || small.LedgerCacheLen() != 2 {
+		t.Fatalf("bound 2: filled %d (%v), %d cached", n, err, small.LedgerCacheLen())
+	}
+}
