@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -15,7 +16,8 @@ import (
 // account's lock or version check, and a debit priced for another plan is priced again.
 type accountCache struct {
 	mu    sync.RWMutex
-	m     map[string]cachedAccount
+	max   int // twice the ledger cache's bound: an account may be cached under two refs
+	m     *clockMap[cachedAccount]
 	loads flight[Account]
 }
 
@@ -30,7 +32,6 @@ const (
 	// accountCacheTTL is only a backstop for a listener that is down: changes arrive as
 	// notifications, and a lost listener connection drops every snapshot.
 	accountCacheTTL = 10 * time.Second
-	accountCacheMax = 200_000
 )
 
 // AccountSnapshot resolves an id or external:<id> to the account as last announced.
@@ -39,14 +40,40 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 	c := &s.accounts
 	now := time.Now()
 	c.mu.RLock()
-	ca, ok := c.m[ref]
+	var ca cachedAccount
+	ok := false
+	if c.m != nil {
+		var p *cachedAccount
+		if p, ok = c.m.get(ref); ok {
+			ca = *p
+		}
+	}
 	c.mu.RUnlock()
 	if ok && now.Before(ca.at) {
 		return ca.acc, nil
 	}
+	// A customer base larger than what a TTL keeps fresh (100,000 accounts and more) would
+	// read the account on most requests: the ledger cache's copy is as current (see
+	// routingAccount) unless a tombstone or a newer snapshot says otherwise.
+	if a, found := s.ledgerRoute(ref, ca, ok); found {
+		return a, nil
+	}
 	return c.loads.do(ctx, ref, func(ctx context.Context) (Account, error) {
 		return s.ResolveAccount(ctx, ref)
 	}, func(a Account) { s.snapshot(ref, a) })
+}
+
+// ledgerRoute is the ledger cache's account for ref (an id), unless the snapshot found (ok)
+// for ref, expired or a tombstone, is of a newer version.
+func (s *Service) ledgerRoute(ref string, ca cachedAccount, ok bool) (Account, bool) {
+	if strings.HasPrefix(ref, "external:") {
+		return Account{}, false
+	}
+	a, found := s.ledger.routingAccount(ref)
+	if !found || (ok && ca.acc.Version > a.Version) {
+		return Account{}, false
+	}
+	return a, true
 }
 
 func snapshotExpiry() time.Time {
@@ -57,22 +84,35 @@ func snapshotExpiry() time.Time {
 // put stores a under key unless the cache holds a newer state (or a tombstone) of the
 // account under that key or under its id. The caller holds c.mu.
 func (c *accountCache) put(key string, a Account, exp time.Time) {
-	if old, ok := c.m[key]; ok && old.acc.ID == a.ID && old.acc.Version > a.Version {
+	m := c.entries()
+	if old, ok := m.peek(key); ok && old.acc.ID == a.ID && old.acc.Version > a.Version {
 		return
 	}
 	if key != a.ID {
-		if old, ok := c.m[a.ID]; ok && old.acc.Version > a.Version {
+		if old, ok := m.peek(a.ID); ok && old.acc.Version > a.Version {
 			return
 		}
 	}
-	c.m[key] = cachedAccount{acc: a, at: exp}
+	m.put(key, cachedAccount{acc: a, at: exp})
 }
 
-// reset empties the map when it is missing or would pass accountCacheMax with n more.
-func (c *accountCache) reset(n int) {
-	if c.m == nil || len(c.m)+n > accountCacheMax {
-		c.m = make(map[string]cachedAccount, max(1024, n))
+// entries returns the map, made on first use with its bound (evicting the least recently
+// used snapshot one by one when full). The caller holds c.mu for writing.
+func (c *accountCache) entries() *clockMap[cachedAccount] {
+	if c.m == nil {
+		if c.max <= 0 {
+			c.max = 2 * DefaultLedgerCacheAccounts
+		}
+		c.m = newClockMap[cachedAccount](c.max)
+		// An account's external ref goes with its id, so ForgetAccount, which finds the
+		// external ref through the id's entry, never leaves it behind.
+		c.m.onEvict = func(key string, ca *cachedAccount) {
+			if !strings.HasPrefix(key, "external:") && ca.acc.ExternalID != nil && *ca.acc.ExternalID != "" {
+				c.m.remove("external:" + *ca.acc.ExternalID)
+			}
+		}
 	}
+	return c.m
 }
 
 // snapshot records an account read under ref (an id or an external id) and its id.
@@ -81,7 +121,6 @@ func (s *Service) snapshot(ref string, a Account) {
 	exp := snapshotExpiry()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.reset(2)
 	c.put(a.ID, a, exp)
 	if ref != a.ID {
 		c.put(ref, a, exp)
@@ -95,7 +134,6 @@ func (s *Service) snapshotsFrom(b *book) {
 	exp := snapshotExpiry()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.reset(len(b.accounts))
 	for id, st := range b.accounts {
 		c.put(id, st.acc, exp)
 	}
@@ -109,7 +147,6 @@ func (s *Service) snapshotsOf(accs []Account) {
 	exp := snapshotExpiry()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.reset(2 * len(accs))
 	for _, a := range accs {
 		c.put(a.ID, a, exp)
 		if a.ExternalID != nil && *a.ExternalID != "" {
@@ -129,14 +166,15 @@ func (s *Service) ForgetAccount(id string, version int64) {
 	c.loads.forget()
 	c.mu.Lock()
 	// An account is cached under its id, and under "external:"+its external id only together
-	// with its id (snapshot, snapshotsOf), which never changes: two deletes, no scan.
-	if ca, ok := c.m[id]; ok && ca.acc.ExternalID != nil && *ca.acc.ExternalID != "" {
-		delete(c.m, "external:"+*ca.acc.ExternalID)
+	// with its id (snapshot, snapshotsOf), which never changes: two deletes, no scan. (An
+	// eviction takes the external ref with the id, see entries.)
+	m := c.entries()
+	if ca, ok := m.peek(id); ok && ca.acc.ExternalID != nil && *ca.acc.ExternalID != "" {
+		m.remove("external:" + *ca.acc.ExternalID)
 	}
-	delete(c.m, id)
+	m.remove(id)
 	if version > 0 {
-		c.reset(1)
-		c.m[id] = cachedAccount{acc: Account{ID: id, Version: version}}
+		m.put(id, cachedAccount{acc: Account{ID: id, Version: version}})
 	}
 	c.mu.Unlock()
 	s.ledger.drop([]string{id}) // version-checked anyway; dropping spares a refused statement
@@ -148,6 +186,9 @@ func (s *Service) ForgetAccounts() {
 	c := &s.accounts
 	c.loads.forget()
 	c.mu.Lock()
-	c.m = nil
+	if c.m != nil {
+		c.m.clear()
+	}
 	c.mu.Unlock()
+	s.ledger.notificationsLost()
 }

@@ -16,8 +16,14 @@ func TestForgottenAccountIsNotCachedOlder(t *testing.T) {
 	s.snapshotsOf([]Account{old})
 	s.snapshot("external:cust-1", old)
 	live := func(ref string) (Account, bool) {
-		ca, ok := s.accounts.m[ref]
-		return ca.acc, ok && time.Now().Before(ca.at)
+		if s.accounts.m == nil {
+			return Account{}, false
+		}
+		ca, ok := s.accounts.m.peek(ref)
+		if !ok {
+			return Account{}, false
+		}
+		return ca.acc, time.Now().Before(ca.at)
 	}
 	for _, ref := range []string{"acc_1", "external:cust-1"} {
 		if a, ok := live(ref); ok {

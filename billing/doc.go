@@ -36,8 +36,17 @@
 //     fails for any store method writing the grants table, or any billing code calling one,
 //     that its tables do not list with such a check.
 //
+// The cache is bounded (Options.LedgerCacheAccounts) and evicts one least recently used
+// account at a time (clockMap). Decisions are per account: a batch's accounts that are not
+// cached are read without locks (Store.LedgerAccounts: the account first, then its grants and
+// rules, so that a change in between leaves the row past the version read) and decided like
+// cached ones; only accounts that cannot be read so, or that have a reservation in the
+// batch, take the locked path, beside the lock-free statement of the others (applySplit).
+//
 // Account settings (status, plan, limits) are cached per instance too (AccountSnapshot). A
 // settings change is announced to every instance when it commits (migration 0014,
 // store.Listen, ApplyCacheEvent); money decisions are checked again under the account's lock
-// or version check, so a notification still in flight never moves money wrongly.
+// or version check, so a notification still in flight never moves money wrongly. When a
+// snapshot has expired, routing may use the ledger cache's copy of the account: it is dropped
+// by the same notifications, and copies recorded before notifications were lost are not used.
 package billing

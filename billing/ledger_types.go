@@ -214,6 +214,10 @@ type LedgerTx interface {
 // nothing is written and the error is ErrStale. A taken idempotency key fails it with EConflict.
 type LedgerCommitter interface {
 	CommitLedger(ctx context.Context, w LedgerWrites) error
+	// LedgerAccounts reads accounts, then their live grants (remaining > 0), then their
+	// enabled alert rules (grouped by account), without locks: for decisions that are
+	// version-checked when written.
+	LedgerAccounts(ctx context.Context, ids []string) ([]Account, []Grant, []AlertRule, error)
 }
 
 // LedgerReader is what the ledger reads outside a transaction.
@@ -234,4 +238,7 @@ type LedgerReader interface {
 	// ledger entries, most recent first, with their live grants (remaining > 0), all read
 	// in one snapshot and without locks.
 	RecentLedgerAccounts(ctx context.Context, entries, limit int) ([]Account, []Grant, error)
+	// LedgerAccountsAfter returns up to limit accounts with ids after afterID, in id order,
+	// with their live grants and enabled alert rules, read in one snapshot and without locks.
+	LedgerAccountsAfter(ctx context.Context, afterID string, limit int) ([]Account, []Grant, []AlertRule, error)
 }

@@ -69,6 +69,10 @@ type Options struct {
 	// Retention is how long finished jobs, sent mail and settled webhook deliveries are kept
 	// (RETENTION_DAYS); 0 is DefaultRetention.
 	Retention time.Duration
+	// LedgerCacheAccounts bounds the accounts the debit path keeps in memory (ledger cache;
+	// routing snapshots get twice as many refs); 0 is DefaultLedgerCacheAccounts. Production
+	// sets it from LEDGER_CACHE_ACCOUNTS; tests lower it to exercise eviction.
+	LedgerCacheAccounts int
 }
 
 // Defaults of Options.
@@ -85,6 +89,7 @@ func NewService(s Store, o Options) *Service {
 	if svc.now == nil {
 		svc.now = time.Now
 	}
+	svc.ledger.max, svc.accounts.max = o.LedgerCacheAccounts, 2*o.LedgerCacheAccounts
 	if svc.passwordCost == 0 {
 		svc.passwordCost = DefaultPasswordCost
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"github.com/lib/pq"
 )
 
 // BalanceOf returns the account and the part of its cached balance not usable at now.
@@ -163,4 +164,66 @@ func (s *Store) RecentLedgerAccounts(ctx context.Context, entries, limit int) ([
 		return nil, nil, mapErr("recent accounts' grants", err)
 	}
 	return accs, grants, nil
+}
+
+// LedgerAccountsAfter reads, in one snapshot and without locks, up to limit accounts with ids
+// after afterID (id order), their live grants and their enabled alert rules: a page of the
+// ledger cache's background warm-up, checked by version on every write like any cached
+// entry. Grants and rules are read by id range, one index range scan each.
+func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit int) ([]billing.Account, []billing.Grant, []billing.AlertRule, error) {
+	t, err := s.db.BeginTxx(ctx, &sqlTxReadOnlySnapshot)
+	if err != nil {
+		return nil, nil, nil, mapErr("accounts page", err)
+	}
+	defer t.Rollback() //nolint:errcheck // read only
+	var accs []billing.Account
+	if err := t.SelectContext(ctx, &accs, `SELECT `+accountCols+` FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`,
+		afterID, limit); err != nil || len(accs) == 0 {
+		return nil, nil, nil, mapErr("accounts page", err)
+	}
+	last := accs[len(accs)-1].ID
+	var grants []billing.Grant
+	if err := t.SelectContext(ctx, &grants, `SELECT `+grantCols+` FROM grants
+		WHERE account_id > $1 AND account_id <= $2 AND remaining > 0
+		ORDER BY account_id, priority, expires_at NULLS LAST, created_at, id`, afterID, last); err != nil {
+		return nil, nil, nil, mapErr("accounts page grants", err)
+	}
+	var rows []alertRuleRow
+	if err := t.SelectContext(ctx, &rows, `SELECT `+alertRuleCols+` FROM alert_rules
+		WHERE account_id > $1 AND account_id <= $2 AND enabled ORDER BY account_id, created_at, id`, afterID, last); err != nil {
+		return nil, nil, nil, mapErr("accounts page rules", err)
+	}
+	return accs, grants, alertRules(rows), nil
+}
+
+// readAccountsSQL is lockAccountsSQL without the lock.
+var readAccountsSQL = `SELECT a.* FROM unnest($1::text[]) AS k(id),
+	LATERAL (SELECT ` + accountCols + ` FROM accounts WHERE id = k.id) a`
+
+// LedgerAccounts reads accounts, then their live grants, then their enabled alert rules,
+// without locks or a transaction: for deciding against a version check only. Every change
+// to an account's grants or rules updates its row, so anything that committed between the
+// reads left the account past the version read here, and the write is refused.
+func (s *Store) LedgerAccounts(ctx context.Context, ids []string) ([]billing.Account, []billing.Grant, []billing.AlertRule, error) {
+	var accs []billing.Account
+	if err := s.selectHot(ctx, &accs, readAccountsSQL, textArray(ids)); err != nil || len(accs) == 0 {
+		return nil, nil, nil, mapErr("read accounts", err)
+	}
+	var grants []billing.Grant
+	if err := s.selectHot(ctx, &grants, liveGrantsSQL, textArray(ids)); err != nil {
+		return nil, nil, nil, mapErr("read live grants", err)
+	}
+	var rows []alertRuleRow
+	if err := s.selectHot(ctx, &rows, alertRulesForSQL, pq.Array(ids)); err != nil {
+		return nil, nil, nil, mapErr("read alert rules", err)
+	}
+	return accs, grants, alertRules(rows), nil
+}
+
+// selectHot runs a hot query outside any transaction, prepared once it can be.
+func (s *Store) selectHot(ctx context.Context, dest any, query string, args ...any) error {
+	if st := s.prepared(query); st != nil {
+		return st.SelectContext(ctx, dest, args...)
+	}
+	return s.db.SelectContext(ctx, dest, query, args...)
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"creditline/billing"
@@ -80,5 +81,52 @@ func TestBulkUsageKeepsTheLedgerClean(t *testing.T) {
 	}
 	if l, err := svc.UsageListing(ctx, billing.UsageFilter{AccountID: acc.ID}, true); err != nil || l.Summary.Events != all || !l.More {
 		t.Fatalf("listing %+v %v", l.Summary, err)
+	}
+}
+
+// TestBulkAccountsKeepTheLedgerClean bulk-loads accounts over more than one statement's
+// chunk boundary and checks every invariant, their balances, rules and that they take debits.
+func TestBulkAccountsKeepTheLedgerClean(t *testing.T) {
+	db := pgtest.Fresh(t)
+	ctx := context.Background()
+	st := store.New(db)
+	svc := billing.NewService(st, billing.Options{PasswordCost: 4})
+	if err := svc.SeedCatalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := svc.CreateAccount(ctx, billing.CreateAccountInput{Name: "template"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := st.ListAlertRules(ctx, tpl.ID)
+	if err != nil || len(rules) == 0 {
+		t.Fatalf("template rules: %v %v", rules, err)
+	}
+	n := store.BulkAccountsChunk + 3
+	ids, err := st.SeedBulkAccounts(ctx, store.BulkAccounts{N: n, Prefix: "bulk", Plan: "free", Credits: billing.MustCredits("25"),
+		Rules: rules, Now: svc.Now()}, nil)
+	if err != nil || len(ids) != n {
+		t.Fatalf("%d ids, %v", len(ids), err)
+	}
+	if vs, err := svc.Verify(ctx); err != nil || len(vs) != 0 {
+		t.Fatalf("verify: %v %v", err, vs[:min(len(vs), 5)])
+	}
+	last := ids[n-1]
+	b, err := svc.Balance(ctx, last)
+	if err != nil || b.Balance != billing.MustCredits("25") {
+		t.Fatalf("last account: %+v %v", b, err)
+	}
+	got, err := st.ListAlertRules(ctx, last)
+	if err != nil || len(got) != len(rules) {
+		t.Fatalf("last account has %d rules (%v), want %d", len(got), err, len(rules))
+	}
+	if a, err := svc.AccountSnapshot(ctx, "external:bulk-"+strconv.Itoa(n-1)); err != nil || a.ID != last {
+		t.Fatalf("external id of the last account: %+v %v", a, err)
+	}
+	if _, err := svc.Debit(ctx, billing.DebitInput{AccountID: ids[0], Amount: billing.MustCredits("5"), IdempotencyKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if vs, err := svc.Verify(ctx); err != nil || len(vs) != 0 {
+		t.Fatalf("verify after a debit: %v %v", err, vs)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,7 +23,7 @@ import (
 type options struct {
 	duration  time.Duration
 	clients   int
-	accounts  int
+	accounts  []int // spread scenarios, one fresh server each; the first also runs the others
 	batchSize int
 	batchCli  int
 	rate      int
@@ -35,7 +37,7 @@ func main() {
 	var o options
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "duration of each scenario")
 	flag.IntVar(&o.clients, "c", 32, "concurrent clients for single-event requests")
-	flag.IntVar(&o.accounts, "accounts", 1000, "accounts for the spread scenario")
+	accounts := flag.String("accounts", "1000", "comma-separated account counts: a spread scenario (with its pgbench baseline) on a fresh server for each, e.g. 1000,100000,1000000")
 	flag.IntVar(&o.batchSize, "batch", 500, "events per batch request")
 	flag.IntVar(&o.batchCli, "batch-clients", 8, "concurrent clients for the batch scenario")
 	flag.IntVar(&o.rate, "rate", 0, "also run a fixed-rate (open loop) spread scenario at this many requests/s, reporting dropped requests")
@@ -44,6 +46,14 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "load sent before each scenario's measurement starts (not counted)")
 	flag.BoolVar(&o.timeline, "timeline", false, "with -rate: print sends, drops and the worst latency per 250 ms")
 	flag.Parse()
+	for _, f := range strings.Split(*accounts, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 10_000_000 {
+			fmt.Fprintf(os.Stderr, "bench: -accounts %q: give whole numbers from 1 to 10000000\n", *accounts)
+			os.Exit(2)
+		}
+		o.accounts = append(o.accounts, n)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, o); err != nil {
@@ -63,25 +73,43 @@ func run(ctx context.Context, o options) error {
 	}
 	if !o.keep {
 		defer db.drop()
+	} else {
+		fmt.Println("database kept:", db.url)
 	}
 	fmt.Printf("machine: %d CPUs, %s; PostgreSQL %s (synchronous_commit=%s)\n", runtime.NumCPU(), runtime.GOARCH, db.version, db.syncCommit)
-	bin := filepath.Join(os.TempDir(), "creditline-bench-portal")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/portal").CombinedOutput(); err != nil {
-		return fmt.Errorf("build portal: %v\n%s", err, out)
-	}
-	fix, err := setup(ctx, db.url, o.accounts)
+	// A folder of this run's own: another benchmark on the machine (another tree) builds its
+	// own portal, and must not replace this one between its build and its start.
+	binDir, err := os.MkdirTemp("", "creditline-bench-")
 	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(binDir)
+	bin := filepath.Join(binDir, "portal")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/portal").CombinedOutput(); err != nil {
+		return fmt.Errorf("build portal: %v\n%s", err, out)
+	}
+	fix, err := setup(ctx, db.url, slices.Max(o.accounts))
+	if err != nil {
+		return err
+	}
+	first := o.accounts[0]
 	var results []result
 	if o.wants("baseline") {
-		for _, hot := range []bool{false, true} {
-			db.checkpoint(ctx)
-			r, err := pgbenchBaseline(ctx, db.url, o.accounts, hot, o.duration)
-			if err != nil {
-				return err
+		for i, n := range o.accounts {
+			for _, hot := range []bool{false, true} {
+				if hot && i > 0 {
+					continue
+				}
+				db.checkpoint(ctx)
+				r, err := pgbenchBaseline(ctx, db.url, n, hot, o.duration)
+				if err != nil {
+					return err
+				}
+				if !hot {
+					r.name += o.suffix(n)
+				}
+				results = append(results, r)
 			}
-			results = append(results, r)
 		}
 	}
 	if o.wants("ceiling") {
@@ -89,9 +117,9 @@ func run(ctx context.Context, o options) error {
 			name                     string
 			accounts, batch, clients int
 		}{
-			{"pgbench ceiling spread", o.accounts, 16, 2},
+			{"pgbench ceiling spread", first, 16, 2},
 			{"pgbench ceiling hot account", 1, 16, 2},
-			{"pgbench ceiling batch", o.accounts, o.batchSize, 2},
+			{"pgbench ceiling batch", first, o.batchSize, 2},
 		} {
 			db.checkpoint(ctx)
 			r, err := pgbenchCeiling(ctx, db.url, c.name, c.accounts, c.batch, c.clients, o.duration)
@@ -101,31 +129,14 @@ func run(ctx context.Context, o options) error {
 			results = append(results, r)
 		}
 	}
-	srv, err := startServer(ctx, bin, db.url)
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	lg := &loadgen{warmup: o.warmup, base: srv.base, key: fix.key, accounts: fix.accounts}
-	measure := func(f func() result) {
-		db.checkpoint(ctx)
-		before := make(chan gcCounters, 1) // the batcher's counters once the warm-up is over
-		go func() { time.Sleep(o.warmup); before <- readGC(srv.base) }()
-		r := f()
-		r.batcher = batcherNote(<-before, readGC(srv.base))
-		results = append(results, r)
-	}
-	if o.wants("spread") {
-		measure(func() result { return lg.closedLoop(ctx, "api spread", o.clients, o.duration, false) })
-	}
-	if o.wants("hot") {
-		measure(func() result { return lg.closedLoop(ctx, "api hot account", o.clients, o.duration, true) })
-	}
-	if o.wants("batch") {
-		measure(func() result { return lg.batches(ctx, "api batch", o.batchCli, o.batchSize, o.duration) })
-	}
-	if o.rate > 0 && o.wants("rate") {
-		measure(func() result { return lg.fixedRate(ctx, fmt.Sprintf("api spread @%d/s", o.rate), o.rate, o.duration) })
+	var scale []scaleRow
+	for i, n := range o.accounts {
+		rs, row, err := o.serverRun(ctx, db, bin, fix, n, i == 0)
+		if err != nil {
+			return err
+		}
+		results = append(results, rs...)
+		scale = append(scale, row)
 	}
 	report(results)
 	if o.timeline {
@@ -135,8 +146,57 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
-	if err := srv.verify(ctx); err != nil {
-		return err
+	if len(o.accounts) > 1 {
+		reportScale(scale, results)
 	}
-	return nil
+	return verify(ctx, bin, db.url)
+}
+
+// suffix names a scenario's account count when the run has more than one.
+func (o options) suffix(n int) string {
+	if len(o.accounts) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s accounts)", thousands(n))
+}
+
+// serverRun starts a fresh `portal serve` (a cold start: its caches are empty) and measures
+// the spread over the first n accounts, the fixed-rate run over them, and, when all is set,
+// the hot-account and batch scenarios; it reads the server's resident memory at the end.
+func (o options) serverRun(ctx context.Context, db *benchDB, bin string, fix *fixture, n int, all bool) ([]result, scaleRow, error) {
+	srv, err := startServer(ctx, bin, db.url)
+	if err != nil {
+		return nil, scaleRow{}, err
+	}
+	defer srv.stop()
+	row := scaleRow{accounts: n, rssStart: srv.rss()}
+	var results []result
+	lg := &loadgen{warmup: o.warmup, base: srv.base, key: fix.key, accounts: fix.accounts[:n]}
+	measure := func(f func() result) result {
+		db.checkpoint(ctx)
+		before := make(chan gcCounters, 1) // the batcher's counters once the warm-up is over
+		go func() { time.Sleep(o.warmup); before <- readGC(srv.base) }()
+		r := f()
+		b, a := <-before, readGC(srv.base)
+		r.batcher = batcherNote(b, a)
+		r.lockFreeShare = lockFreeShare(b, a)
+		results = append(results, r)
+		return r
+	}
+	if o.wants("spread") {
+		row.spread = measure(func() result { return lg.closedLoop(ctx, "api spread"+o.suffix(n), o.clients, o.duration, false) })
+	}
+	if all && o.wants("hot") {
+		measure(func() result { return lg.closedLoop(ctx, "api hot account", o.clients, o.duration, true) })
+	}
+	if all && o.wants("batch") {
+		measure(func() result { return lg.batches(ctx, "api batch", o.batchCli, o.batchSize, o.duration) })
+	}
+	if o.rate > 0 && o.wants("rate") {
+		measure(func() result {
+			return lg.fixedRate(ctx, fmt.Sprintf("api spread @%d/s", o.rate)+o.suffix(n), o.rate, o.duration)
+		})
+	}
+	row.rssEnd = srv.rss()
+	return results, row, nil
 }

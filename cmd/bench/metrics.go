@@ -58,3 +58,12 @@ func batcherNote(a, b gcCounters) string {
 		strconv.FormatFloat((b.waitSec-a.waitSec)/ops*1000, 'f', 2, 64) + " ms, " +
 		strconv.FormatFloat(100*(b.lockFree-a.lockFree)/max(1, b.lockFree-a.lockFree+b.locked-a.locked), 'f', 0, 64) + "% lock-free"
 }
+
+// lockFreeShare is the share of debit batches committed lock-free between two readings (-1: none).
+func lockFreeShare(a, b gcCounters) float64 {
+	lf, lk := b.lockFree-a.lockFree, b.locked-a.locked
+	if lf+lk <= 0 {
+		return -1
+	}
+	return lf / (lf + lk)
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -18,6 +19,8 @@ type result struct {
 	baseline bool
 	batcher  string
 	timeline string // fixed-rate runs: per-interval sends, drops and worst latency
+	// lockFreeShare is the share of debit batches committed lock-free after the warm-up (-1: unknown).
+	lockFreeShare float64
 }
 
 func report(rs []result) {
@@ -37,7 +40,7 @@ func report(rs []result) {
 				shape = "spread"
 			}
 		}
-		base := perSec["pgbench "+what+" "+shape]
+		base := perSec["pgbench "+what+" "+shape+accountsSuffix(r.name)]
 		if base == 0 || r.baseline || (what == "ceiling" && strings.Contains(r.name, "@")) { // fixed rate: the rate is the cap
 			return ""
 		}
@@ -58,4 +61,59 @@ func report(rs []result) {
 			against(r, "baseline"), against(r, "ceiling"), r.batcher)
 	}
 	w.Flush()
+}
+
+// accountsSuffix is the " (N accounts)" ending of a scenario's name, if any.
+func accountsSuffix(name string) string {
+	if i := strings.LastIndex(name, " ("); i >= 0 && strings.HasSuffix(name, " accounts)") {
+		return name[i:]
+	}
+	return ""
+}
+
+// scaleRow is one account count's spread run on a fresh server.
+type scaleRow struct {
+	accounts         int
+	spread           result
+	rssStart, rssEnd int64
+}
+
+// reportScale prints the spread over each account count beside the first (and each beside
+// the pgbench baseline spread over the same accounts, run in this same run).
+func reportScale(rows []scaleRow, rs []result) {
+	perSec := map[string]float64{}
+	for _, r := range rs {
+		perSec[r.name] = r.perSec
+	}
+	fmt.Println("\nspread by number of accounts (each on a fresh server):")
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "accounts\tapi spread debits/s\tvs first\tpgbench baseline\tvs baseline\tp99 ms\tlock-free batches\tRSS after MB\t")
+	for _, row := range rows {
+		base := perSec["pgbench baseline spread"+accountsSuffix(row.spread.name)]
+		vs := "-"
+		if base > 0 {
+			vs = fmt.Sprintf("%.2fx", row.spread.perSec/base)
+		}
+		lf := "-"
+		if row.spread.lockFreeShare >= 0 {
+			lf = fmt.Sprintf("%.0f%%", 100*row.spread.lockFreeShare)
+		}
+		fmt.Fprintf(w, "%s\t%.0f\t%.2fx\t%.0f\t%s\t%.2f\t%s\t%.0f\t\n", thousands(row.accounts), row.spread.perSec,
+			row.spread.perSec/max(1, rows[0].spread.perSec), base, vs, row.spread.p99, lf, float64(row.rssEnd)/(1<<20))
+	}
+	w.Flush()
+	if n := len(rows); n > 1 && rows[n-1].accounts > rows[0].accounts {
+		a, b := rows[0], rows[n-1]
+		fmt.Printf("resident memory per extra account (every account cached): %.0f bytes ((%.0f MB - %.0f MB) / %d accounts)\n",
+			float64(b.rssEnd-a.rssEnd)/float64(b.accounts-a.accounts), float64(b.rssEnd)/(1<<20), float64(a.rssEnd)/(1<<20), b.accounts-a.accounts)
+	}
+}
+
+// thousands writes n with thousands separators.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +30,14 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 		return nil, err
 	}
 	cmd.Stderr = io.Discard
+	if path := os.Getenv("BENCH_SERVER_LOG"); path != "" { // the server's log, for a closer look
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close() // the child has its own descriptor once started
+		cmd.Stderr = f
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the benchmark
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -70,10 +79,26 @@ func (s *server) stop() {
 }
 
 // verify runs `portal verify` on the benchmark database.
-func (s *server) verify(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, s.bin, "verify")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.db)
+func verify(ctx context.Context, bin, dbURL string) error {
+	cmd := exec.CommandContext(ctx, bin, "verify")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	start := time.Now()
 	out, err := cmd.CombinedOutput()
-	fmt.Printf("\nportal verify: %s", out)
+	fmt.Printf("\nportal verify (%.1f s): %s", time.Since(start).Seconds(), out)
 	return err
+}
+
+// rss is the server's resident memory in bytes (0 when unknown), from /proc.
+func (s *server) rss() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }

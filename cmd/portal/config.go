@@ -37,6 +37,8 @@ type Config struct {
 	DebitBulkShards int
 	// DebitWindow is how long a small debit batch waits for company (0: none).
 	DebitWindow time.Duration
+	// LedgerCacheAccounts bounds the accounts cached for lock-free debits (LEDGER_CACHE_ACCOUNTS).
+	LedgerCacheAccounts int
 	// Grace is how long a failed subscription payment keeps its plan (DUNNING_GRACE_DAYS).
 	Grace time.Duration
 	// Retention is how long finished jobs, sent mail and settled webhook deliveries are kept
@@ -95,6 +97,14 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 			return c, fmt.Errorf("DEBIT_WINDOW %q must be a duration from 0 to 100ms (e.g. 500us)", v)
 		}
 		c.DebitWindow = d
+	}
+	c.LedgerCacheAccounts = billing.DefaultLedgerCacheAccounts
+	if v := strings.TrimSpace(getenv("LEDGER_CACHE_ACCOUNTS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 || n > 50_000_000 {
+			return c, fmt.Errorf("LEDGER_CACHE_ACCOUNTS %q must be a whole number from 1000 to 50000000", v)
+		}
+		c.LedgerCacheAccounts = n
 	}
 	c.Grace = billing.DefaultGrace
 	if v := strings.TrimSpace(getenv("DUNNING_GRACE_DAYS")); v != "" {

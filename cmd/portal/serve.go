@@ -63,7 +63,7 @@ func openApp(ctx context.Context, cfg Config, stderr io.Writer) (*app, error) {
 	svc := billing.NewService(st, billing.Options{Payments: newPayments(cfg), Mailer: mailer,
 		Dunning:    billing.DunningOptions{Grace: cfg.Grace, LinkBase: cfg.BaseURL},
 		AlertLinks: billing.AlertLinks{BaseURL: cfg.BaseURL, Secret: []byte(cfg.SessionSecret)},
-		Retention:  cfg.Retention})
+		Retention:  cfg.Retention, LedgerCacheAccounts: cfg.LedgerCacheAccounts})
 	hooks := custhooks.New(svc, st.Webhooks(), custhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate})
 	rev := revenue.New(st.Revenue(), svc.Now)
 	return &app{cfg: cfg, db: db, store: st, svc: svc, hooks: hooks, rev: rev, log: slog.New(h), logs: logs}, nil
@@ -172,6 +172,11 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	defer func() { stopGC(); waitGC() }() // after Shutdown: in-flight debits are answered first
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() { // the rest of the customer base, up to LEDGER_CACHE_ACCOUNTS, while serving
+		start := time.Now()
+		n, err := a.svc.WarmLedgerCacheAll(lctx)
+		a.log.Info("ledger cache filled", "accounts", n, "ms", time.Since(start).Milliseconds(), "err", err)
+	}()
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	worker := a.svc.NewWorker(a.log)

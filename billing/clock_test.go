@@ -1,0 +1,142 @@
+package billing
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// The map never passes its bound, evicts one entry per new key (never everything at once),
+// spares entries used since the hand last passed, and reuses removed slots.
+func TestClockMapEvictsOneColdEntryAtATime(t *testing.T) {
+	m := newClockMap[int](4)
+	var evicted []string
+	m.onEvict = func(k string, _ *int) { evicted = append(evicted, k) }
+	for i := 0; i < 4; i++ {
+		m.put(fmt.Sprint(i), i)
+	}
+	m.get("0") // used: survives the next sweep
+	m.put("4", 4)
+	if m.len() != 4 || len(evicted) != 1 || evicted[0] != "1" {
+		t.Fatalf("after one insert into a full map: len %d, evicted %v (want [1])", m.len(), evicted)
+	}
+	if _, ok := m.peek("0"); !ok {
+		t.Fatal("the entry used since the last pass was evicted")
+	}
+	for i := 5; i < 100; i++ {
+		m.put(fmt.Sprint(i), i)
+		if m.len() > 4 {
+			t.Fatalf("len %d passes the bound", m.len())
+		}
+	}
+	if v, ok := m.get("99"); !ok || *v != 99 {
+		t.Fatal("the newest entry is missing")
+	}
+	n := len(evicted)
+	m.remove("99")
+	m.put("new", 1) // takes the removed slot: nothing evicted
+	if len(evicted) != n || m.len() != 4 || len(m.slots) != 4 {
+		t.Fatalf("remove then put: evicted %d more, len %d, %d slots", len(evicted)-n, m.len(), len(m.slots))
+	}
+	m.clear()
+	if m.len() != 0 {
+		t.Fatal("clear left entries")
+	}
+}
+
+// An account evicted from the routing snapshots takes its external ref along, so a later
+// ForgetAccount (which finds the external ref through the id's entry) leaves nothing behind.
+func TestSnapshotEvictionTakesTheExternalRef(t *testing.T) {
+	s := &Service{}
+	s.accounts.max = 3
+	ext := "cust-1"
+	s.snapshotsOf([]Account{{ID: "acc_1", ExternalID: &ext, Version: 1}}) // two refs
+	s.snapshotsOf([]Account{{ID: "acc_2", Version: 1}})
+	s.snapshotsOf([]Account{{ID: "acc_3", Version: 1}}) // evicts acc_1, and external:cust-1 with it
+	if _, ok := s.accounts.m.peek("external:cust-1"); ok {
+		t.Fatal("the external ref outlived its account's entry")
+	}
+	if s.accounts.m.len() > 3 {
+		t.Fatalf("%d snapshots, bound 3", s.accounts.m.len())
+	}
+}
+
+// Routing uses the ledger cache's copy of an account only while it is as current as a
+// snapshot: not after the account changed (tombstone), nor once notifications were lost.
+func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
+	s := &Service{}
+	acc := Account{ID: "acc_1", Version: 4, Status: StatusActive}
+	s.ledger.load([]Account{acc}, nil, nil, false)
+	if a, ok := s.ledger.routingAccount("acc_1"); !ok || a.Version != 4 {
+		t.Fatalf("fresh entry not used for routing: %+v %v", a, ok)
+	}
+	got, err := s.AccountSnapshot(t.Context(), "acc_1")
+	if err != nil || got.Version != 4 {
+		t.Fatalf("AccountSnapshot: %+v %v", got, err)
+	}
+	s.ForgetAccounts()
+	if _, ok := s.ledger.routingAccount("acc_1"); ok {
+		t.Fatal("an entry recorded before notifications were lost still routes")
+	}
+	// Recorded again after the loss, then an older state put back by a late batch after the
+	// account changed at version 6: the tombstone wins.
+	s.ledger.drop([]string{"acc_1"})
+	s.ledger.load([]Account{acc}, nil, nil, false)
+	s.ForgetAccount("acc_1", 6)
+	s.ledger.load([]Account{acc}, nil, nil, false)
+	tomb, ok := s.accounts.m.peek("acc_1")
+	if !ok || tomb.acc.Version != 6 {
+		t.Fatalf("no tombstone at version 6: %+v", tomb)
+	}
+	if a, routed := s.ledgerRoute("acc_1", *tomb, true); routed {
+		t.Fatalf("entry at version %d routes past the tombstone at version 6", a.Version)
+	}
+	newer := acc
+	newer.Version = 7
+	s.ledger.load([]Account{newer}, nil, nil, false)
+	if a, routed := s.ledgerRoute("acc_1", *tomb, true); !routed || a.Version != 7 {
+		t.Fatalf("the state read after the change does not route: %+v %v", a, routed)
+	}
+	if _, routed := s.ledgerRoute("external:x", cachedAccount{}, false); routed {
+		t.Fatal("an external ref routed through the ledger cache")
+	}
+}
+
+// BenchmarkLedgerCacheBytesPerAccount reports the heap one cached account takes, shaped like
+// the benchmark's accounts (a name, an external id, one grant, the six default alert rules):
+// go test ./billing -run '^$' -bench LedgerCacheBytes -benchtime 1x
+func BenchmarkLedgerCacheBytesPerAccount(b *testing.B) {
+	const n = 200_000
+	now := time.Now().UTC()
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before) // before the input: the strings the cache keeps count too
+		accs := make([]Account, n)
+		grants := make([]Grant, n)
+		var rules []AlertRule
+		for i := range accs {
+			id, ext := fmt.Sprintf("acc_01m8n0bench%010d", i), fmt.Sprintf("bench-%d", i)
+			accs[i] = Account{ID: id, Name: fmt.Sprintf("bench %d", i), ExternalID: &ext, Status: StatusActive, PlanKey: "bench",
+				Balance: 1000 * Credit, CreatedAt: now, Version: 1}
+			grants[i] = Grant{ID: fmt.Sprintf("grt_01m8n0bench%010d", i), AccountID: id, Source: "promo", Amount: 1000 * Credit,
+				Remaining: 1000 * Credit, Priority: 10, EffectiveAt: now, Actor: "seed", Reason: "bulk accounts (load test)", CreatedAt: now}
+			for j, r := range defaultAlertRules(id, now) {
+				r.ID = fmt.Sprintf("alr_01m8n0bench%010d_%d", i, j)
+				rules = append(rules, r)
+			}
+		}
+		s := &Service{}
+		s.ledger.max = n
+		s.ledger.load(accs, grants, rules, false)
+		accs, grants, rules = nil, nil, nil
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if s.LedgerCacheLen() != n {
+			b.Fatalf("%d cached", s.LedgerCacheLen())
+		}
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "bytes/account")
+		runtime.KeepAlive(s)
+	}
+}
