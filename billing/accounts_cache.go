@@ -121,10 +121,12 @@ func (s *Service) snapshot(ref string, a Account) {
 	exp := snapshotExpiry()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.put(a.ID, a, exp)
+	// The ref before the id: inserting the ref may evict, and must not evict the id entry
+	// that an eviction or ForgetAccount finds the ref through.
 	if ref != a.ID {
 		c.put(ref, a, exp)
 	}
+	c.put(a.ID, a, exp)
 }
 
 // snapshotsFrom renews the snapshots of a committed batch's accounts with the state the batch
@@ -148,10 +150,10 @@ func (s *Service) snapshotsOf(accs []Account) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, a := range accs {
-		c.put(a.ID, a, exp)
 		if a.ExternalID != nil && *a.ExternalID != "" {
-			c.put("external:"+*a.ExternalID, a, exp)
+			c.put("external:"+*a.ExternalID, a, exp) // before the id, as in snapshot
 		}
+		c.put(a.ID, a, exp)
 	}
 }
 
@@ -185,10 +187,10 @@ func (s *Service) ForgetAccount(id string, version int64) {
 func (s *Service) ForgetAccounts() {
 	c := &s.accounts
 	c.loads.forget()
+	s.ledger.notificationsLost() // first: a routing read between the two finds nothing stale
 	c.mu.Lock()
 	if c.m != nil {
 		c.m.clear()
 	}
 	c.mu.Unlock()
-	s.ledger.notificationsLost()
 }

@@ -43,6 +43,7 @@ type ledgerCache struct {
 
 type ledgerEntry struct {
 	epoch  uint64
+	at     int64 // cacheClock when recorded: routing uses the copy for accountCacheTTL at most
 	acc    Account
 	grants []Grant     // remaining > 0
 	rules  []AlertRule // enabled alert rules with their state, as of acc.Version
@@ -141,7 +142,7 @@ func (c *ledgerCache) put(b *book, lockFree bool) {
 		if old, ok := m.peek(id); ok && old.acc.Version > acc.Version {
 			continue // a later batch already recorded a newer state
 		}
-		e := ledgerEntry{epoch: c.epoch, acc: acc, rules: cachedRules(st.rules)}
+		e := ledgerEntry{epoch: c.epoch, at: cacheClock(), acc: acc, rules: cachedRules(st.rules)}
 		for _, g := range st.grants {
 			if g.Remaining > 0 {
 				e.grants = append(e.grants, cachedGrant(*g))
@@ -161,11 +162,20 @@ func (c *ledgerCache) routingAccount(id string) (Account, bool) {
 		return Account{}, false
 	}
 	e, ok := c.m.peek(id)
-	if !ok || e.epoch != c.epoch {
+	// The epoch keeps out copies from before lost notifications; the age bounds how stale a
+	// copy can be when a change was missed without a loss being noticed (a late re-insert, a
+	// listener that never subscribed), as snapshots are bounded by their TTL. Busy accounts
+	// are re-recorded by every commit, so they stay routable from memory.
+	if !ok || e.epoch != c.epoch || cacheClock()-e.at > int64(accountCacheTTL) {
 		return Account{}, false
 	}
 	return e.acc, true
 }
+
+var cacheStart = time.Now()
+
+// cacheClock is monotonic nanoseconds since the process started.
+func cacheClock() int64 { return int64(time.Since(cacheStart)) }
 
 // notificationsLost stops every entry recorded so far from serving routing.
 func (c *ledgerCache) notificationsLost() {
@@ -211,7 +221,7 @@ func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, ev
 		case !ok && !evict && m.full():
 			continue
 		}
-		m.put(a.ID, ledgerEntry{epoch: c.epoch, acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
+		m.put(a.ID, ledgerEntry{epoch: c.epoch, at: cacheClock(), acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
 		n++
 	}
 	return n
