@@ -221,6 +221,60 @@ func (a Abuse) CheckoutBursts(ctx context.Context, since time.Time, min int64) (
 	return out, mapErr("abuse checkout bursts", err)
 }
 
+// FailedPayments counts each account's failed payments since, by source.
+func (a Abuse) FailedPayments(ctx context.Context, since time.Time, min int64) ([]abuse.FailureRow, error) {
+	var rows []struct {
+		abuse.FailureRow
+		Nets pq.StringArray `db:"networks"`
+	}
+	err := a.s.db.SelectContext(ctx, &rows, `SELECT account_id, count(*) AS n,
+			count(*) FILTER (WHERE source = 'checkout') AS checkout, count(*) FILTER (WHERE source = 'payment_intent') AS intent,
+			count(*) FILTER (WHERE source = 'auto_recharge') AS recharge,
+			COALESCE(array_agg(DISTINCT ip_prefix) FILTER (WHERE ip_prefix <> ''), '{}') AS networks
+		FROM payment_failures WHERE created_at >= $1 GROUP BY account_id HAVING count(*) >= $2 ORDER BY account_id`, since, min)
+	if err != nil {
+		return nil, mapErr("abuse failed payments", err)
+	}
+	out := make([]abuse.FailureRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.FailureRow
+		out[i].Networks = r.Nets
+	}
+	return out, nil
+}
+
+// CardNetworks counts card attempts per network since: checkout sessions opened from it and
+// left unpaid, and failed payments attributed to it (a failed asynchronous checkout payment is
+// its session, counted once).
+func (a Abuse) CardNetworks(ctx context.Context, since time.Time, minAttempts int64, minAccounts int) ([]abuse.CardNetworkRow, error) {
+	var rows []struct {
+		abuse.CardNetworkRow
+		Accs pq.StringArray `db:"accounts"`
+	}
+	err := a.s.db.SelectContext(ctx, &rows, `
+		WITH tries AS (
+			SELECT ci.ip_prefix, ci.account_id, 1 AS unpaid, 0 AS failed FROM checkout_ips ci
+			JOIN checkout_sessions cs ON cs.id = ci.session_id
+			WHERE ci.created_at >= $1 AND cs.status <> 'complete'
+			UNION ALL
+			SELECT ip_prefix, account_id, 0, 1 FROM payment_failures
+			WHERE created_at >= $1 AND ip_prefix <> '' AND source <> 'checkout'
+		)
+		SELECT ip_prefix, sum(unpaid)::bigint AS unpaid, sum(failed)::bigint AS failed,
+			array_agg(DISTINCT account_id ORDER BY account_id) AS accounts
+		FROM tries GROUP BY ip_prefix HAVING count(*) >= $2 AND count(DISTINCT account_id) >= $3
+		ORDER BY ip_prefix`, since, minAttempts, minAccounts)
+	if err != nil {
+		return nil, mapErr("abuse card networks", err)
+	}
+	out := make([]abuse.CardNetworkRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.CardNetworkRow
+		out[i].Accounts = r.Accs
+	}
+	return out, nil
+}
+
 const flagCols = `f.id, f.account_id, COALESCE(a.name, '') AS account_name, f.kind, f.ref, f.severity, f.status, f.evidence,
 	f.created_at, f.resolved_at, f.resolved_by, f.resolution, f.note`
 
@@ -257,6 +311,10 @@ func (a Abuse) Related(ctx context.Context, accountID string, since time.Time, l
 			SELECT DISTINCT o.account_id, 'prompt ' || o.prompt_hash FROM abuse_prompt_hourly me
 			JOIN abuse_prompt_hourly o ON o.prompt_hash = me.prompt_hash AND o.account_id <> me.account_id AND o.hour >= $2
 			WHERE me.account_id = $1 AND me.hour >= $2
+			UNION
+			SELECT DISTINCT o.account_id, 'checkout network ' || o.ip_prefix FROM checkout_ips me
+			JOIN checkout_ips o ON o.ip_prefix = me.ip_prefix AND o.account_id <> me.account_id AND o.created_at >= $2
+			WHERE me.account_id = $1 AND me.created_at >= $2
 		)
 		SELECT s.account_id, a.name, a.status, s.shares FROM shared s JOIN accounts a ON a.id = s.account_id
 		ORDER BY s.shares, a.name, s.account_id LIMIT $3`, accountID, since, limit)
@@ -312,4 +370,22 @@ func (t *tx) ClearVerification(ctx context.Context, accountID string) (bool, err
 		return false, nil
 	}
 	return err == nil, mapErr("clear verification", err)
+}
+
+// RecordCheckoutIP keeps the network a checkout session was opened from (billing.AbuseTx).
+func (t *tx) RecordCheckoutIP(ctx context.Context, sessionID, accountID, network string, at time.Time) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO checkout_ips (session_id, account_id, ip_prefix, created_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO NOTHING`, sessionID, accountID, network, at)
+	return mapErr("record checkout ip", err)
+}
+
+// RecordPaymentFailure keeps a failed payment once per ref, with the network of its checkout
+// session, or else of the account's latest checkout in the day before it (billing.AbuseTx).
+func (t *tx) RecordPaymentFailure(ctx context.Context, f billing.PaymentFailure) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO payment_failures (ref, account_id, source, ip_prefix, created_at)
+		VALUES ($1, $2, $3, COALESCE((SELECT ip_prefix FROM checkout_ips WHERE session_id = $4),
+			(SELECT ip_prefix FROM checkout_ips WHERE account_id = $2 AND created_at <= $5
+				AND created_at > $5 - interval '1 day' ORDER BY created_at DESC LIMIT 1), ''), $5)
+		ON CONFLICT (ref) DO NOTHING`, f.Ref, f.AccountID, f.Source, f.SessionID, f.At)
+	return mapErr("record payment failure", err)
 }

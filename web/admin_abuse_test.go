@@ -213,11 +213,12 @@ func TestAdminAbuseThresholdsForm(t *testing.T) {
 		t.Fatalf("bad threshold: %d", r.Status)
 	}
 	v.Set("velocity_multiplier", "20")
+	v.Set("network_card_attempts", "25")
 	if r := a.adm.Submit("/admin/abuse", "/admin/abuse/thresholds", v); r.Status != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", r.Status, r.Body)
 	}
 	th, err := a.Abuse.Thresholds(context.Background())
-	if err != nil || th.VelocityMultiplier != 20 {
+	if err != nil || th.VelocityMultiplier != 20 || th.NetworkCardAttempts != 25 || th.FailedPayments != abuse.DefaultThresholds().FailedPayments {
 		t.Fatalf("saved %+v %v", th, err)
 	}
 	if p := a.adm.Get("/admin/audit"); !strings.Contains(p.Body, "setting.update") {

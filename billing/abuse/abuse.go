@@ -135,6 +135,11 @@ type Store interface {
 	DrainedGrants(ctx context.Context, since time.Time, minAmount billing.Credits) ([]DrainedRow, error)
 	RefusalBursts(ctx context.Context, since time.Time, min int64) ([]CountRow, error)
 	CheckoutBursts(ctx context.Context, since time.Time, min int64) ([]CountRow, error)
+	// FailedPayments lists accounts with at least min failed payments since.
+	FailedPayments(ctx context.Context, since time.Time, min int64) ([]FailureRow, error)
+	// CardNetworks lists networks with at least minAttempts card attempts (unpaid checkouts
+	// and failed payments) since, made by at least minAccounts accounts.
+	CardNetworks(ctx context.Context, since time.Time, minAttempts int64, minAccounts int) ([]CardNetworkRow, error)
 	// Flags lists flags by severity (highest first) and age (oldest first).
 	Flags(ctx context.Context, f Filter) ([]Flag, error)
 	// FlagByID returns ENotFound for an unknown id.
@@ -200,6 +205,24 @@ type CountRow struct {
 	AccountID string `db:"account_id"`
 	Count     int64  `db:"n"`
 	Other     int64  `db:"other"`
+}
+
+// FailureRow is an account's failed payments by source, and the networks they came from.
+type FailureRow struct {
+	AccountID string   `db:"account_id"`
+	Failures  int64    `db:"n"`
+	Checkout  int64    `db:"checkout"`
+	Intent    int64    `db:"intent"`
+	Recharge  int64    `db:"recharge"`
+	Networks  []string `db:"-"`
+}
+
+// CardNetworkRow is one network's card attempts and the accounts that made them.
+type CardNetworkRow struct {
+	Network  string   `db:"ip_prefix"`
+	Unpaid   int64    `db:"unpaid"`
+	Failed   int64    `db:"failed"`
+	Accounts []string `db:"-"`
 }
 
 // RelatedAccount is another account that shares something with the flagged one.

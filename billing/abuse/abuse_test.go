@@ -50,8 +50,8 @@ func TestSyntheticAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", rep.Table())
-	if len(rep.Results) != 8 {
-		t.Fatalf("%d attacks played, want 8", len(rep.Results))
+	if len(rep.Results) != 10 {
+		t.Fatalf("%d attacks played, want 10", len(rep.Results))
 	}
 	for _, r := range rep.Results {
 		if !r.Flagged {

@@ -133,7 +133,7 @@ func (s *Service) Run(ctx context.Context) (RunReport, error) {
 	var flags []NewFlag
 	for _, d := range []func(context.Context, time.Time, Thresholds) ([]NewFlag, error){
 		s.detectVelocity, s.detectRepeatedPrompts, s.detectSharedPrompts, s.detectSignupNetworks,
-		s.detectDrainedGrants, s.detectRefusals, s.detectCheckouts,
+		s.detectDrainedGrants, s.detectRefusals, s.detectCheckouts, s.detectFailedPayments, s.detectCardNetworks,
 	} {
 		fs, err := d(ctx, now, th)
 		if err != nil {
@@ -302,6 +302,53 @@ func (s *Service) detectCheckouts(ctx context.Context, now time.Time, th Thresho
 			Ref: fmt.Sprintf("%s:%d", r.AccountID, since.Truncate(time.Hour).Unix()), Evidence: map[string]any{
 				"unpaid_checkouts": r.Count, "paid_checkouts": r.Other, "window_start": since, "window_end": now,
 				"threshold": th.CheckoutAttempts}})
+	}
+	return out, nil
+}
+
+func (s *Service) detectFailedPayments(ctx context.Context, now time.Time, th Thresholds) ([]NewFlag, error) {
+	since := now.Add(-checkoutWindow)
+	rows, err := s.store.FailedPayments(ctx, since, th.FailedPayments)
+	if err != nil {
+		return nil, err
+	}
+	var out []NewFlag
+	for _, r := range rows {
+		out = append(out, NewFlag{AccountID: r.AccountID, Kind: KindCardTesting, Severity: SeverityHigh, Since: since,
+			Ref: fmt.Sprintf("%s:failed:%d", r.AccountID, since.Truncate(time.Hour).Unix()), Evidence: map[string]any{
+				"failed_payments": r.Failures, "declined_on_checkout": r.Intent, "failed_async_checkouts": r.Checkout,
+				"declined_auto_recharges": r.Recharge, "networks": r.Networks, "window_start": since, "window_end": now,
+				"threshold": th.FailedPayments}})
+	}
+	return out, nil
+}
+
+// maxOthers bounds the other accounts a network flag's evidence names.
+const maxOthers = 50
+
+// detectCardNetworks flags every account of a network whose card attempts together pass the
+// threshold, however few each made; the evidence names the network and the other accounts.
+func (s *Service) detectCardNetworks(ctx context.Context, now time.Time, th Thresholds) ([]NewFlag, error) {
+	since := now.Add(-checkoutWindow)
+	rows, err := s.store.CardNetworks(ctx, since, th.NetworkCardAttempts, 2)
+	if err != nil {
+		return nil, err
+	}
+	var out []NewFlag
+	for _, r := range rows {
+		for _, acc := range r.Accounts {
+			others := make([]string, 0, min(len(r.Accounts)-1, maxOthers))
+			for _, o := range r.Accounts {
+				if o != acc && len(others) < maxOthers {
+					others = append(others, o)
+				}
+			}
+			out = append(out, NewFlag{AccountID: acc, Kind: KindCardTesting, Severity: SeverityHigh, Since: since,
+				Ref: fmt.Sprintf("%s:net:%s:%d", acc, r.Network, since.Truncate(time.Hour).Unix()), Evidence: map[string]any{
+					"network": r.Network, "accounts": len(r.Accounts), "other_accounts": others,
+					"unpaid_checkouts": r.Unpaid, "failed_payments": r.Failed, "window_start": since, "window_end": now,
+					"threshold": th.NetworkCardAttempts}})
+		}
 	}
 	return out, nil
 }
