@@ -24,3 +24,11 @@ CREATE TABLE payment_failures (
 );
 CREATE INDEX payment_failures_time_idx ON payment_failures (created_at);
 CREATE INDEX payment_failures_prefix_idx ON payment_failures (ip_prefix, created_at) WHERE ip_prefix <> '';
+
+-- The abuse fold reads the ledger behind the same horizon as the revenue consumer (0023): ids
+-- up to pending_upto were handed out before the transactions in pending_vxids (the writers of
+-- ledger_entries then) were listed; once those have ended, every id up to it is committed or
+-- gone for good.
+ALTER TABLE abuse_cursor
+    ADD COLUMN pending_upto  bigint NOT NULL DEFAULT 0,
+    ADD COLUMN pending_vxids text[] NOT NULL DEFAULT '{}';

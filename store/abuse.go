@@ -10,6 +10,7 @@ import (
 
 	"creditline/billing"
 	"creditline/billing/abuse"
+	"creditline/billing/revenue"
 	"github.com/lib/pq"
 )
 
@@ -34,24 +35,19 @@ func (a Abuse) UsageDaily(ctx context.Context, accountID string, from, to time.T
 	return a.s.UsageDaily(ctx, accountID, from, to)
 }
 
-// foldSQL folds one batch of ledger entries after the cursor into the rollups. The batch
-// stops before the first entry created after the horizon ($3): ids are allocated before
-// commit, so only entries older than the horizon are known to have no uncommitted entry
-// below them. A debit's entries (one per grant drawn) count its event once: the event is
-// skipped when the batch's first debit had an entry before the cursor.
+// foldSQL folds the ledger entries with ids in ($1, $3], at most $2, into the rollups. The
+// caller has made sure every id up to $3 is committed or gone (LedgerHorizon). A debit's
+// entries (one per grant drawn, written by one statement) count its event once: a debit with
+// an entry among the DebitSpan ids before the batch was counted there.
 const foldSQL = `
 WITH batch AS MATERIALIZED (
 	SELECT id, account_id, kind, grant_id, debit_id, created_at FROM ledger_entries
-	WHERE id > $1 ORDER BY id LIMIT $2
+	WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2
 ),
-safe AS MATERIALIZED (
-	SELECT * FROM batch WHERE id < COALESCE((SELECT min(id) FROM batch WHERE created_at >= $3), 9223372036854775807)
-),
-first_debit AS (SELECT debit_id FROM safe WHERE kind = 'debit' ORDER BY id LIMIT 1),
 debits AS (
-	SELECT DISTINCT debit_id FROM safe WHERE kind = 'debit' AND debit_id IS NOT NULL
+	SELECT DISTINCT debit_id FROM batch WHERE kind = 'debit' AND debit_id IS NOT NULL
 	EXCEPT
-	SELECT f.debit_id FROM first_debit f WHERE EXISTS (SELECT 1 FROM ledger_entries l WHERE l.debit_id = f.debit_id AND l.id <= $1)
+	SELECT debit_id FROM ledger_entries WHERE id > $1 - $5 AND id <= $1 AND kind = 'debit' AND debit_id IS NOT NULL
 ),
 ev AS MATERIALIZED (
 	SELECT u.account_id, date_trunc('hour', u.occurred_at) AS hour, u.credits,
@@ -70,28 +66,42 @@ ins_prompt AS (
 ),
 ins_grants AS (
 	INSERT INTO abuse_fresh_grants (grant_id, account_id, created_at)
-	SELECT grant_id, account_id, created_at FROM safe WHERE kind = 'grant' AND grant_id IS NOT NULL AND created_at >= $4
+	SELECT grant_id, account_id, created_at FROM batch WHERE kind = 'grant' AND grant_id IS NOT NULL AND created_at >= $4
 	ON CONFLICT (grant_id) DO NOTHING
 )
-UPDATE abuse_cursor SET last_id = COALESCE((SELECT max(id) FROM safe), last_id), updated_at = $5 WHERE name = 'ledger'
-RETURNING last_id, (SELECT count(*) FROM safe)::int AS entries, (SELECT count(*) FROM ev)::int AS events`
+SELECT COALESCE((SELECT max(id) FROM batch), $1) AS last_id, (SELECT count(*) FROM batch)::int AS entries,
+	(SELECT count(*) FROM ev)::int AS events`
 
-// Fold folds one batch; grants older than two hours are not kept (no detector needs them).
-func (a Abuse) Fold(ctx context.Context, horizon time.Time, limit int) (abuse.FoldResult, error) {
+// LockFoldCursor reads the abuse fold's cursor (created at first use) and holds it.
+func (t *tx) LockFoldCursor(ctx context.Context) (abuse.FoldCursor, error) {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO abuse_cursor (name, last_id, updated_at) VALUES ('ledger', 0, now())
+		ON CONFLICT (name) DO NOTHING`); err != nil {
+		return abuse.FoldCursor{}, mapErr("abuse cursor", err)
+	}
+	var row struct {
+		Last  int64          `db:"last_id"`
+		Upto  int64          `db:"pending_upto"`
+		Vxids pq.StringArray `db:"pending_vxids"`
+	}
+	err := t.tx.GetContext(ctx, &row, `SELECT last_id, pending_upto, pending_vxids FROM abuse_cursor WHERE name = 'ledger' FOR UPDATE`)
+	return abuse.FoldCursor{LastID: row.Last, PendingUpto: row.Upto, PendingVxids: row.Vxids}, mapErr("abuse cursor", err)
+}
+
+func (t *tx) SaveFoldCursor(ctx context.Context, c abuse.FoldCursor) error {
+	vx := c.PendingVxids
+	if vx == nil {
+		vx = []string{}
+	}
+	_, err := t.tx.ExecContext(ctx, `UPDATE abuse_cursor SET last_id = $1, pending_upto = $2, pending_vxids = $3, updated_at = now()
+		WHERE name = 'ledger'`, c.LastID, c.PendingUpto, pq.StringArray(vx))
+	return mapErr("save abuse cursor", err)
+}
+
+// FoldLedger folds one batch (foldSQL).
+func (t *tx) FoldLedger(ctx context.Context, after, upto int64, limit int, grantsFrom time.Time) (abuse.FoldResult, error) {
 	var res abuse.FoldResult
-	err := a.s.inTx(ctx, func(t *tx) error {
-		now := time.Now().UTC()
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO abuse_cursor (name, last_id, updated_at) VALUES ('ledger', 0, $1)
-			ON CONFLICT (name) DO NOTHING`, now); err != nil {
-			return mapErr("abuse cursor", err)
-		}
-		var last int64
-		if err := t.tx.GetContext(ctx, &last, `SELECT last_id FROM abuse_cursor WHERE name = 'ledger' FOR UPDATE`); err != nil {
-			return mapErr("abuse cursor", err)
-		}
-		return mapErr("abuse fold", t.tx.GetContext(ctx, &res, foldSQL, last, limit, horizon, horizon.Add(-2*time.Hour), now))
-	})
-	return res, err
+	err := t.tx.GetContext(ctx, &res, foldSQL, after, limit, upto, grantsFrom, revenue.DebitSpan)
+	return res, mapErr("abuse fold", err)
 }
 
 func (a Abuse) AddRefusals(ctx context.Context, minute time.Time, counts map[string]int64) error {

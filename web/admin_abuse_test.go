@@ -15,8 +15,8 @@ import (
 	"creditline/web/webtest"
 )
 
-// abuseEnv is a server whose clock the test moves (the detectors read the ledger 30 s behind
-// it), with an admin signed in and low thresholds so a few requests raise flags.
+// abuseEnv is a server whose clock the test moves (the detectors' windows follow it), with an
+// admin signed in and low thresholds so a few requests raise flags.
 type abuseEnv struct {
 	*webtest.Env
 	t     *testing.T
@@ -45,10 +45,10 @@ func newAbuseEnv(t *testing.T) *abuseEnv {
 	return &abuseEnv{Env: env, t: t, clock: clock, adm: adm, boss: boss, api: env.PlatformKey(t)}
 }
 
-// detect runs the detectors once, past the horizon.
+// detect runs the detectors once, a minute later.
 func (a *abuseEnv) detect() abuse.RunReport {
 	a.t.Helper()
-	a.clock.Advance(abuse.DefaultHorizon + time.Second)
+	a.clock.Advance(time.Minute)
 	rep, err := a.Abuse.Run(context.Background())
 	if err != nil {
 		a.t.Fatal(err)

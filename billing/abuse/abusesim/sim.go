@@ -156,7 +156,7 @@ func (s *Sim) history(ctx context.Context, perHour map[string]int) error {
 
 // Play creates the normal customers (and the velocity attacker) two weeks before the clock's
 // time and plays their history up to it, then the attacks, one a minute; then it advances
-// past the detector's horizon and runs the detectors once.
+// to the next minute and runs the detectors once.
 func (s *Sim) Play(ctx context.Context) (Report, error) {
 	var rep Report
 	th, err := s.Detector.Thresholds(ctx)
@@ -222,8 +222,8 @@ func (s *Sim) Play(ctx context.Context) (Report, error) {
 	if err := s.normalPurchases(ctx, rep.Normal, users); err != nil {
 		return rep, err
 	}
-	// The next detector run: the first minute boundary past the horizon.
-	s.Clock.Advance(abuse.DefaultHorizon + time.Second)
+	// The next detector run: the next minute boundary.
+	s.Clock.Advance(time.Second)
 	s.Clock.Advance(s.Clock.Now().Truncate(time.Minute).Add(time.Minute).Sub(s.Clock.Now()))
 	if rep.Run, err = s.Detector.Run(ctx); err != nil {
 		return rep, err
