@@ -295,8 +295,12 @@ func (s *Service) onCheckoutFailed(ctx context.Context, tx Tx, ev PaymentEvent) 
 	if err := s.recordPaymentFailure(ctx, tx, accID, FailureCheckout, c.ID, c.ID); err != nil {
 		return "", err
 	}
-	err = s.notify(ctx, tx, accID, "payment_failed", "error", "checkout_failed:"+c.ID, billingPath,
-		"Your bank payment for a purchase did not go through, so no credits were added. Try again with another payment method.")
+	// Like a failed subscription payment, it speaks through the payment_failed rules, in-app
+	// and by mail as each rule's channels say.
+	n := Notification{Kind: "payment_failed", Level: "error", Key: "checkout_failed:" + c.ID, Link: billingPath,
+		Message: "Your bank payment for a purchase did not go through, so no credits were added. Try again with another payment method."}
+	err = fireEventAlerts(ctx, tx, accID, AlertPaymentFailed, "checkout:"+c.ID,
+		"the bank payment for a purchase (checkout "+c.ID+") did not go through, so no credits were added.", s.Now(), &n)
 	if err != nil {
 		return "", err
 	}
