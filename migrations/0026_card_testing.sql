@@ -10,6 +10,7 @@ CREATE TABLE checkout_ips (
     created_at timestamptz NOT NULL
 );
 CREATE INDEX checkout_ips_prefix_idx ON checkout_ips (ip_prefix, created_at);
+CREATE INDEX checkout_ips_time_idx ON checkout_ips (created_at);
 CREATE INDEX checkout_ips_account_idx ON checkout_ips (account_id, created_at DESC);
 
 -- One row per failed payment; ref names it once (replayed events add nothing). ip_prefix is

@@ -57,8 +57,9 @@ func (s *Service) handleDetect(ctx context.Context, payload json.RawMessage) err
 	if err != nil {
 		return err
 	}
-	if n := total(rep.Raised); n > 0 || rep.Elapsed > 10*time.Second {
-		s.log.Info("abuse detectors", "raised", n, "folded", rep.Folded, "ms", rep.Elapsed.Milliseconds())
+	if n := total(rep.Raised); n > 0 || rep.Elapsed > 10*time.Second || rep.Waiting {
+		s.log.Info("abuse detectors", "raised", n, "folded", rep.Folded, "ms", rep.Elapsed.Milliseconds(),
+			"waiting_for_ledger_writer", rep.Waiting)
 	}
 	return s.store.EnqueueJob(ctx, s.detectJob(s.now()))
 }
