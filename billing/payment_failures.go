@@ -14,7 +14,8 @@ const (
 
 // PaymentFailure is one failed payment of an account. SessionID, when known, names the
 // checkout session it belongs to: the failure is attributed to the network that session was
-// opened from; without one, to the network of the account's latest checkout before At.
+// opened from; without one, to the network of the account's latest checkout before At (an
+// off-session auto-recharge to none).
 type PaymentFailure struct {
 	Ref       string
 	AccountID string

@@ -55,12 +55,16 @@ func TestDeclinedCheckoutCardsAreCounted(t *testing.T) {
 // A declined off-session auto-recharge counts once as a failed payment.
 func TestDeclinedRechargeIsCounted(t *testing.T) {
 	e := newEnv(t)
-	_, acc := e.rechargeUser("400", "10", "500")
+	uid, acc := e.rechargeUser("400", "10", "500")
+	// The customer opened a checkout from a network a moment ago; the off-session charge is not theirs.
+	if _, err := e.svc.StartCheckoutFrom(context.Background(), uid, billing.KindPack, "starter", "usd", "192.0.2.7"); err != nil {
+		t.Fatal(err)
+	}
 	e.pay.Plan(acc, billing.ChargeDeclined)
 	e.debit(acc, "200")
 	e.runJobs()
 	e.runJobs()
-	if f := e.failuresOf(acc); f.Failures != 1 || f.Recharge != 1 {
-		t.Fatalf("counted %+v, want one declined auto-recharge", f)
+	if f := e.failuresOf(acc); f.Failures != 1 || f.Recharge != 1 || len(f.Networks) != 0 {
+		t.Fatalf("counted %+v, want one declined auto-recharge, of no network (off-session)", f)
 	}
 }

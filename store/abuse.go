@@ -390,11 +390,12 @@ func (t *tx) RecordCheckoutIP(ctx context.Context, sessionID, accountID, network
 }
 
 // RecordPaymentFailure keeps a failed payment once per ref, with the network of its checkout
-// session, or else of the account's latest checkout in the day before it (billing.AbuseTx).
+// session, or else of the account's latest checkout in the day before it; an off-session
+// auto-recharge has no client, so no network (billing.AbuseTx).
 func (t *tx) RecordPaymentFailure(ctx context.Context, f billing.PaymentFailure) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO payment_failures (ref, account_id, source, ip_prefix, created_at)
 		VALUES ($1, $2, $3, COALESCE((SELECT ip_prefix FROM checkout_ips WHERE session_id = $4),
-			(SELECT ip_prefix FROM checkout_ips WHERE account_id = $2 AND created_at <= $5
+			(SELECT ip_prefix FROM checkout_ips WHERE $3 <> 'auto_recharge' AND account_id = $2 AND created_at <= $5
 				AND created_at > $5 - interval '1 day' ORDER BY created_at DESC LIMIT 1), ''), $5)
 		ON CONFLICT (ref) DO NOTHING`, f.Ref, f.AccountID, f.Source, f.SessionID, f.At)
 	return mapErr("record payment failure", err)
