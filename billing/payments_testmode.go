@@ -103,13 +103,13 @@ func (s *Service) testPlanEvents(ctx context.Context, rec CheckoutRecord, cust C
 		return evs, nil
 	}
 	evs[1].Type = "customer.subscription.created"
-	return append(evs, s.testInvoice("in_test_"+sx, subID, rec.AccountID, cust.CustomerID, rec.ItemKey, rec.Amount, now, end)), nil
+	return append(evs, s.testInvoice("in_test_"+sx, subID, rec.AccountID, cust.CustomerID, rec.ItemKey, rec.Amount, rec.Currency, now, end)), nil
 }
 
-func (s *Service) testInvoice(id, subID, accountID, customerID, planKey string, amount int64, start, end time.Time) PaymentEvent {
+func (s *Service) testInvoice(id, subID, accountID, customerID, planKey string, amount int64, currency string, start, end time.Time) PaymentEvent {
 	return PaymentEvent{ID: "evt_test_" + suffix(id) + "_paid", Type: "invoice.paid", Created: s.Now(), Invoice: &InvoiceEvent{
 		ID: id, CustomerID: customerID, SubscriptionID: subID, PlanKey: planKey, AccountID: accountID, AmountPaid: amount,
-		Currency: "usd", PaymentIntentID: "pi_test_" + suffix(id), PeriodStart: start, PeriodEnd: end}}
+		Currency: currencyOr(currency), PaymentIntentID: "pi_test_" + suffix(id), PeriodStart: start, PeriodEnd: end}}
 }
 
 // RenewTestSubscription simulates the next period's paid invoice (allotment and rollover).
@@ -143,7 +143,8 @@ func (s *Service) RenewTestSubscription(ctx context.Context, userID string) erro
 	}
 	end, inv := start.AddDate(0, 1, 0), NewID("in_test")
 	return s.processAll(ctx, []PaymentEvent{
-		s.testInvoice(inv, sub.ID, acc.ID, cust.CustomerID, plan.Key, plan.PriceMonthly["usd"], start, end),
+		// Renewals are billed in USD: the subscription's currency is not kept.
+		s.testInvoice(inv, sub.ID, acc.ID, cust.CustomerID, plan.Key, plan.PriceMonthly["usd"], "usd", start, end),
 		{ID: "evt_test_" + suffix(inv) + "_sub", Type: "customer.subscription.updated", Created: s.Now(), Subscription: &SubscriptionEvent{
 			ID: sub.ID, CustomerID: cust.CustomerID, AccountID: acc.ID, PlanKey: plan.Key, Status: "active", CurrentPeriodStart: start, CurrentPeriodEnd: end}},
 	})
