@@ -244,6 +244,38 @@ func (b *Book) ValidateRate(id string) error {
 	}, id)
 }
 
+// ValidateAction validates the book and keeps only the problems of action key (its fields,
+// or a key that is malformed or taken) and, under actions.<key>, those of the rates of that
+// action (a quantity or attribute they use that the action no longer takes), so one action of
+// a draft saves on its own. Errors: invalid_request naming actions.<key>.* fields.
+func (b *Book) ValidateAction(key string) error {
+	err := b.Validate()
+	e, ok := err.(*value.Error)
+	if !ok {
+		return err
+	}
+	var rates []string
+	for _, r := range b.data.Rates {
+		if r.Action == key {
+			rates = append(rates, r.ID)
+		}
+	}
+	var v value.Validation
+	for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+		msg := e.Fields[f]
+		if f == "actions."+key || strings.HasPrefix(f, "actions."+key+".") || strings.HasPrefix(f, "actions.#") {
+			v.Add(f, "%s", msg)
+			continue
+		}
+		for _, id := range rates {
+			if f == "rates."+id || strings.HasPrefix(f, "rates."+id+".") {
+				v.Add("actions."+key, "rate %s: %s", id, msg) // the first one; the review lists them all
+			}
+		}
+	}
+	return v.Err()
+}
+
 // ValidateSettings keeps the schedule's and the batch multiplier's problems alone.
 func (b *Book) ValidateSettings() error {
 	return b.validateOnly(func(f string) bool {
