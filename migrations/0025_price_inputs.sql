@@ -54,15 +54,19 @@ ALTER TABLE plans
 ALTER TABLE packs
     ADD COLUMN stripe_prices jsonb NOT NULL DEFAULT '{}';
 
--- The latest impact simulation of each draft (of the edit it simulated): its progress while it
--- runs and its figures once done, for every instance to show.
+-- The latest impact simulation of each draft (of the edit it simulated, stamp = the draft's
+-- updated_at): its progress while it runs and its figures once done, for every instance to
+-- show. The instance running it writes its progress every half second (updated_at); a run
+-- whose instance stopped writing is started again by the next request for it.
 CREATE TABLE price_simulations (
     draft_id    bigint PRIMARY KEY REFERENCES price_book_drafts (id) ON DELETE CASCADE,
     stamp       timestamptz NOT NULL,
     started_at  timestamptz NOT NULL,
+    updated_at  timestamptz NOT NULL,
     finished_at timestamptz,
-    done        bigint NOT NULL DEFAULT 0,
-    total       bigint NOT NULL DEFAULT 0,
+    done        bigint NOT NULL DEFAULT 0 CHECK (done >= 0),
+    total       bigint NOT NULL DEFAULT 0 CHECK (total >= 0),
     result      jsonb,
+    error_code  text NOT NULL DEFAULT '' CHECK (length(error_code) <= 50),
     error       text NOT NULL DEFAULT '' CHECK (length(error) <= 500)
 );
