@@ -400,3 +400,20 @@ func TestValidateAction(t *testing.T) {
 		}
 	}
 }
+
+func TestActionBounds(t *testing.T) {
+	draft := NewDraftFrom(SeedBook(), wednesdayNoon)
+	must(t, draft.SetAction(Action{Key: "speech." + strings.Repeat("a", 64), Name: "Speech"}))
+	must(t, draft.SetAction(Action{Key: "voice.clone", Name: strings.Repeat("é", 101)}))
+	f := fieldsOf(t, draft.Validate())
+	if f["actions.voice.clone.name"] == "" {
+		t.Errorf("a 101-character name passes: %v", f)
+	}
+	found := false
+	for k := range f {
+		found = found || strings.HasPrefix(k, "actions.#") && strings.HasSuffix(k, ".key")
+	}
+	if !found {
+		t.Errorf("a 71-character key passes: %v", f)
+	}
+}

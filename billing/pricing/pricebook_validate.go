@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"creditline/billing/value"
 )
@@ -54,17 +55,26 @@ func (b *Book) Validate() error {
 	return v.Err()
 }
 
+// Bounds of an action's key and display name.
+const (
+	maxActionKey  = 64
+	maxActionName = 100
+)
+
 func validateActions(v *value.Validation, actions []Action) {
 	seen := map[string]bool{}
 	for i, a := range actions {
 		prefix := "actions." + a.Key
-		if !actionKeyRE.MatchString(a.Key) || seen[a.Key] {
+		if !actionKeyRE.MatchString(a.Key) || seen[a.Key] || len(a.Key) > maxActionKey {
 			prefix = fmt.Sprintf("actions.#%d", i)
-			v.Add(prefix+".key", "must be unique, lowercase words joined by dots (chat.completion)")
+			v.Add(prefix+".key", "must be unique, lowercase words joined by dots (chat.completion), at most %d characters", maxActionKey)
 		}
 		seen[a.Key] = true
-		if a.Name == "" {
+		switch {
+		case a.Name == "":
 			v.Add(prefix+".name", "is required")
+		case utf8.RuneCountInString(a.Name) > maxActionName:
+			v.Add(prefix+".name", "must be at most %d characters", maxActionName)
 		}
 		checkNames(v, prefix+".quantities", a.Quantities, KnownQuantities())
 		checkNames(v, prefix+".attributes", a.Attributes, knownAttributes)
