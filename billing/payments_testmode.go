@@ -141,13 +141,34 @@ func (s *Service) RenewTestSubscription(ctx context.Context, userID string) erro
 	if sub.CurrentPeriodEnd != nil {
 		start = *sub.CurrentPeriodEnd
 	}
+	cur, err := s.subscriptionCurrency(ctx, acc.ID, plan)
+	if err != nil {
+		return err
+	}
 	end, inv := start.AddDate(0, 1, 0), NewID("in_test")
 	return s.processAll(ctx, []PaymentEvent{
-		// Renewals are billed in USD: the subscription's currency is not kept.
-		s.testInvoice(inv, sub.ID, acc.ID, cust.CustomerID, plan.Key, plan.PriceMonthly["usd"], "usd", start, end),
+		s.testInvoice(inv, sub.ID, acc.ID, cust.CustomerID, plan.Key, plan.PriceMonthly[cur], cur, start, end),
 		{ID: "evt_test_" + suffix(inv) + "_sub", Type: "customer.subscription.updated", Created: s.Now(), Subscription: &SubscriptionEvent{
 			ID: sub.ID, CustomerID: cust.CustomerID, AccountID: acc.ID, PlanKey: plan.Key, Status: "active", CurrentPeriodStart: start, CurrentPeriodEnd: end}},
 	})
+}
+
+// subscriptionCurrency is the currency of the account's last subscription payment, when the
+// plan still has a price in it (Stripe bills a subscription in one currency); else USD.
+func (s *Service) subscriptionCurrency(ctx context.Context, accountID string, plan Plan) (string, error) {
+	ps, err := s.store.ListPayments(ctx, accountID, 50)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range ps { // newest first
+		if p.Kind == KindPlan {
+			if _, ok := plan.PriceMonthly[p.Currency]; ok {
+				return p.Currency, nil
+			}
+			break
+		}
+	}
+	return "usd", nil
 }
 
 // CancelTestSubscription simulates customer.subscription.deleted: back to the Free plan.

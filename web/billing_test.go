@@ -210,4 +210,11 @@ func TestSubscribeInTheCustomersCurrency(t *testing.T) {
 	if got := text(b, `[data-testid="payments"]`); !strings.Contains(got, "€45.00") {
 		t.Errorf("payments = %q, want one of €45.00", got)
 	}
+	// The renewal is billed in the subscription's currency too.
+	if p := c.Submit("/billing", "/billing/test/subscription", url.Values{"action": {"renew"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("renew: %d", p.Status)
+	}
+	if got := text(c.Get("/billing"), `[data-testid="payments"]`); strings.Count(got, "€45.00") != 2 || strings.Contains(got, "$49.00") {
+		t.Errorf("payments after renewal = %q, want two of €45.00", got)
+	}
 }
