@@ -159,3 +159,34 @@ func draftByID(t *testing.T, a *adminEnv, id string) billing.PriceDraft {
 	}
 	return d
 }
+
+// TestAdminPricingRateCostAndMultiplierErrors: a rate's vendor costs, feature multiplier, flat
+// price and minimum are each refused beside their own field (htmx, 422).
+func TestAdminPricingRateCostAndMultiplierErrors(t *testing.T) {
+	a := newAdminEnv(t)
+	keepCatalog(t, a.Env)
+	draft := a.adm.Submit("/admin/pricing", "/admin/pricing/drafts", url.Values{}).Header.Get("Location")
+	save := draft + "/rates/chat-gpt-4o"
+	for _, c := range []struct{ field, value string }{
+		{"flat_cost", "-5"},
+		{"flat_cost", "lots"},
+		{"components.output_tokens.cost", "-1"},
+		{"components.input_tokens.cost", "1.5"},
+		{"multiplier", "abc"},
+		{"multiplier", "101"},
+		{"flat", "-1"},
+		{"minimum", "-0.5"},
+	} {
+		r := hxSubmit(t, a, draft, save, gptForm(t, a, draft, map[string]string{c.field: c.value}))
+		sel := `[data-testid="error-rates.chat-gpt-4o.` + c.field + `"]`
+		if r.Status != 422 || r.Doc.Find(sel).Length() != 1 {
+			t.Errorf("%s = %q: status %d, %s found %d times", c.field, c.value, r.Status, sel, r.Doc.Find(sel).Length())
+		}
+	}
+	d := draftByID(t, a, draft[strings.LastIndex(draft, "/")+1:])
+	for _, r := range d.Book.Data().Rates {
+		if r.ID == "chat-gpt-4o" && (r.FlatCostMicroUSD < 0 || r.Flat < 0 || r.Multiplier > 100*billing.MultiplierOne) {
+			t.Errorf("a refused value was saved: %+v", r)
+		}
+	}
+}

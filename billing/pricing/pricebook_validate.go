@@ -116,11 +116,20 @@ func validateRate(v *value.Validation, prefix string, r Rate, d *BookData) {
 			v.Add(prefix+".match."+k, "must not be empty")
 		}
 	}
-	if r.Flat < 0 || r.Minimum < 0 || r.FlatCostMicroUSD < 0 {
-		v.Add(prefix, "flat, minimum and flat cost must not be negative")
+	// Each amount named on its own, so an editor shows the problem beside its field.
+	for _, x := range []struct {
+		field string
+		c     value.Credits
+	}{{".flat", r.Flat}, {".minimum", r.Minimum}} {
+		switch {
+		case x.c < 0:
+			v.Add(prefix+x.field, "must not be negative")
+		case x.c > value.MaxCredits:
+			v.Add(prefix+x.field, "must be at most 1,000,000,000,000 credits")
+		}
 	}
-	if r.Flat > value.MaxCredits || r.Minimum > value.MaxCredits {
-		v.Add(prefix, "flat and minimum must be at most 1,000,000,000,000 credits")
+	if r.FlatCostMicroUSD < 0 {
+		v.Add(prefix+".flat_cost", "must not be negative")
 	}
 	if r.Multiplier < 0 || r.Multiplier > maxMultiplier {
 		v.Add(prefix+".multiplier", "must be from 0 to 100")
@@ -141,8 +150,11 @@ func validateComponent(v *value.Validation, field string, c Component) {
 	if c.Per < 1 || c.Per > maxBlock {
 		v.Add(field+".per", "must be a whole number of units from 1 to %d", maxBlock)
 	}
-	if c.Price < 0 || c.CostMicroUSD < 0 {
-		v.Add(field, "price and cost must not be negative")
+	if c.Price < 0 {
+		v.Add(field, "price must not be negative")
+	}
+	if c.CostMicroUSD < 0 {
+		v.Add(field+".cost", "must not be negative")
 	}
 	if c.Price > value.MaxCredits {
 		v.Add(field+".price", "must be at most 1,000,000,000,000 credits")
