@@ -49,6 +49,9 @@ type CheckoutInput struct {
 	Currency   string
 	SuccessURL string
 	CancelURL  string
+	// PriceID is the item's Stripe price for Currency, set only for a provider that is not test
+	// mode; the Stripe provider then checks out with it instead of Name and Amount inline.
+	PriceID string
 }
 
 // CheckoutSession is what the provider created; URL is where the customer pays.

@@ -96,6 +96,9 @@ func (s *Service) checkoutItem(ctx context.Context, p Payments, acc Account, in 
 			return nil, FieldError("currency", "The %s pack has no %s price.", pack.Name, strings.ToUpper(in.Currency))
 		}
 		in.Amount = amount
+		if !p.TestMode() {
+			in.PriceID = pack.StripePrices[in.Currency]
+		}
 	case KindPlan:
 		plan, err := s.Plan(ctx, in.Key)
 		if err != nil {
@@ -124,6 +127,9 @@ func (s *Service) checkoutItem(ctx context.Context, p Payments, acc Account, in 
 			return nil, FieldError("currency", "The %s plan has no %s price.", plan.Name, strings.ToUpper(in.Currency))
 		}
 		in.Amount = amount
+		if !p.TestMode() {
+			in.PriceID = plan.StripePriceMonthly[in.Currency] // Checkout bills plans monthly
+		}
 	default:
 		return nil, Errorf(EInvalid, "Choose a pack or a plan.")
 	}

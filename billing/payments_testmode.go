@@ -103,13 +103,13 @@ func (s *Service) testPlanEvents(ctx context.Context, rec CheckoutRecord, cust C
 		return evs, nil
 	}
 	evs[1].Type = "customer.subscription.created"
-	return append(evs, s.testInvoice("in_test_"+sx, subID, rec.AccountID, cust.CustomerID, rec.ItemKey, rec.Amount, now, end)), nil
+	return append(evs, s.testInvoice("in_test_"+sx, subID, rec.AccountID, cust.CustomerID, rec.ItemKey, rec.Amount, rec.Currency, now, end)), nil
 }
 
-func (s *Service) testInvoice(id, subID, accountID, customerID, planKey string, amount int64, start, end time.Time) PaymentEvent {
+func (s *Service) testInvoice(id, subID, accountID, customerID, planKey string, amount int64, currency string, start, end time.Time) PaymentEvent {
 	return PaymentEvent{ID: "evt_test_" + suffix(id) + "_paid", Type: "invoice.paid", Created: s.Now(), Invoice: &InvoiceEvent{
 		ID: id, CustomerID: customerID, SubscriptionID: subID, PlanKey: planKey, AccountID: accountID, AmountPaid: amount,
-		Currency: "usd", PaymentIntentID: "pi_test_" + suffix(id), PeriodStart: start, PeriodEnd: end}}
+		Currency: currencyOr(currency), PaymentIntentID: "pi_test_" + suffix(id), PeriodStart: start, PeriodEnd: end}}
 }
 
 // RenewTestSubscription simulates the next period's paid invoice (allotment and rollover).
@@ -141,12 +141,34 @@ func (s *Service) RenewTestSubscription(ctx context.Context, userID string) erro
 	if sub.CurrentPeriodEnd != nil {
 		start = *sub.CurrentPeriodEnd
 	}
+	cur, err := s.subscriptionCurrency(ctx, acc.ID, plan)
+	if err != nil {
+		return err
+	}
 	end, inv := start.AddDate(0, 1, 0), NewID("in_test")
 	return s.processAll(ctx, []PaymentEvent{
-		s.testInvoice(inv, sub.ID, acc.ID, cust.CustomerID, plan.Key, plan.PriceMonthly["usd"], start, end),
+		s.testInvoice(inv, sub.ID, acc.ID, cust.CustomerID, plan.Key, plan.PriceMonthly[cur], cur, start, end),
 		{ID: "evt_test_" + suffix(inv) + "_sub", Type: "customer.subscription.updated", Created: s.Now(), Subscription: &SubscriptionEvent{
 			ID: sub.ID, CustomerID: cust.CustomerID, AccountID: acc.ID, PlanKey: plan.Key, Status: "active", CurrentPeriodStart: start, CurrentPeriodEnd: end}},
 	})
+}
+
+// subscriptionCurrency is the currency of the account's last subscription payment, when the
+// plan still has a price in it (Stripe bills a subscription in one currency); else USD.
+func (s *Service) subscriptionCurrency(ctx context.Context, accountID string, plan Plan) (string, error) {
+	ps, err := s.store.ListPayments(ctx, accountID, 50)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range ps { // newest first
+		if p.Kind == KindPlan {
+			if _, ok := plan.PriceMonthly[p.Currency]; ok {
+				return p.Currency, nil
+			}
+			break
+		}
+	}
+	return "usd", nil
 }
 
 // CancelTestSubscription simulates customer.subscription.deleted: back to the Free plan.

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -88,7 +89,15 @@ type Plan struct {
 	Entitlements     Entitlements `json:"entitlements"`
 	Active           bool         `json:"active"`
 	SortOrder        int          `json:"sort_order"` // lists show lower first, then by key
+	// Stripe prices to check out with, by currency, when Stripe keys are set (else inline prices).
+	StripePriceMonthly StripePrices `json:"stripe_price_monthly,omitempty"`
+	StripePriceYearly  StripePrices `json:"stripe_price_yearly,omitempty"`
 }
+
+// StripePrices maps a currency ("eur") to a Stripe price id ("price_..."). Checkout uses the
+// id for that currency instead of an inline price when Stripe keys are set; the Stripe price
+// is the operator's to keep in step with the amount here.
+type StripePrices map[string]string
 
 // Pack is a one-off purchase of credits.
 type Pack struct {
@@ -100,11 +109,15 @@ type Pack struct {
 	ExpiryMonths *int    `json:"expiry_months"` // nil: never expires
 	Active       bool    `json:"active"`
 	SortOrder    int     `json:"sort_order"` // lists show lower first, then by key
+	// StripePrices: Stripe price ids by currency, used at Checkout when Stripe keys are set.
+	StripePrices StripePrices `json:"stripe_prices,omitempty"`
 }
 
 var (
 	keyRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 	currencyRE = regexp.MustCompile(`^[a-z]{3}$`)
+	// Stripe ids are a prefix and an underscore, then letters and digits.
+	stripePriceRE = regexp.MustCompile(`^price_[A-Za-z0-9]{1,100}$`)
 )
 
 // Validate returns invalid_request naming each bad field.
@@ -115,6 +128,8 @@ func (p Plan) Validate() error {
 	if p.PriceYearly != nil {
 		checkPrices(&v, "price_yearly", p.PriceYearly, false)
 	}
+	checkStripePrices(&v, "stripe_price_monthly", p.StripePriceMonthly, p.PriceMonthly)
+	checkStripePrices(&v, "stripe_price_yearly", p.StripePriceYearly, p.PriceYearly)
 	if msg := creditsProblem(p.CreditsPerPeriod, 0); msg != "" {
 		v.Add("credits_per_period", "%s", msg)
 	}
@@ -173,6 +188,7 @@ func (p Pack) Validate() error {
 		v.Add("bonus_credits", "credits and bonus together must be at most 1,000,000,000,000 credits")
 	}
 	checkPrices(&v, "prices", p.Prices, true)
+	checkStripePrices(&v, "stripe_prices", p.StripePrices, p.Prices)
 	if p.ExpiryMonths != nil && (*p.ExpiryMonths < 1 || *p.ExpiryMonths > 120) {
 		v.Add("expiry_months", "must be from 1 to 120, or empty for never")
 	}
@@ -204,6 +220,22 @@ func checkPrices(v *Validation, field string, p Prices, positive bool) {
 			v.Add(field+"."+cur, "must be at most %d (minor units)", MaxMoney)
 		case positive && amt == 0:
 			v.Add(field+"."+cur, "must be more than 0")
+		}
+	}
+}
+
+// checkStripePrices wants each id in Stripe's price id form, for a currency the item has a
+// price in (Checkout offers only those).
+func checkStripePrices(v *Validation, field string, ids StripePrices, prices Prices) {
+	for _, cur := range slices.Sorted(maps.Keys(ids)) {
+		_, priced := prices[cur]
+		switch id := ids[cur]; {
+		case !currencyRE.MatchString(cur):
+			v.Add(field+"."+cur, "is not a lowercase ISO-4217 currency code")
+		case !stripePriceRE.MatchString(id):
+			v.Add(field+"."+cur, "must be a Stripe price id like price_1NxYz (letters and digits after price_), or empty")
+		case !priced:
+			v.Add(field+"."+cur, "needs a %s price beside it", strings.ToUpper(cur))
 		}
 	}
 }

@@ -176,3 +176,49 @@ func TestRollover(t *testing.T) {
 		t.Errorf("negative lot: %+v", res)
 	}
 }
+
+// TestStripePriceIDsValidate: an id must look like a Stripe price id and sit beside a price in
+// its currency (monthly, yearly, pack); good ones pass.
+func TestStripePriceIDsValidate(t *testing.T) {
+	plan := func(edit func(p *Plan)) error {
+		p := SeedPlans()[2]
+		p.PriceMonthly = Prices{"usd": 4900, "eur": 4500}
+		p.PriceYearly = Prices{"usd": 49000}
+		edit(&p)
+		return p.Validate()
+	}
+	pack := func(ids StripePrices) error {
+		p := SeedPacks()[0]
+		p.StripePrices = ids
+		return p.Validate()
+	}
+	bad := []struct {
+		name  string
+		err   error
+		field string
+	}{
+		{"not a price id", plan(func(p *Plan) { p.StripePriceMonthly = StripePrices{"usd": "prod_123"} }), "stripe_price_monthly.usd"},
+		{"empty after prefix", plan(func(p *Plan) { p.StripePriceMonthly = StripePrices{"eur": "price_"} }), "stripe_price_monthly.eur"},
+		{"punctuation", plan(func(p *Plan) { p.StripePriceMonthly = StripePrices{"usd": "price_12;DROP"} }), "stripe_price_monthly.usd"},
+		{"too long", plan(func(p *Plan) { p.StripePriceMonthly = StripePrices{"usd": "price_" + strings.Repeat("a", 101)} }), "stripe_price_monthly.usd"},
+		{"no gbp price", plan(func(p *Plan) { p.StripePriceMonthly = StripePrices{"gbp": "price_1Abc"} }), "stripe_price_monthly.gbp"},
+		{"yearly without yearly eur", plan(func(p *Plan) { p.StripePriceYearly = StripePrices{"eur": "price_1Abc"} }), "stripe_price_yearly.eur"},
+		{"bad currency", plan(func(p *Plan) { p.StripePriceMonthly = StripePrices{"US": "price_1Abc"} }), "stripe_price_monthly.US"},
+		{"pack without eur price", pack(StripePrices{"eur": "price_1Abc"}), "stripe_prices.eur"},
+		{"pack bad id", pack(StripePrices{"usd": "price 1"}), "stripe_prices.usd"},
+	}
+	for _, c := range bad {
+		if f := fieldsOf(t, c.err); f[c.field] == "" {
+			t.Errorf("%s: fields %v lack %s", c.name, f, c.field)
+		}
+	}
+	if err := plan(func(p *Plan) {
+		p.StripePriceMonthly = StripePrices{"usd": "price_1NxYzUsd", "eur": "price_1NxYzEur"}
+		p.StripePriceYearly = StripePrices{"usd": "price_1NxYzYear"}
+	}); err != nil {
+		t.Errorf("good plan ids: %v", err)
+	}
+	if err := pack(StripePrices{"usd": "price_1Starter"}); err != nil {
+		t.Errorf("good pack id: %v", err)
+	}
+}

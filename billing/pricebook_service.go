@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -232,6 +233,42 @@ func (s *Service) SetDraftRate(ctx context.Context, id int64, r Rate) (PriceDraf
 // RemoveDraftRate deletes a rate of draft id. Errors: not_found.
 func (s *Service) RemoveDraftRate(ctx context.Context, id int64, rateID string) (PriceDraft, error) {
 	return s.editDraft(ctx, id, func(d *PriceDraft) error { return d.Book.RemoveRate(rateID) })
+}
+
+// SetDraftAction adds (isNew) or replaces an action of the catalog of draft id: its name and
+// the quantities and attributes it takes. The action, and the rates of it, must validate.
+// Errors: not_found; invalid_request naming actions.<key>.* (actions.<key>.key when a new
+// action's key is taken, actions.<key> when a rate of it no longer fits).
+func (s *Service) SetDraftAction(ctx context.Context, id int64, a Action, isNew bool) (PriceDraft, error) {
+	return s.editDraft(ctx, id, func(d *PriceDraft) error {
+		if a.Key == "" {
+			return FieldError("actions.#new.key", "is required")
+		}
+		if isNew && slices.ContainsFunc(d.Book.Actions(), func(x Action) bool { return x.Key == a.Key }) {
+			return FieldError("actions."+a.Key+".key", "is already an action of this draft")
+		}
+		if err := d.Book.SetAction(a); err != nil {
+			return err
+		}
+		return d.Book.ValidateAction(a.Key)
+	})
+}
+
+// RemoveDraftAction deletes an action no rate of draft id uses. Errors: not_found;
+// invalid_request naming actions.<key> while rates use it.
+func (s *Service) RemoveDraftAction(ctx context.Context, id int64, key string) (PriceDraft, error) {
+	return s.editDraft(ctx, id, func(d *PriceDraft) error {
+		var used []string
+		for _, r := range d.Book.Data().Rates {
+			if r.Action == key {
+				used = append(used, r.ID)
+			}
+		}
+		if len(used) > 0 {
+			return FieldError("actions."+key, "Remove its rates first: %s.", strings.Join(used, ", "))
+		}
+		return d.Book.RemoveAction(key)
+	})
 }
 
 // SetDraftSettings replaces draft id's name, schedule and batch multiplier.

@@ -11,10 +11,12 @@ import (
 
 var planFields = []string{"key", "name", "price_usd", "price_eur", "price_gbp", "credits_per_period", "multiplier", "rollover_policy",
 	"rollover_cap", "rollover_periods", "premium_models", "batch", "api_access", "commercial_use", "priority", "rate_limit_per_min",
-	"max_active_holds", "team_seats", "active", "sort_order", "reason"}
+	"max_active_holds", "team_seats", "active", "sort_order", "reason",
+	"yearly_usd", "yearly_eur", "yearly_gbp", "stripe_monthly_usd", "stripe_monthly_eur", "stripe_monthly_gbp",
+	"stripe_yearly_usd", "stripe_yearly_eur", "stripe_yearly_gbp"}
 
 var packFields = []string{"key", "name", "credits", "bonus_credits", "price_usd", "price_eur", "price_gbp", "expiry_months", "active",
-	"sort_order", "reason"}
+	"sort_order", "reason", "stripe_usd", "stripe_eur", "stripe_gbp"}
 
 // AdminPlans: GET /admin/plans — every plan and pack, retired ones included, each editable.
 func (h *Handlers) AdminPlans(c echo.Context) error {
@@ -92,7 +94,11 @@ func (h *Handlers) AdminSavePack(c echo.Context) error {
 func planForm(f map[string]string) (billing.Plan, error) {
 	var v billing.Validation
 	p := billing.Plan{Key: strings.TrimSpace(f["key"]), Name: strings.TrimSpace(f["name"]), Active: f["active"] == "on",
-		PriceMonthly: formPrices(&v, "price_monthly", f)}
+		PriceMonthly: formPrices(&v, "price_monthly", "price_", f), PriceYearly: formPrices(&v, "price_yearly", "yearly_", f),
+		StripePriceMonthly: formStripeIDs("stripe_monthly_", f), StripePriceYearly: formStripeIDs("stripe_yearly_", f)}
+	if len(p.PriceYearly) == 0 {
+		p.PriceYearly = nil // no yearly billing
+	}
 	p.CreditsPerPeriod = formAmount(&v, "credits_per_period", f["credits_per_period"])
 	if m, err := billing.ParseMultiplier(strings.TrimSpace(f["multiplier"])); err != nil {
 		v.Add("multiplier", "Use a number like 0.9.")
@@ -113,7 +119,7 @@ func planForm(f map[string]string) (billing.Plan, error) {
 func packForm(f map[string]string) (billing.Pack, error) {
 	var v billing.Validation
 	p := billing.Pack{Key: strings.TrimSpace(f["key"]), Name: strings.TrimSpace(f["name"]), Active: f["active"] == "on",
-		Prices: formPrices(&v, "prices", f)}
+		Prices: formPrices(&v, "prices", "price_", f), StripePrices: formStripeIDs("stripe_", f)}
 	p.Credits = formAmount(&v, "credits", f["credits"])
 	p.BonusCredits = formAmount(&v, "bonus_credits", f["bonus_credits"])
 	if s := strings.TrimSpace(f["expiry_months"]); s != "" {
@@ -124,11 +130,25 @@ func packForm(f map[string]string) (billing.Pack, error) {
 	return p, v.Err()
 }
 
-// formPrices reads price_<currency> fields ("12.00") into cents; an empty one is left out.
-func formPrices(v *billing.Validation, field string, f map[string]string) billing.Prices {
+// formStripeIDs reads <prefix><currency> fields (Stripe price ids); empty ones are left out.
+func formStripeIDs(prefix string, f map[string]string) billing.StripePrices {
+	var out billing.StripePrices
+	for _, cur := range billing.Currencies {
+		if s := strings.TrimSpace(f[prefix+cur]); s != "" {
+			if out == nil {
+				out = billing.StripePrices{}
+			}
+			out[cur] = s
+		}
+	}
+	return out
+}
+
+// formPrices reads <prefix><currency> fields ("12.00") into cents; an empty one is left out.
+func formPrices(v *billing.Validation, field, prefix string, f map[string]string) billing.Prices {
 	out := billing.Prices{}
 	for _, cur := range billing.Currencies {
-		s := strings.ReplaceAll(strings.TrimSpace(f["price_"+cur]), ",", "")
+		s := strings.ReplaceAll(strings.TrimSpace(f[prefix+cur]), ",", "")
 		if s == "" {
 			continue
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// simView is the simulation panel of draft d: the latest job of this instance, if any.
+// simView is the simulation panel of draft d: its latest job, run by this instance or another, if any.
 func (h *Handlers) simView(d billing.PriceDraft) pages.SimView {
 	s := pages.SimView{DraftID: d.ID}
 	if h.sims == nil {

@@ -84,6 +84,9 @@ func (s *Stripe) CreateCheckoutSession(ctx context.Context, in billing.CheckoutI
 		SuccessURL: stripe.String(s.abs(in.SuccessURL)), CancelURL: stripe.String(s.abs(in.CancelURL)),
 		LineItems: []*stripe.CheckoutSessionLineItemParams{{PriceData: price, Quantity: stripe.Int64(1)}},
 	}
+	if in.PriceID != "" { // the operator's Stripe price (its own amount and, for a plan, interval)
+		p.LineItems[0].PriceData, p.LineItems[0].Price = nil, stripe.String(in.PriceID)
+	}
 	p.Context = ctx
 	switch in.Kind {
 	case billing.KindPlan:

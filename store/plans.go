@@ -13,7 +13,7 @@ var _ billing.PlanStore = (*Store)(nil)
 var _ billing.PlanTx = (*tx)(nil)
 
 const planCols = `key, name, price_monthly, price_yearly, credits_per_period, rollover_policy, rollover_cap,
-	rollover_max_periods, multiplier, entitlements, active, sort_order`
+	rollover_max_periods, multiplier, entitlements, active, sort_order, stripe_price_monthly, stripe_price_yearly`
 
 // planRow is a plans row: prices and entitlements are JSON, the multiplier numeric text.
 type planRow struct {
@@ -29,6 +29,8 @@ type planRow struct {
 	Entitlements       []byte          `db:"entitlements"`
 	Active             bool            `db:"active"`
 	SortOrder          int             `db:"sort_order"`
+	StripeMonthly      []byte          `db:"stripe_price_monthly"`
+	StripeYearly       []byte          `db:"stripe_price_yearly"`
 }
 
 func (r planRow) plan() (billing.Plan, error) {
@@ -39,7 +41,8 @@ func (r planRow) plan() (billing.Plan, error) {
 	if r.PriceYearly != nil {
 		errY = json.Unmarshal(r.PriceYearly, &p.PriceYearly)
 	}
-	err := errors.Join(errM, errY, json.Unmarshal(r.PriceMonthly, &p.PriceMonthly), json.Unmarshal(r.Entitlements, &p.Entitlements))
+	err := errors.Join(errM, errY, json.Unmarshal(r.PriceMonthly, &p.PriceMonthly), json.Unmarshal(r.Entitlements, &p.Entitlements),
+		stripeIDs(r.StripeMonthly, &p.StripePriceMonthly), stripeIDs(r.StripeYearly, &p.StripePriceYearly))
 	if err != nil {
 		return billing.Plan{}, fmt.Errorf("store: plan %q: decode: %w", r.Key, err)
 	}
@@ -74,25 +77,49 @@ func (t *tx) UpsertPlan(ctx context.Context, p billing.Plan) error {
 	monthly, err1 := json.Marshal(p.PriceMonthly)
 	ents, err2 := json.Marshal(p.Entitlements)
 	yearly, err3 := nullJSON(p.PriceYearly)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	sm, err4 := stripeJSON(p.StripePriceMonthly)
+	sy, err5 := stripeJSON(p.StripePriceYearly)
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		return fmt.Errorf("store: upsert plan: %w", err)
 	}
 	_, err := t.tx.ExecContext(ctx, `
-		INSERT INTO plans (`+planCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		INSERT INTO plans (`+planCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (key) DO UPDATE SET name = excluded.name, price_monthly = excluded.price_monthly,
 			price_yearly = excluded.price_yearly, credits_per_period = excluded.credits_per_period,
 			rollover_policy = excluded.rollover_policy, rollover_cap = excluded.rollover_cap,
 			rollover_max_periods = excluded.rollover_max_periods, multiplier = excluded.multiplier,
 			entitlements = excluded.entitlements, active = excluded.active, sort_order = excluded.sort_order,
+			stripe_price_monthly = excluded.stripe_price_monthly, stripe_price_yearly = excluded.stripe_price_yearly,
 			updated_at = now()
 		WHERE (plans.name, plans.price_monthly, plans.price_yearly, plans.credits_per_period, plans.rollover_policy,
-			plans.rollover_cap, plans.rollover_max_periods, plans.multiplier, plans.entitlements, plans.active, plans.sort_order)
+			plans.rollover_cap, plans.rollover_max_periods, plans.multiplier, plans.entitlements, plans.active, plans.sort_order,
+			plans.stripe_price_monthly, plans.stripe_price_yearly)
 			IS DISTINCT FROM (excluded.name, excluded.price_monthly, excluded.price_yearly, excluded.credits_per_period,
 			excluded.rollover_policy, excluded.rollover_cap, excluded.rollover_max_periods, excluded.multiplier,
-			excluded.entitlements, excluded.active, excluded.sort_order)`,
+			excluded.entitlements, excluded.active, excluded.sort_order, excluded.stripe_price_monthly, excluded.stripe_price_yearly)`,
 		p.Key, p.Name, string(monthly), yearly, p.CreditsPerPeriod, string(p.Rollover.Policy), p.Rollover.CapCredits,
-		p.Rollover.MaxPeriods, p.Multiplier.String(), string(ents), p.Active, p.SortOrder)
+		p.Rollover.MaxPeriods, p.Multiplier.String(), string(ents), p.Active, p.SortOrder, sm, sy)
 	return mapErr("upsert plan", err)
+}
+
+// stripeJSON encodes Stripe price ids: none is an empty object, never NULL.
+func stripeJSON(ids billing.StripePrices) (string, error) {
+	if ids == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(ids)
+	return string(b), err
+}
+
+// stripeIDs decodes Stripe price ids; an empty object is nil, as the domain builds it.
+func stripeIDs(b []byte, out *billing.StripePrices) error {
+	if err := json.Unmarshal(b, out); err != nil {
+		return err
+	}
+	if len(*out) == 0 {
+		*out = nil
+	}
+	return nil
 }
 
 // nullJSON encodes optional prices: nil is SQL NULL.
@@ -105,7 +132,7 @@ func nullJSON(p billing.Prices) (*string, error) {
 	return &s, err
 }
 
-const packCols = `key, name, credits, bonus_credits, prices, expiry_months, active, sort_order`
+const packCols = `key, name, credits, bonus_credits, prices, expiry_months, active, sort_order, stripe_prices`
 
 // packRow is a packs row: prices are JSON.
 type packRow struct {
@@ -117,12 +144,13 @@ type packRow struct {
 	ExpiryMonths *int            `db:"expiry_months"`
 	Active       bool            `db:"active"`
 	SortOrder    int             `db:"sort_order"`
+	StripePrices []byte          `db:"stripe_prices"`
 }
 
 func (r packRow) pack() (billing.Pack, error) {
 	p := billing.Pack{Key: r.Key, Name: r.Name, Credits: r.Credits, BonusCredits: r.BonusCredits,
 		ExpiryMonths: r.ExpiryMonths, Active: r.Active, SortOrder: r.SortOrder}
-	if err := json.Unmarshal(r.Prices, &p.Prices); err != nil {
+	if err := errors.Join(json.Unmarshal(r.Prices, &p.Prices), stripeIDs(r.StripePrices, &p.StripePrices)); err != nil {
 		return billing.Pack{}, fmt.Errorf("store: pack %q: decode prices: %w", r.Key, err)
 	}
 	return p, nil
@@ -153,18 +181,20 @@ func (s *Store) PackByKey(ctx context.Context, key string) (billing.Pack, error)
 
 // UpsertPack bumps updated_at only when something differs.
 func (t *tx) UpsertPack(ctx context.Context, p billing.Pack) error {
-	prices, err := json.Marshal(p.Prices)
-	if err != nil {
+	prices, err1 := json.Marshal(p.Prices)
+	ids, err2 := stripeJSON(p.StripePrices)
+	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("store: upsert pack: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `
-		INSERT INTO packs (`+packCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	_, err := t.tx.ExecContext(ctx, `
+		INSERT INTO packs (`+packCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (key) DO UPDATE SET name = excluded.name, credits = excluded.credits,
 			bonus_credits = excluded.bonus_credits, prices = excluded.prices, expiry_months = excluded.expiry_months,
-			active = excluded.active, sort_order = excluded.sort_order, updated_at = now()
-		WHERE (packs.name, packs.credits, packs.bonus_credits, packs.prices, packs.expiry_months, packs.active, packs.sort_order)
+			active = excluded.active, sort_order = excluded.sort_order, stripe_prices = excluded.stripe_prices, updated_at = now()
+		WHERE (packs.name, packs.credits, packs.bonus_credits, packs.prices, packs.expiry_months, packs.active, packs.sort_order,
+			packs.stripe_prices)
 			IS DISTINCT FROM (excluded.name, excluded.credits, excluded.bonus_credits, excluded.prices,
-			excluded.expiry_months, excluded.active, excluded.sort_order)`,
-		p.Key, p.Name, p.Credits, p.BonusCredits, string(prices), p.ExpiryMonths, p.Active, p.SortOrder)
+			excluded.expiry_months, excluded.active, excluded.sort_order, excluded.stripe_prices)`,
+		p.Key, p.Name, p.Credits, p.BonusCredits, string(prices), p.ExpiryMonths, p.Active, p.SortOrder, ids)
 	return mapErr("upsert pack", err)
 }

@@ -76,14 +76,103 @@ func TestSimulationRevenueEqualsRepricedEvents(t *testing.T) {
 	if err := db.Get(&ledgerBefore, `SELECT count(*) FROM ledger_entries`); err != nil {
 		t.Fatal(err)
 	}
+	charge := func(a string, u use, at time.Time, key string) {
+		t.Helper()
+		if _, err := svc.ChargeUsage(ctx, billing.UsageInput{AccountID: a, Action: u.action, Attributes: u.attrs, Quantities: u.qs,
+			Batch: u.batch, OccurredAt: &at, IdempotencyKey: key}); err != nil {
+			t.Fatalf("%s at %s: %v", u.action, at, err)
+		}
+	}
 
+	// Nothing folded: every event is read from usage_events.
 	simNow := noon.Add(4 * 24 * time.Hour) // the window leaves out the events of day 27
-	res, err := simulate.Run(ctx, st, draft.Book, pricing.DefaultMarginTarget, simNow, nil)
-	if err != nil {
+	checkSimulation(t, svc, st, draft.Book, accs, simNow, n, "unfolded")
+
+	// Folded: the days before simNow's come from the rollup.
+	b, err := simulate.Fold(ctx, st, simNow)
+	if err != nil || b.Slices == 0 || b.Events == 0 {
+		t.Fatalf("fold: %+v, %v", b, err)
+	}
+	checkSimulation(t, svc, st, draft.Book, accs, simNow, n, "folded")
+	if again, err := simulate.Fold(ctx, st, simNow); err != nil || again.Slices != 0 {
+		t.Errorf("a second fold with nothing new rebuilt %+v (%v)", again, err)
+	}
+	// The rollup is what is read for a folded slice: a change to it shows.
+	before := mustRun(t, st, draft.Book, simNow)
+	if _, err := db.Exec(`UPDATE usage_price_inputs SET credits = credits + 1 WHERE ctid = (SELECT min(ctid) FROM usage_price_inputs)`); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustRun(t, st, draft.Book, simNow); r.Before.Credits != before.Before.Credits+1 {
+		t.Errorf("with a rollup row changed, before = %s, want %s + 0.001", r.Before.Credits, before.Before.Credits)
+	}
+	if _, err := db.Exec(`UPDATE usage_price_inputs SET credits = credits - 1 WHERE ctid = (SELECT min(ctid) FROM usage_price_inputs)`); err != nil {
 		t.Fatal(err)
 	}
 
-	// Independently: every event within the window, priced again with the draft.
+	// Late events dated into folded days (two with prompt hashes, which never split a group):
+	// their slices are stale and read from the events until the next fold.
+	for i, h := range []string{"", "aaa", "bbb"} {
+		u := uses[0]
+		if h != "" {
+			u.attrs = map[string]string{"model": "gpt-4o", "prompt_hash": h}
+		}
+		charge(accs[1], u, noon.Add(-3*24*time.Hour+3*time.Hour+time.Duration(i)*time.Minute), fmt.Sprintf("late-%d", i))
+		n++
+	}
+	checkSimulation(t, svc, st, draft.Book, accs, simNow, n, "stale")
+	if b, err := simulate.Fold(ctx, st, simNow); err != nil || b.Slices != 1 {
+		t.Fatalf("refold: %+v, %v; want the one changed slice", b, err)
+	}
+	checkSimulation(t, svc, st, draft.Book, accs, simNow, n, "refolded")
+	var hashed int
+	if err := db.Get(&hashed, `SELECT count(*) FROM usage_price_inputs WHERE attributes LIKE '%prompt_hash%'`); err != nil || hashed != 0 {
+		t.Errorf("%d rollup rows keep a prompt hash (%v)", hashed, err)
+	}
+
+	// A window not on the hour: the partial hours at both ends are read from the events.
+	edgeNow := noon.Add(3 * time.Minute)
+	for i, at := range []time.Time{edgeNow.Add(-simulate.Window - time.Minute), edgeNow.Add(-simulate.Window + time.Minute),
+		edgeNow.Add(-time.Minute), edgeNow.Add(time.Minute)} {
+		charge(accs[2], uses[3+i%2], at, fmt.Sprintf("edge-%d", i))
+		n++
+	}
+	if _, err := simulate.Fold(ctx, st, edgeNow); err != nil {
+		t.Fatal(err)
+	}
+	checkSimulation(t, svc, st, draft.Book, accs, edgeNow, n, "edges")
+
+	var ledgerAfter, ledgerCharged int
+	if err := db.Get(&ledgerAfter, `SELECT count(*) FROM ledger_entries`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Get(&ledgerCharged, `SELECT count(*) FROM ledger_entries WHERE debit_id IN
+		(SELECT debit_id FROM usage_events WHERE idempotency_key LIKE 'late-%' OR idempotency_key LIKE 'edge-%')`); err != nil {
+		t.Fatal(err)
+	}
+	if ledgerAfter != ledgerBefore+ledgerCharged {
+		t.Errorf("ledger entries %d → %d with %d charged: the simulation or the fold wrote", ledgerBefore, ledgerAfter, ledgerCharged)
+	}
+}
+
+func mustRun(t *testing.T, st *store.Store, draft *pricing.Book, now time.Time) *simulate.Result {
+	t.Helper()
+	res, err := simulate.Run(context.Background(), st, draft, pricing.DefaultMarginTarget, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// checkSimulation compares the simulation at now with every event of accs in its window priced
+// again, one by one, with the draft.
+func checkSimulation(t *testing.T, svc *billing.Service, st *store.Store, draft *pricing.Book, accs []string, now time.Time, charged int, stage string) {
+	t.Helper()
+	ctx := context.Background()
+	var progressed [2]int64
+	res, err := simulate.Run(ctx, st, draft, pricing.DefaultMarginTarget, now, func(d, total int64) { progressed = [2]int64{d, total} })
+	if err != nil {
+		t.Fatalf("%s: %v", stage, err)
+	}
 	var want struct{ events, before, after, cost int64 }
 	perAccount := map[string][2]billing.Credits{}
 	for _, a := range accs {
@@ -100,10 +189,16 @@ func TestSimulationRevenueEqualsRepricedEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, ev := range events {
-			if ev.OccurredAt.Before(simNow.Add(-simulate.Window)) || !ev.OccurredAt.Before(simNow) {
+			if ev.OccurredAt.Before(now.Add(-simulate.Window)) || !ev.OccurredAt.Before(now) {
 				continue
 			}
-			q, err := draft.Book.Price(billing.PriceRequest{Action: ev.Action, Quantities: ev.Quantities, Attributes: ev.Attributes,
+			attrs := map[string]string{}
+			for k, v := range ev.Attributes {
+				if k != "prompt_hash" {
+					attrs[k] = v
+				}
+			}
+			q, err := draft.Price(billing.PriceRequest{Action: ev.Action, Quantities: ev.Quantities, Attributes: attrs,
 				PlanMultiplier: plan.Multiplier, Batch: ev.Batch, At: ev.OccurredAt})
 			if err != nil {
 				t.Fatal(err)
@@ -116,35 +211,34 @@ func TestSimulationRevenueEqualsRepricedEvents(t *testing.T) {
 			perAccount[a] = [2]billing.Credits{p[0] + ev.Credits, p[1] + q.Credits}
 		}
 	}
-	if want.events == int64(n) || want.events == 0 {
-		t.Fatalf("the window keeps %d of %d events; the test wants some left out", want.events, n)
+	if want.events == int64(charged) || want.events == 0 {
+		t.Fatalf("%s: the window keeps %d of %d events; the test wants some left out", stage, want.events, charged)
 	}
 	if res.Events != want.events || int64(res.Before.Credits) != want.before || int64(res.After.Credits) != want.after ||
 		res.After.CostMicroUSD != want.cost || res.Unpriced != 0 {
-		t.Errorf("simulation: %d events, %s → %s credits, cost %d; computed %d events, %d → %d, cost %d",
+		t.Errorf("%s: simulation: %d events, %s → %s credits, cost %d; computed %d events, %d → %d, cost %d", stage,
 			res.Events, res.Before.Credits, res.After.Credits, res.After.CostMicroUSD, want.events, want.before, want.after, want.cost)
 	}
+	if progressed[0] != res.Events || progressed[1] < res.Events {
+		t.Errorf("%s: last progress %d of %d, for %d events", stage, progressed[0], progressed[1], res.Events)
+	}
 	if res.After.RevenueMicroUSD != want.after*100 { // a credit is $0.10: 100 µUSD a millicredit
-		t.Errorf("revenue after = %d µUSD, want %d", res.After.RevenueMicroUSD, want.after*100)
+		t.Errorf("%s: revenue after = %d µUSD, want %d", stage, res.After.RevenueMicroUSD, want.after*100)
 	}
 	var groupSum int64
 	for _, g := range res.Groups {
 		groupSum += int64(g.After.Credits)
 	}
 	if groupSum != want.after {
-		t.Errorf("groups add up to %d, want %d", groupSum, want.after)
+		t.Errorf("%s: groups add up to %d, want %d", stage, groupSum, want.after)
 	}
 	// Free's spend falls (video halves), Pro's rises (gpt-4o input up): one each way.
 	if len(res.Increases) == 0 || len(res.Decreases) == 0 {
-		t.Fatalf("increases %v, decreases %v", res.Increases, res.Decreases)
+		t.Fatalf("%s: increases %v, decreases %v", stage, res.Increases, res.Decreases)
 	}
 	for _, c := range append(slices.Clone(res.Increases), res.Decreases...) {
 		if p := perAccount[c.AccountID]; c.Before != p[0] || c.After != p[1] {
-			t.Errorf("customer %s: %s → %s, computed %s → %s", c.AccountID, c.Before, c.After, p[0], p[1])
+			t.Errorf("%s: customer %s: %s → %s, computed %s → %s", stage, c.AccountID, c.Before, c.After, p[0], p[1])
 		}
-	}
-	var ledgerAfter int
-	if err := db.Get(&ledgerAfter, `SELECT count(*) FROM ledger_entries`); err != nil || ledgerAfter != ledgerBefore {
-		t.Errorf("ledger entries %d → %d: the simulation wrote", ledgerBefore, ledgerAfter)
 	}
 }

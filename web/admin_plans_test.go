@@ -94,3 +94,57 @@ func TestAdminPlansEditor(t *testing.T) {
 		t.Errorf("audit = %s", got)
 	}
 }
+
+// TestAdminPlansStripePriceIDs: Stripe price ids are edited beside the prices; a malformed id,
+// or one for a currency without a price, is refused with the error beside its field and the
+// typed value kept; good ones are saved and shown again.
+func TestAdminPlansStripePriceIDs(t *testing.T) {
+	a := newAdminEnv(t)
+	keepCatalog(t, a.Env)
+	ctx := context.Background()
+
+	v := planFormValues(t, a, "form-pack:growth")
+	v.Set("stripe_usd", "prod_123")
+	v.Set("stripe_gbp", "price_1GrowthGbp") // growth has no GBP price
+	v.Set("reason", "stripe prices")
+	bad := a.adm.Submit("/admin/plans", "/admin/plans/packs", v)
+	form := bad.Doc.Find(`[data-testid="form-pack:growth"]`)
+	if bad.Status != 422 || form.Find(`[data-testid="error-stripe_usd"]`).Length() != 1 || form.Find(`[data-testid="error-stripe_gbp"]`).Length() != 1 {
+		t.Fatalf("bad pack ids: %d", bad.Status)
+	}
+	if val, _ := form.Find(`input[name="stripe_usd"]`).Attr("value"); val != "prod_123" {
+		t.Errorf("typed id not kept: %q", val)
+	}
+	v.Set("stripe_usd", "price_1GrowthUsd")
+	v.Set("stripe_gbp", "")
+	if ok := a.adm.Submit("/admin/plans", "/admin/plans/packs", v); ok.Status != http.StatusSeeOther {
+		t.Fatalf("save pack ids: %d %s", ok.Status, ok.Body)
+	}
+	if p, err := a.Svc.Pack(ctx, "growth"); err != nil || p.StripePrices["usd"] != "price_1GrowthUsd" || len(p.StripePrices) != 1 {
+		t.Fatalf("growth stripe prices %v, %v", p.StripePrices, err)
+	}
+	if v := planFormValues(t, a, "form-pack:growth"); v.Get("stripe_usd") != "price_1GrowthUsd" {
+		t.Errorf("saved id not shown: %q", v.Get("stripe_usd"))
+	}
+
+	v = planFormValues(t, a, "form-plan:pro")
+	v.Set("stripe_monthly_usd", "price_1 Pro")
+	v.Set("stripe_yearly_usd", "price_1ProYearly") // no yearly price yet
+	v.Set("reason", "stripe prices")
+	bad = a.adm.Submit("/admin/plans", "/admin/plans/plans", v)
+	form = bad.Doc.Find(`[data-testid="form-plan:pro"]`)
+	if bad.Status != 422 || form.Find(`[data-testid="error-stripe_monthly_usd"]`).Length() != 1 ||
+		form.Find(`[data-testid="error-stripe_yearly_usd"]`).Length() != 1 {
+		t.Fatalf("bad plan ids: %d", bad.Status)
+	}
+	v.Set("stripe_monthly_usd", "price_1ProMonthly")
+	v.Set("yearly_usd", "490.00")
+	if ok := a.adm.Submit("/admin/plans", "/admin/plans/plans", v); ok.Status != http.StatusSeeOther {
+		t.Fatalf("save plan ids: %d %s", ok.Status, ok.Body)
+	}
+	p, err := a.Svc.Plan(ctx, "pro")
+	if err != nil || p.StripePriceMonthly["usd"] != "price_1ProMonthly" || p.StripePriceYearly["usd"] != "price_1ProYearly" ||
+		p.PriceYearly["usd"] != 490_00 {
+		t.Fatalf("pro: monthly ids %v, yearly ids %v, yearly %v, %v", p.StripePriceMonthly, p.StripePriceYearly, p.PriceYearly, err)
+	}
+}

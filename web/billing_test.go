@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"creditline/billing"
 	"creditline/web/webtest"
 	"github.com/PuerkitoBio/goquery"
 )
@@ -159,5 +160,61 @@ func TestStripeWebhookWithoutASecretIsNotFound(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+// TestSubscribeInTheCustomersCurrency: a plan card offers each currency the plan has a price in
+// (and no other); subscribing in EUR checks out in EUR, and the test-mode fulfilment records
+// the payment in EUR and moves the account to the plan.
+func TestSubscribeInTheCustomersCurrency(t *testing.T) {
+	env := billingEnv(t)
+	keepCatalog(t, env)
+	ctx := context.Background()
+	pro, err := env.Svc.Plan(ctx, "pro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pro.PriceMonthly = billing.Prices{"usd": 49_00, "eur": 45_00}
+	if err := env.Svc.SavePlanAs(ctx, billing.Op{Actor: billing.UserActor("usr_ops"), Reason: "euro price"}, pro); err != nil {
+		t.Fatal(err)
+	}
+	c := env.Client(t)
+	c.SignUp("Eva", "eva-billing@example.com", "long-enough-pw")
+	p := c.Get("/billing")
+	eur := p.Doc.Find(`[data-testid="plan-pro"] button[data-testid="subscribe-pro-eur"]`)
+	if eur.Length() != 1 || !strings.Contains(eur.Text(), "€45.00 / month") || eur.AttrOr("value", "") != "eur" {
+		t.Fatalf("pro's EUR button: %d %q", eur.Length(), eur.Text())
+	}
+	if p.Doc.Find(`[data-testid="subscribe-pro-gbp"], [data-testid="subscribe-basic-eur"]`).Length() != 0 {
+		t.Error("a currency the plan has no price in is offered")
+	}
+	if p.Doc.Find(`[data-testid="subscribe-pro"]`).Length() != 1 {
+		t.Error("no USD subscribe button")
+	}
+	if bad := c.Submit("/billing", "/billing/checkout", url.Values{"kind": {"plan"}, "key": {"pro"}, "currency": {"gbp"}}); bad.Status == http.StatusSeeOther {
+		t.Fatalf("GBP checkout of a plan without a GBP price: %d", bad.Status)
+	}
+	co := c.Submit("/billing", "/billing/checkout", url.Values{"kind": {"plan"}, "key": {"pro"}, "currency": {"eur"}})
+	loc := co.Header.Get("Location")
+	if co.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/checkout/test/") {
+		t.Fatalf("EUR checkout: %d %q", co.Status, loc)
+	}
+	if page := c.Get(loc); !strings.Contains(page.Body, "€45.00") {
+		t.Errorf("the test checkout page does not show €45.00")
+	}
+	c.Submit(loc, loc, url.Values{})
+	b := c.Get("/billing")
+	if text(b, `[data-testid="current-plan"]`) != "Pro" {
+		t.Fatalf("after subscribing in EUR: plan %q", text(b, `[data-testid="current-plan"]`))
+	}
+	if got := text(b, `[data-testid="payments"]`); !strings.Contains(got, "€45.00") {
+		t.Errorf("payments = %q, want one of €45.00", got)
+	}
+	// The renewal is billed in the subscription's currency too.
+	if p := c.Submit("/billing", "/billing/test/subscription", url.Values{"action": {"renew"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("renew: %d", p.Status)
+	}
+	if got := text(c.Get("/billing"), `[data-testid="payments"]`); strings.Count(got, "€45.00") != 2 || strings.Contains(got, "$49.00") {
+		t.Errorf("payments after renewal = %q, want two of €45.00", got)
 	}
 }

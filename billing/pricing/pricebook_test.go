@@ -374,3 +374,46 @@ func TestWindowAtAndActions(t *testing.T) {
 		t.Error("Actions() shares its slices with the published book")
 	}
 }
+
+// TestValidateAction keeps one action's problems and those of its rates (under the action),
+// and leaves out other work in progress.
+func TestValidateAction(t *testing.T) {
+	draft := NewDraftFrom(SeedBook(), wednesdayNoon)
+	broken := seedRates()[0] // another action's rate, broken: not this action's problem
+	broken.Components[0].Price = -1
+	must(t, draft.SetRate(broken))
+	must(t, draft.SetAction(Action{Key: "video.generate", Name: "Video", Quantities: []string{"seconds"}}))
+	if err := draft.ValidateAction("video.generate"); err != nil {
+		t.Errorf("a good action: %v", err)
+	}
+	must(t, draft.SetAction(Action{Key: "video.generate", Name: "", Quantities: []string{"frames"}}))
+	f := fieldsOf(t, draft.ValidateAction("video.generate"))
+	if f["actions.video.generate.name"] == "" || !strings.Contains(f["actions.video.generate.quantities"], "frames") {
+		t.Errorf("fields %v", f)
+	}
+	if !strings.Contains(f["actions.video.generate"], "rate video:") {
+		t.Errorf("the video rate prices seconds, which the action no longer takes: %v", f)
+	}
+	for k := range f {
+		if strings.HasPrefix(k, "rates.") || strings.Contains(k, "chat") {
+			t.Errorf("another action's problem kept: %s", k)
+		}
+	}
+}
+
+func TestActionBounds(t *testing.T) {
+	draft := NewDraftFrom(SeedBook(), wednesdayNoon)
+	must(t, draft.SetAction(Action{Key: "speech." + strings.Repeat("a", 64), Name: "Speech"}))
+	must(t, draft.SetAction(Action{Key: "voice.clone", Name: strings.Repeat("é", 101)}))
+	f := fieldsOf(t, draft.Validate())
+	if f["actions.voice.clone.name"] == "" {
+		t.Errorf("a 101-character name passes: %v", f)
+	}
+	found := false
+	for k := range f {
+		found = found || strings.HasPrefix(k, "actions.#") && strings.HasSuffix(k, ".key")
+	}
+	if !found {
+		t.Errorf("a 71-character key passes: %v", f)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"creditline/billing/value"
 )
@@ -54,17 +55,26 @@ func (b *Book) Validate() error {
 	return v.Err()
 }
 
+// Bounds of an action's key and display name.
+const (
+	maxActionKey  = 64
+	maxActionName = 100
+)
+
 func validateActions(v *value.Validation, actions []Action) {
 	seen := map[string]bool{}
 	for i, a := range actions {
 		prefix := "actions." + a.Key
-		if !actionKeyRE.MatchString(a.Key) || seen[a.Key] {
+		if !actionKeyRE.MatchString(a.Key) || seen[a.Key] || len(a.Key) > maxActionKey {
 			prefix = fmt.Sprintf("actions.#%d", i)
-			v.Add(prefix+".key", "must be unique, lowercase words joined by dots (chat.completion)")
+			v.Add(prefix+".key", "must be unique, lowercase words joined by dots (chat.completion), at most %d characters", maxActionKey)
 		}
 		seen[a.Key] = true
-		if a.Name == "" {
+		switch {
+		case a.Name == "":
 			v.Add(prefix+".name", "is required")
+		case utf8.RuneCountInString(a.Name) > maxActionName:
+			v.Add(prefix+".name", "must be at most %d characters", maxActionName)
 		}
 		checkNames(v, prefix+".quantities", a.Quantities, KnownQuantities())
 		checkNames(v, prefix+".attributes", a.Attributes, knownAttributes)
@@ -106,11 +116,20 @@ func validateRate(v *value.Validation, prefix string, r Rate, d *BookData) {
 			v.Add(prefix+".match."+k, "must not be empty")
 		}
 	}
-	if r.Flat < 0 || r.Minimum < 0 || r.FlatCostMicroUSD < 0 {
-		v.Add(prefix, "flat, minimum and flat cost must not be negative")
+	// Each amount named on its own, so an editor shows the problem beside its field.
+	for _, x := range []struct {
+		field string
+		c     value.Credits
+	}{{".flat", r.Flat}, {".minimum", r.Minimum}} {
+		switch {
+		case x.c < 0:
+			v.Add(prefix+x.field, "must not be negative")
+		case x.c > value.MaxCredits:
+			v.Add(prefix+x.field, "must be at most 1,000,000,000,000 credits")
+		}
 	}
-	if r.Flat > value.MaxCredits || r.Minimum > value.MaxCredits {
-		v.Add(prefix, "flat and minimum must be at most 1,000,000,000,000 credits")
+	if r.FlatCostMicroUSD < 0 {
+		v.Add(prefix+".flat_cost", "must not be negative")
 	}
 	if r.Multiplier < 0 || r.Multiplier > maxMultiplier {
 		v.Add(prefix+".multiplier", "must be from 0 to 100")
@@ -131,8 +150,11 @@ func validateComponent(v *value.Validation, field string, c Component) {
 	if c.Per < 1 || c.Per > maxBlock {
 		v.Add(field+".per", "must be a whole number of units from 1 to %d", maxBlock)
 	}
-	if c.Price < 0 || c.CostMicroUSD < 0 {
-		v.Add(field, "price and cost must not be negative")
+	if c.Price < 0 {
+		v.Add(field, "price must not be negative")
+	}
+	if c.CostMicroUSD < 0 {
+		v.Add(field+".cost", "must not be negative")
 	}
 	if c.Price > value.MaxCredits {
 		v.Add(field+".price", "must be at most 1,000,000,000,000 credits")
@@ -242,6 +264,38 @@ func (b *Book) ValidateRate(id string) error {
 	return b.validateOnly(func(f string) bool {
 		return f == "rates."+id || strings.HasPrefix(f, "rates."+id+".") || strings.HasPrefix(f, "rates.#")
 	}, id)
+}
+
+// ValidateAction validates the book and keeps only the problems of action key (its fields,
+// or a key that is malformed or taken) and, under actions.<key>, those of the rates of that
+// action (a quantity or attribute they use that the action no longer takes), so one action of
+// a draft saves on its own. Errors: invalid_request naming actions.<key>.* fields.
+func (b *Book) ValidateAction(key string) error {
+	err := b.Validate()
+	e, ok := err.(*value.Error)
+	if !ok {
+		return err
+	}
+	var rates []string
+	for _, r := range b.data.Rates {
+		if r.Action == key {
+			rates = append(rates, r.ID)
+		}
+	}
+	var v value.Validation
+	for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+		msg := e.Fields[f]
+		if f == "actions."+key || strings.HasPrefix(f, "actions."+key+".") || strings.HasPrefix(f, "actions.#") {
+			v.Add(f, "%s", msg)
+			continue
+		}
+		for _, id := range rates {
+			if f == "rates."+id || strings.HasPrefix(f, "rates."+id+".") {
+				v.Add("actions."+key, "rate %s: %s", id, msg) // the first one; the review lists them all
+			}
+		}
+	}
+	return v.Err()
 }
 
 // ValidateSettings keeps the schedule's and the batch multiplier's problems alone.

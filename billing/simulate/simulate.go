@@ -29,14 +29,15 @@ type Event struct {
 	Plan           string
 	PlanMultiplier value.Multiplier
 	Batch          bool
-	At             time.Time     // one of the events' times (all share weekday and hour)
+	At             time.Time     // a time with the events' UTC weekday and hour (the schedule reads only those)
 	Credits        value.Credits // what they were charged, together
 	CostMicroUSD   int64         // the vendor cost recorded, together
 }
 
 // Store streams recorded usage; implemented in package store.
 type Store interface {
-	// CountUsage counts the events that occurred in [from, to).
+	// CountUsage counts, for the progress bar, at least the events that occurred in
+	// [from, to): those of every UTC day the window touches.
 	CountUsage(ctx context.Context, from, to time.Time) (int64, error)
 	// StreamUsage calls fn for each group of like events that occurred in [from, to), in no
 	// particular order, reusing ev between calls; it stops at fn's first error and returns it.

@@ -132,6 +132,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	a.listenForChanges(lctx)
 	go a.rev.Run(lctx, 30*time.Second, a.log)       // revenue rollups follow the ledger
 	go detector.FlushLoop(lctx, time.Minute, a.log) // this instance's rate-limit refusals
+	// The impact simulation's price-input rollup (billing/simulate Fold), off the debit path.
+	go simulate.FoldLoop(lctx, a.store, a.svc.Now, time.Minute, a.log)
 	// Before listening: the first debits after a deploy find their accounts cached.
 	wctx, cancelWarm := context.WithTimeout(ctx, 10*time.Second)
 	start := time.Now()
