@@ -280,9 +280,10 @@ func TestMemberOfAnotherAccount(t *testing.T) {
 	if p := m.Get("/"); strings.TrimSpace(p.Doc.Find(`[data-testid="balance"]`).Text()) != "50" {
 		t.Fatal("without ?account= the member sees their own account")
 	}
+	// A member sees only their own usage (issue 18): none of the demo's events.
 	p := m.Get("/usage" + q)
-	if more, _ := p.Doc.Find(`[data-testid="load-more"]`).Attr("hx-get"); !strings.Contains(more, "account="+demo.ID) {
-		t.Fatalf("load more drops the account: %q", more)
+	if p.Status != 200 || p.Doc.Find(`[data-testid="usage-row"]`).Length() != 0 || p.Doc.Find(`[data-testid="load-more"]`).Length() != 0 {
+		t.Fatalf("a member sees others' usage: %d, %d rows", p.Status, p.Doc.Find(`[data-testid="usage-row"]`).Length())
 	}
 	if csvHref, _ := p.Doc.Find(`[data-testid="export-csv"]`).Attr("href"); !strings.Contains(csvHref, "account="+demo.ID) {
 		t.Fatalf("export drops the account: %q", csvHref)
