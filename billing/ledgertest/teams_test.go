@@ -105,8 +105,9 @@ func code(err error) string { return billing.ErrorCode(err) }
 
 func credits(s string) *billing.Credits { c := billing.MustCredits(s); return &c }
 
+// newTeamEnv runs the jobs its test queued (mail) at the end: the package shares one database.
 func newTeamEnv(t *testing.T) *env {
-	e := newEnv(t, billing.Options{PasswordCost: 4})
+	e := alertEnv(t, billing.Options{PasswordCost: 4})
 	e.clock.Advance(24 * time.Hour)
 	return e
 }
@@ -420,6 +421,47 @@ func TestMemberLimitUnderConcurrency(t *testing.T) {
 			var be *billing.Error
 			if !errors.As(err, &be) || be.Code != billing.EMemberLimit || be.Details["limit"] != limit.String() || be.Details["spent"] != (50*cost).String() {
 				t.Fatalf("refusal details: %v %+v", err, be)
+			}
+			// 152 refusals, one notice and one mail job for this limit and period.
+			var notices, jobs int
+			if err := e.db.Get(&notices, `SELECT count(*) FROM notifications WHERE account_id = $1 AND kind = $2`, tm.acc.ID, billing.NoticeMemberLimit); err != nil || notices != 1 {
+				t.Fatalf("member limit notices: %d %v", notices, err)
+			}
+			if err := e.db.Get(&jobs, `SELECT count(*) FROM jobs WHERE kind = $1 AND payload->>'member' = $2`, billing.JobMemberLimit, m.ID); err != nil || jobs < 1 {
+				t.Fatalf("member limit mail jobs: %d %v", jobs, err)
+			}
+			if !gc { // the job mails the member and the owner, once
+				w := e.svc.NewWorker(nil)
+				for w.RunDue(tm.ctx) > 0 {
+				}
+				mail, err := e.svc.Outbox(tm.ctx, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				to := map[string]int{}
+				for _, ml := range mail {
+					if ml.Kind == billing.MailMemberLimit {
+						to[ml.To]++
+					}
+				}
+				if len(to) != 2 || to[mu.Email] != 1 || to[tm.owner.Email] != 1 {
+					t.Fatalf("member limit mail: %v", to)
+				}
+			}
+			// Last active is written off the request, at most once a minute.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				var at *time.Time
+				if err := e.db.Get(&at, `SELECT last_active_at FROM memberships WHERE id = $1`, m.ID); err != nil {
+					t.Fatal(err)
+				}
+				if at != nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("last_active_at never written")
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 			// Clearing the limit lets the member spend; setting it again recounts from usage.
 			if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{ClearLimit: true}, tm.op()); err != nil {
