@@ -126,7 +126,50 @@ func (b *book) writeMembers(ctx context.Context, tx Tx) error {
 		out = append(out, *b.members[id])
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].MemberID < out[j].MemberID })
-	return tx.SetMemberSpends(ctx, out)
+	if err := tx.SetMemberSpends(ctx, out); err != nil {
+		return err
+	}
+	return b.memberAlerts(ctx, tx, out)
+}
+
+// memberAlerts fires and resolves the member_spend_percent rules of the members whose
+// counters the batch changed (the account's rules were read under its lock).
+func (b *book) memberAlerts(ctx context.Context, tx Tx, changed []MemberSpend) error {
+	for _, ms := range changed {
+		st := b.accounts[ms.AccountID]
+		if st == nil || ms.MonthlyLimit == nil {
+			continue
+		}
+		for i := range st.rules {
+			r := &st.rules[i]
+			if !r.Enabled || r.Kind != AlertMemberSpendPercent || r.MemberID != ms.MemberID {
+				continue
+			}
+			breached := *ms.MonthlyLimit > 0 && int64(ms.PeriodSpent)*100 >= int64(*ms.MonthlyLimit)*r.Threshold
+			if breached == r.Firing {
+				continue
+			}
+			crossings, ok, err := tx.SetAlertFiring(ctx, r.ID, breached, b.now)
+			if err != nil {
+				return err
+			}
+			r.Firing = breached
+			if !ok {
+				continue
+			}
+			r.Crossings = crossings
+			limit := *ms.MonthlyLimit
+			ev := AlertEvent{Type: AlertResolved, Rule: *r, Crossing: crossings, At: b.now, Available: b.available(st),
+				Spent: ms.PeriodSpent, SpendLimit: &limit, LastTopup: st.acc.LastTopup}
+			if breached {
+				ev.Type = AlertFired
+			}
+			if err := deliverAlert(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Notification and job kinds of member limits.

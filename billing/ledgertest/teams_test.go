@@ -551,3 +551,52 @@ func TestAttribution(t *testing.T) {
 	}
 	_ = k
 }
+
+// TestMemberSpendAlert: a member_spend_percent rule fires once when the member's spend crosses
+// its percent of their limit, in the debit's transaction; it needs a member of the account.
+func TestMemberSpendAlert(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "1000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := 10 * est.Quote.Credits
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	in := billing.AlertRuleInput{Kind: billing.AlertMemberSpendPercent, Threshold: "50", Channels: []string{billing.ChannelInApp}}
+	if _, err := e.svc.CreateAlertRule(tm.ctx, tm.acc.ID, in, tm.op()); code(err) != billing.EInvalid {
+		t.Fatalf("a member rule without a member: %v", err)
+	}
+	in.MemberID = "mem_nope"
+	if _, err := e.svc.CreateAlertRule(tm.ctx, tm.acc.ID, in, tm.op()); code(err) != billing.EInvalid {
+		t.Fatalf("a member rule for an unknown member: %v", err)
+	}
+	in.MemberID = m.ID
+	r, err := e.svc.CreateAlertRule(tm.ctx, tm.acc.ID, in, tm.op())
+	if err != nil || r.MemberID != m.ID {
+		t.Fatalf("member rule: %+v %v", r, err)
+	}
+	fired := func() int {
+		var n int
+		if err := e.db.Get(&n, `SELECT count(*) FROM notifications WHERE account_id = $1 AND rule_id = $2 AND kind = $3`, tm.acc.ID, r.ID, billing.AlertFired); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := 1; i <= 7; i++ {
+		if _, err := tm.use(m.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if i >= 5 {
+			want = 1
+		}
+		if got := fired(); got != want {
+			t.Fatalf("after %d uses (%d%% of the limit): %d notices, want %d", i, i*10, got, want)
+		}
+	}
+}
