@@ -600,3 +600,86 @@ func TestMemberSpendAlert(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberReservations: a reservation attributed to a member must fit their limit (under
+// the account's lock, as a debit), and its commit counts for the hold's member.
+func TestMemberReservations(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	mu, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "1000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := est.Quote.Credits
+	limit := 2*cost + cost/2
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	reserve := func(member string) (billing.HoldResult, error) {
+		res, _, err := e.svc.ReserveAction(tm.ctx, billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ,
+			Attributes: imageA, TTL: time.Hour, IdempotencyKey: key(), Member: member})
+		return res, err
+	}
+	h, err := reserve("email:" + mu.Email)
+	if err != nil || h.Hold.MemberID != m.ID {
+		t.Fatalf("reservation by email: %+v %v", h.Hold, err)
+	}
+	if _, err := tm.use(m.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.svc.CommitAction(tm.ctx, billing.CommitActionInput{HoldID: h.Hold.ID, Quantities: imageQ, IdempotencyKey: key()})
+	if err != nil || out.Event.MemberID != m.ID {
+		t.Fatalf("commit: %+v %v", out.Event.MemberID, err)
+	}
+	if _, err := reserve(m.ID); code(err) != billing.EMemberLimit {
+		t.Fatalf("a reservation past the member's limit: %v", err)
+	}
+	if _, err := reserve("mem_nope"); code(err) != billing.EInvalid {
+		t.Fatalf("a reservation for an unknown member: %v", err)
+	}
+	var spent int64
+	if err := e.db.Get(&spent, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil || billing.Credits(spent) != 2*cost {
+		t.Fatalf("counter %d, want %d (%v)", spent, 2*cost, err)
+	}
+	days, err := e.svc.TeamUsage(tm.ctx, tm.acc, tm.om, 30)
+	if err != nil || len(days) != 1 || days[0].MemberID != m.ID || days[0].Credits != 2*cost {
+		t.Fatalf("team usage: %+v %v", days, err)
+	}
+	if days, err := e.svc.TeamUsage(tm.ctx, tm.acc, billing.Membership{ID: "mem_other", Role: billing.RoleMember}, 30); err != nil || len(days) != 0 {
+		t.Fatalf("another member's team usage: %+v %v", days, err)
+	}
+}
+
+// TestCreateAndDeleteTeam: names are checked; an empty team is deleted by its owner: members
+// and keys go, the ledger stays.
+func TestCreateAndDeleteTeam(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	for _, name := range []string{"", "   ", strings.Repeat("x", 101), "a\nb", "a\x00b"} {
+		if _, err := e.svc.CreateTeam(tm.ctx, tm.owner.ID, name, tm.op()); code(err) != billing.EInvalid {
+			t.Errorf("team name %q: %v", name, err)
+		}
+	}
+	_, m := tm.join(t, billing.RoleAdmin, nil)
+	_, secret, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, m, "k", billing.Op{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DeleteTeam(tm.ctx, tm.acc, tm.om, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	for _, uid := range []string{tm.owner.ID, m.UserID} {
+		if _, _, err := e.svc.AccountForUser(tm.ctx, uid, tm.acc.ID); code(err) != billing.ENotFound {
+			t.Fatalf("a deleted team is still reachable: %v", err)
+		}
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, secret); code(err) != billing.EUnauthenticated {
+		t.Fatalf("a deleted team's key: %v", err)
+	}
+	var audits int
+	if err := e.db.Get(&audits, `SELECT count(*) FROM audit_log WHERE account_id = $1 AND action = $2`, tm.acc.ID, billing.AuditTeamDelete); err != nil || audits != 1 {
+		t.Fatalf("audit of the deletion: %d %v", audits, err)
+	}
+}
