@@ -55,7 +55,7 @@ func (h *Handlers) ShowBilling(c echo.Context) error {
 
 // StartCheckout sends the customer to Checkout (or the portal, for a plan change).
 func (h *Handlers) StartCheckout(c echo.Context) error {
-	start, err := h.svc.StartCheckoutIn(c.Request().Context(), currentUser(c).ID, c.FormValue("kind"), c.FormValue("key"), c.FormValue("currency"))
+	start, err := h.svc.StartCheckoutFrom(c.Request().Context(), currentUser(c).ID, c.FormValue("kind"), c.FormValue("key"), c.FormValue("currency"), c.RealIP())
 	if err != nil {
 		return h.billingError(c, err)
 	}
