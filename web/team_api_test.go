@@ -95,6 +95,13 @@ func TestTeamAPI(t *testing.T) {
 		}
 	}
 
+	// The usage list filters by member.
+	if r := a.api.Do("GET", base+"/usage?member="+member.ID, nil); r.Status != 200 || len(r.Body["data"].([]any)) != 2 {
+		t.Fatalf("usage by member: %d %s", r.Status, r.Raw)
+	}
+	if r := a.api.Do("GET", base+"/usage?member=bob", nil); r.Status != 400 {
+		t.Fatalf("usage by a malformed member: %d", r.Status)
+	}
 	// PATCH: raise the limit, then clear it with null; bad input is a 400 on the field.
 	r = a.api.Do("PATCH", base+"/members/"+member.ID, map[string]any{"monthly_limit": "100"})
 	if r.Status != 200 || r.Str("monthly_limit") != "100" || r.Str("spent_this_period") != "22.5" {
