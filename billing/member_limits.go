@@ -142,7 +142,7 @@ func (b *book) memberAlerts(ctx context.Context, tx Tx, changed []MemberSpend) e
 		}
 		for i := range st.rules {
 			r := &st.rules[i]
-			if !r.Enabled || r.Kind != AlertMemberSpendPercent || r.MemberID != ms.MemberID {
+			if !r.Enabled || r.Kind != AlertMemberSpendPercent || r.Member() != ms.MemberID {
 				continue
 			}
 			breached := *ms.MonthlyLimit > 0 && int64(ms.PeriodSpent)*100 >= int64(*ms.MonthlyLimit)*r.Threshold

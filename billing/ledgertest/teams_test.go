@@ -577,7 +577,7 @@ func TestMemberSpendAlert(t *testing.T) {
 	}
 	in.MemberID = m.ID
 	r, err := e.svc.CreateAlertRule(tm.ctx, tm.acc.ID, in, tm.op())
-	if err != nil || r.MemberID != m.ID {
+	if err != nil || r.Member() != m.ID {
 		t.Fatalf("member rule: %+v %v", r, err)
 	}
 	fired := func() int {
