@@ -59,8 +59,10 @@ func (b *book) readMembers(ctx context.Context, tx Tx, byAcct map[string][]strin
 			return err
 		}
 		for i := range ms {
-			m := ms[i]
-			b.members[m.MemberID] = &m
+			// A counter already in the book may carry this batch's charges: it stays.
+			if m := ms[i]; b.members[m.MemberID] == nil {
+				b.members[m.MemberID] = &m
+			}
 		}
 	}
 	return nil
