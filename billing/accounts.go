@@ -42,6 +42,11 @@ type Account struct {
 	LastTopup           Credits  `db:"last_topup"`
 	// Version counts the row's updates (a trigger bumps it): see LedgerState.Version.
 	Version int64 `db:"version"`
+	// MemberLimits: some member has a monthly limit, so debits attributed to a member are
+	// decided under the account's lock. IsTeam marks a team account (CreateTeam). (Two bools
+	// in the padding after Version: the ledger cache keeps an Account per cached account.)
+	MemberLimits bool `db:"member_limits"`
+	IsTeam       bool `db:"is_team"`
 }
 
 // Spend limit modes.

@@ -44,7 +44,7 @@ func (s *Service) StartCheckoutFrom(ctx context.Context, userID, kind, key, curr
 	if err != nil {
 		return CheckoutStart{}, err
 	}
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return CheckoutStart{}, err
 	}
@@ -175,7 +175,7 @@ func (s *Service) PortalURL(ctx context.Context, userID string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return "", err
 	}
@@ -339,7 +339,7 @@ func ignoreNotFound(err error) error {
 // CheckoutForUser returns a checkout session of the user's account. Errors: not_found
 // (missing, or another account's); a failed read is returned as it is.
 func (s *Service) CheckoutForUser(ctx context.Context, userID, id string) (CheckoutRecord, error) {
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return CheckoutRecord{}, err
 	}

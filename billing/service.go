@@ -35,6 +35,8 @@ type Service struct {
 	dunning         DunningOptions
 	retention       time.Duration
 	alertLinkCfg    atomic.Pointer[alertLinkConfig] // Options.AlertLinks
+	members         memberCache                     // per-account members for attribution
+	activity        memberActivity                  // members' last-active times, batched
 }
 
 // Options configures a Service, once, at NewService; the zero value is the production
@@ -141,6 +143,7 @@ type Store interface {
 	AdminStore
 	AlertStore
 	OperatorSettingStore
+	TeamStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -170,4 +173,5 @@ type Tx interface {
 	AccountEventsTx
 	AlertTx
 	AbuseTx
+	TeamTx
 }

@@ -28,11 +28,15 @@ const (
 
 // Membership joins a user to an account with a role.
 type Membership struct {
+	// ID is the membership's own id ("mem_..."): the member in the API and in attribution.
+	ID          string    `db:"id"`
 	AccountID   string    `db:"account_id"`
 	AccountName string    `db:"account_name"`
 	UserID      string    `db:"user_id"`
 	Role        string    `db:"role"`
 	CreatedAt   time.Time `db:"created_at"`
+	// MonthlyLimit caps the member's spend per spend period (nil: no limit).
+	MonthlyLimit *Credits `db:"monthly_limit"`
 }
 
 // PlatformCounts are totals for the admin overview.

@@ -62,11 +62,12 @@ func usageForm(c echo.Context, accountID, accountQ string) (billing.UsageFilter,
 
 // Usage: GET /usage — the history, newest first, filtered, one page at a time.
 func (h *Handlers) Usage(c echo.Context) error {
-	acc, _, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccount(c)
 	if err != nil {
 		return err
 	}
 	f, fv := usageForm(c, acc.ID, q)
+	f.Viewer = &m
 	l, err := h.svc.UsageListing(c.Request().Context(), f, true)
 	if err != nil {
 		return err
@@ -80,11 +81,12 @@ func (h *Handlers) Usage(c echo.Context) error {
 
 // UsageMore: GET /usage/more — the next page of rows and a new "load more" (htmx).
 func (h *Handlers) UsageMore(c echo.Context) error {
-	acc, _, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccount(c)
 	if err != nil {
 		return err
 	}
 	f, fv := usageForm(c, acc.ID, q)
+	f.Viewer = &m
 	if len(fv.Errors) > 0 {
 		return billing.Errorf(billing.EInvalid, "%s", firstError(fv.Errors))
 	}
@@ -110,11 +112,11 @@ func firstError(m map[string]string) string {
 
 // UsageEvent: GET /usage/:id — one event with its breakdown; another account's id is a 404.
 func (h *Handlers) UsageEvent(c echo.Context) error {
-	acc, _, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccount(c)
 	if err != nil {
 		return err
 	}
-	ev, err := h.svc.UsageEvent(c.Request().Context(), acc.ID, c.Param("id"))
+	ev, err := h.svc.UsageEventAs(c.Request().Context(), m, acc.ID, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -126,17 +128,18 @@ func (h *Handlers) UsageEvent(c echo.Context) error {
 const csvPageSize = 1000
 
 var csvHeader = []string{"occurred_at", "event_id", "action", "model", "attributes", "quantities", "credits",
-	"price_version", "idempotency_key", "batch", "reservation_id", "api_key_id", "warnings", "metadata"}
+	"price_version", "idempotency_key", "batch", "reservation_id", "api_key_id", "warnings", "metadata", "member_id"}
 
 // UsageCSV: GET /usage.csv — exactly the rows the filters select, streamed page by page (one
 // page in memory), escaped by encoding/csv. A failure after the first byte aborts the
 // connection, so a download is never silently cut short.
 func (h *Handlers) UsageCSV(c echo.Context) error {
-	acc, _, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccount(c)
 	if err != nil {
 		return err
 	}
 	f, fv := usageForm(c, acc.ID, q)
+	f.Viewer = &m
 	if len(fv.Errors) > 0 {
 		return billing.Errorf(billing.EInvalid, "%s", firstError(fv.Errors))
 	}
@@ -196,7 +199,7 @@ func csvRow(e *billing.UsageEvent) []string {
 	}
 	return []string{e.OccurredAt.UTC().Format(time.RFC3339Nano), e.ID, e.Action, cell(e.Model), cell(pairs(e.Attributes)),
 		quantities(e.Quantities), e.Credits.String(), strconv.Itoa(e.PriceVersion), cell(e.IdempotencyKey),
-		strconv.FormatBool(e.Batch), hold, e.APIKeyID, strings.Join(e.Warnings, ";"), cell(meta)}
+		strconv.FormatBool(e.Batch), hold, e.APIKeyID, strings.Join(e.Warnings, ";"), cell(meta), e.MemberID}
 }
 
 // cell keeps a text value that a spreadsheet would run as a formula (=, +, -, @) inert by
