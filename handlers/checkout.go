@@ -9,6 +9,9 @@ import (
 
 // ShowTestCheckout is test mode's stand-in for Stripe Checkout; it says no money moves.
 func (h *Handlers) ShowTestCheckout(c echo.Context) error {
+	if err := h.authorizeBilling(c); err != nil {
+		return err
+	}
 	ctx, uid := c.Request().Context(), currentUser(c).ID
 	if !h.svc.PaymentsTestMode() {
 		return echo.ErrNotFound
@@ -40,6 +43,9 @@ func (h *Handlers) ShowTestCheckout(c echo.Context) error {
 
 // PayTestCheckout runs the same fulfilment as Stripe's webhooks, then returns to billing.
 func (h *Handlers) PayTestCheckout(c echo.Context) error {
+	if err := h.authorizeBilling(c); err != nil {
+		return err
+	}
 	if err := h.svc.CompleteTestCheckout(c.Request().Context(), currentUser(c).ID, c.Param("id")); err != nil {
 		return h.billingError(c, err)
 	}
