@@ -164,6 +164,7 @@ func (s *Service) forgetAccount(id string) { s.ForgetAccount(id, 0) }
 // unknown), and keeps any state older than version from being cached again: a batch that read
 // the account before the change may finish after the notification.
 func (s *Service) ForgetAccount(id string, version int64) {
+	s.members.forget(id) // a membership change notifies as an account change
 	c := &s.accounts
 	c.loads.forget()
 	c.mu.Lock()
@@ -185,6 +186,7 @@ func (s *Service) ForgetAccount(id string, version int64) {
 // ForgetAccounts drops every account snapshot: notifications may have been missed (the
 // listener's connection was lost).
 func (s *Service) ForgetAccounts() {
+	s.members.clear()
 	c := &s.accounts
 	c.loads.forget()
 	s.ledger.notificationsLost() // first: a routing read between the two finds nothing stale

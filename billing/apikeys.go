@@ -29,6 +29,9 @@ type APIKey struct {
 	CreatedAt  time.Time  `db:"created_at"`
 	LastUsedAt *time.Time `db:"last_used_at"`
 	RevokedAt  *time.Time `db:"revoked_at"`
+	// MemberID is the membership that created an account key (nil: an operator's key):
+	// usage through it is attributed to that member.
+	MemberID *string `db:"member_id"`
 }
 
 // APIKeyStore persists keys.

@@ -35,6 +35,7 @@ type Service struct {
 	dunning         DunningOptions
 	retention       time.Duration
 	alertLinkCfg    atomic.Pointer[alertLinkConfig] // Options.AlertLinks
+	members         memberCache                     // per-account members for attribution
 }
 
 // Options configures a Service, once, at NewService; the zero value is the production
@@ -141,6 +142,7 @@ type Store interface {
 	AdminStore
 	AlertStore
 	OperatorSettingStore
+	TeamStore
 }
 
 // Tx is the set of writes available inside a transaction.
@@ -170,4 +172,5 @@ type Tx interface {
 	AccountEventsTx
 	AlertTx
 	AbuseTx
+	TeamTx
 }

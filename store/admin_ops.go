@@ -11,7 +11,7 @@ import (
 
 func (t *tx) InsertAPIKey(ctx context.Context, k billing.APIKey) error {
 	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO api_keys (`+keyCols+`) VALUES (:id, :kind, :account_id, :name, :prefix,
-		:hash, :created_by, :created_at, :last_used_at, :revoked_at)`, k)
+		:hash, :created_by, :created_at, :last_used_at, :revoked_at, :member_id)`, k)
 	return mapErr("insert api key", err)
 }
 

@@ -7,7 +7,7 @@ import (
 	"creditline/billing"
 )
 
-const keyCols = `id, kind, account_id, name, prefix, hash, created_by, created_at, last_used_at, revoked_at`
+const keyCols = `id, kind, account_id, name, prefix, hash, created_by, created_at, last_used_at, revoked_at, member_id`
 
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (billing.APIKey, error) {
 	var k billing.APIKey
@@ -29,7 +29,7 @@ func (s *Store) PlatformAPIKeys(ctx context.Context) ([]billing.APIKey, error) {
 
 func (s *Store) InsertAPIKey(ctx context.Context, k billing.APIKey) error {
 	_, err := s.db.NamedExecContext(ctx, `INSERT INTO api_keys (`+keyCols+`) VALUES (:id, :kind, :account_id, :name, :prefix,
-		:hash, :created_by, :created_at, :last_used_at, :revoked_at)`, k)
+		:hash, :created_by, :created_at, :last_used_at, :revoked_at, :member_id)`, k)
 	return mapErr("insert api key", err)
 }
 

@@ -21,7 +21,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (billing.User, error) {
 func (s *Store) MembershipsOf(ctx context.Context, userID string) ([]billing.Membership, error) {
 	var ms []billing.Membership
 	err := s.db.SelectContext(ctx, &ms, `
-		SELECT m.account_id, a.name AS account_name, m.user_id, m.role, m.created_at
+		SELECT m.id, m.account_id, a.name AS account_name, m.user_id, m.role, m.created_at, m.monthly_limit
 		FROM memberships m JOIN accounts a ON a.id = m.account_id
 		WHERE m.user_id = $1 ORDER BY m.created_at, m.account_id`, userID)
 	return ms, mapErr("memberships", err)
@@ -46,7 +46,10 @@ func (t *tx) SetAdmin(ctx context.Context, userID, passwordHash string) error {
 }
 
 func (t *tx) AddMembership(ctx context.Context, m billing.Membership) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)`,
-		m.AccountID, m.UserID, m.Role, m.CreatedAt)
+	if m.ID == "" { // callers that predate member ids (tests, seeds)
+		m.ID = billing.NewID("mem")
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO memberships (id, account_id, user_id, role, created_at, monthly_limit) VALUES ($1, $2, $3, $4, $5, $6)`,
+		m.ID, m.AccountID, m.UserID, m.Role, m.CreatedAt, m.MonthlyLimit)
 	return mapErr("add membership", err)
 }
