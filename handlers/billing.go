@@ -206,8 +206,11 @@ func (h *Handlers) TestSubscription(c echo.Context) error {
 }
 
 // authorizeBilling refuses (404) the billing pages and forms to a role that may not buy in the
-// account they act on (the user's first account, which the billing methods resolve).
+// current account, or in the account the billing methods act on (the user's first).
 func (h *Handlers) authorizeBilling(c echo.Context) error {
+	if _, _, _, err := h.customerAccountFor(c, billing.ActBuy); err != nil {
+		return err
+	}
 	_, m, err := h.svc.AccountForUser(c.Request().Context(), currentUser(c).ID, "")
 	if err != nil {
 		return err

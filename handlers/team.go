@@ -57,11 +57,7 @@ func (h *Handlers) teamView(c echo.Context, acc billing.Account, m billing.Membe
 	}
 	v := pages.TeamPageView{T: t, Balance: bal.Available, AccountQ: q,
 		Chart: billing.MemberUsageChart(days, t.Members, h.svc.Now(), teamChartDays)}
-	ms, err := h.svc.Memberships(ctx, currentUser(c).ID)
-	if err != nil {
-		return pages.TeamPageView{}, err
-	}
-	v.IsPersonal = len(ms) > 0 && ms[0].AccountID == acc.ID
+	v.IsPersonal = !acc.IsTeam
 	return v, nil
 }
 

@@ -272,8 +272,8 @@ func TestPauseThroughThePageAndTheAPI(t *testing.T) {
 	}
 }
 
-// TestMemberCannotChangeLimits: a plain member sees the page read-only and is refused (403)
-// when posting; nothing changes and nothing is audited.
+// TestMemberCannotChangeLimits: a plain member sees the page read-only and gets a 404 when
+// posting (billing.Authorize); nothing changes and nothing is audited.
 func TestMemberCannotChangeLimits(t *testing.T) {
 	env := webtest.Start(t)
 	ctx := context.Background()
@@ -291,12 +291,12 @@ func TestMemberCannotChangeLimits(t *testing.T) {
 		p.Doc.Find(`[data-testid="spend-limit-form"], [data-testid="pause-form"]`).Length() != 0 {
 		t.Fatalf("member's page: %d, forms shown", p.Status)
 	}
-	if p := bob.Submit("/limits"+q, "/limits/spend-limit", url.Values{"account": {acc.ID}, "spend_limit": {"10"}, "spend_limit_mode": {"hard"}}); p.Status != http.StatusForbidden {
+	if p := bob.Submit("/limits"+q, "/limits/spend-limit", url.Values{"account": {acc.ID}, "spend_limit": {"10"}, "spend_limit_mode": {"hard"}}); p.Status != http.StatusNotFound {
 		t.Errorf("member sets a limit: %d", p.Status)
 	}
 	for _, v := range []url.Values{{"paused": {"yes"}}, {"paused": {"yes"}, "confirm": {"yes"}}} {
 		v.Set("account", acc.ID)
-		if p := bob.Submit("/limits"+q, "/limits/pause", v); p.Status != http.StatusForbidden {
+		if p := bob.Submit("/limits"+q, "/limits/pause", v); p.Status != http.StatusNotFound {
 			t.Errorf("member pauses (%v): %d", v, p.Status)
 		}
 	}
