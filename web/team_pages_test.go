@@ -345,7 +345,7 @@ func TestTeamMemberChanges(t *testing.T) {
 	if p.Status != http.StatusUnprocessableEntity || p.Doc.Find(`[data-member="`+id+`"] [data-testid="error-monthly_limit"]`).Length() != 1 {
 		t.Fatalf("bad limit: %d", p.Status)
 	}
-	if p.Doc.Find(`[data-member="` + id + `"] details[open]`).Length() != 1 {
+	if p.Doc.Find(`[data-member="`+id+`"] details[open]`).Length() != 1 {
 		t.Error("the member's form in error is not open")
 	}
 	if p := owner.Submit("/team", "/team/members/"+id, url.Values{"role": {"admin"}, "monthly_limit": {"40"}}); p.Status != http.StatusSeeOther {
