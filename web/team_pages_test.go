@@ -374,3 +374,23 @@ func TestTeamMemberChanges(t *testing.T) {
 		t.Fatalf("last owner leaves: %d", p.Status)
 	}
 }
+
+// TestLogsRedactInvitationTokens: an invitation link's token is in its path; neither the access
+// log nor the error handler's line holds it, also when it rides in a next= parameter.
+func TestLogsRedactInvitationTokens(t *testing.T) {
+	ie := startInput(t, nil, nil)
+	raw(t, "GET", ie.URL+"/invitations/INVSECRET1", "", nil, nil)
+	raw(t, "POST", ie.URL+"/invitations/INVSECRET2/accept", "application/x-www-form-urlencoded", strings.NewReader("a=1"), nil)
+	raw(t, "GET", ie.URL+"/login?next="+url.QueryEscape("/invitations/INVSECRET3"), "", nil, nil)
+	log := ie.log.String()
+	for _, secret := range []string{"INVSECRET1", "INVSECRET2", "INVSECRET3"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log holds %s:\n%s", secret, log)
+		}
+	}
+	for _, want := range []string{`uri=/invitations/REDACTED `, `uri=/invitations/REDACTED/accept `} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %s:\n%s", want, log)
+		}
+	}
+}
