@@ -248,16 +248,11 @@ func AlertKindLabel(kind string) string {
 	return kind
 }
 
-// mayManageAlerts refuses members: only owners and admins change an account's alert rules.
-func mayManageAlerts(role string) error {
-	if !CanManageAccount(role) {
-		return Errorf(EForbidden, "Only the account's owner or an admin can change its alerts.")
-	}
-	return nil
-}
+// mayManageAlerts refuses members (not_found): only owners and admins change an account's alert rules.
+func mayManageAlerts(role string) error { return Authorize(role, ActManageLimits) }
 
 // CreateCustomerAlertRule is CreateAlertRule from the portal by a member of role.
-// Errors: forbidden (role), and CreateAlertRule's.
+// Errors: not_found (role), and CreateAlertRule's.
 func (s *Service) CreateCustomerAlertRule(ctx context.Context, accountID, role string, in AlertRuleInput, op Op) (AlertRule, error) {
 	if err := mayManageAlerts(role); err != nil {
 		return AlertRule{}, err
@@ -266,7 +261,7 @@ func (s *Service) CreateCustomerAlertRule(ctx context.Context, accountID, role s
 }
 
 // UpdateCustomerAlertRule is UpdateAlertRule from the portal by a member of role.
-// Errors: forbidden (role), and UpdateAlertRule's.
+// Errors: not_found (role), and UpdateAlertRule's.
 func (s *Service) UpdateCustomerAlertRule(ctx context.Context, accountID, role, ruleID string, in AlertRuleInput, op Op) (AlertRule, error) {
 	if err := mayManageAlerts(role); err != nil {
 		return AlertRule{}, err
@@ -275,7 +270,7 @@ func (s *Service) UpdateCustomerAlertRule(ctx context.Context, accountID, role, 
 }
 
 // DeleteCustomerAlertRule is DeleteAlertRule from the portal by a member of role.
-// Errors: forbidden (role), and DeleteAlertRule's.
+// Errors: not_found (role), and DeleteAlertRule's.
 func (s *Service) DeleteCustomerAlertRule(ctx context.Context, accountID, role, ruleID string, op Op) error {
 	if err := mayManageAlerts(role); err != nil {
 		return err

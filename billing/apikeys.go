@@ -67,17 +67,19 @@ func newSecret(prefix string) string {
 // system as actor (the CLI, tests). accountID "" makes a platform key.
 // Errors: invalid_request (name), not_found (account).
 func (s *Service) CreateAPIKey(ctx context.Context, accountID, name, createdBy string) (APIKey, string, error) {
-	return s.createKey(ctx, accountID, name, createdBy, Op{Actor: Actor{Kind: ActorSystem}})
+	return s.createKey(ctx, accountID, name, createdBy, Op{Actor: Actor{Kind: ActorSystem}}, "")
 }
 
 // CreateAccountKey makes a key of the account for op's actor (a user or a platform key) and
 // audits it in the same transaction; the secret is returned this once, and kept out of the log.
 // Errors: invalid_request (name), not_found (account).
 func (s *Service) CreateAccountKey(ctx context.Context, accountID, name string, op Op) (APIKey, string, error) {
-	return s.createKey(ctx, accountID, name, op.Actor.String(), op)
+	return s.createKey(ctx, accountID, name, op.Actor.String(), op, "")
 }
 
-func (s *Service) createKey(ctx context.Context, accountID, name, createdBy string, op Op) (APIKey, string, error) {
+// createKey makes a key; memberID, when set, is the membership creating an account key (usage
+// through it is attributed to that member).
+func (s *Service) createKey(ctx context.Context, accountID, name, createdBy string, op Op, memberID string) (APIKey, string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return APIKey{}, "", FieldError("name", "Give the key a name, e.g. \"production backend\".")
@@ -95,6 +97,9 @@ func (s *Service) createKey(ctx context.Context, accountID, name, createdBy stri
 			return APIKey{}, "", err
 		}
 		k.Kind, k.AccountID, raw = KeyAccount, &accountID, newSecret("ak_")
+		if memberID != "" {
+			k.MemberID = &memberID
+		}
 	}
 	k.Prefix, k.Hash = raw[:11], hashKey(raw)
 	op.IdempotencyKey = "" // a second submit is a second key: its secret could not be shown again

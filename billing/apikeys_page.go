@@ -10,10 +10,16 @@ func CanManageAccount(role string) bool { return role == RoleOwner || role == Ro
 // CreateCustomerAPIKey is a customer creating a key for their own account in the portal: only
 // owners and admins, and only on a plan with api_access. (Operators issue keys through
 // CreateAccountKey whatever the plan.) The secret is returned this once; the key is audited.
-// Errors: forbidden (role), feature_not_entitled, invalid_request (name), not_found.
+// Errors: not_found (role), feature_not_entitled, invalid_request (name), not_found.
 func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, name string, op Op) (APIKey, string, error) {
-	if !CanManageAccount(role) {
-		return APIKey{}, "", Errorf(EForbidden, "Only the account's owner or an admin can create API keys.")
+	return s.CreateMemberAPIKey(ctx, acc, Membership{AccountID: acc.ID, Role: role}, name, op)
+}
+
+// CreateMemberAPIKey is CreateCustomerAPIKey by the membership m, which the key records: usage
+// through it is attributed to m, and removing m revokes it. Errors: as CreateCustomerAPIKey.
+func (s *Service) CreateMemberAPIKey(ctx context.Context, acc Account, m Membership, name string, op Op) (APIKey, string, error) {
+	if err := Authorize(m.Role, ActManageKeys); err != nil {
+		return APIKey{}, "", err
 	}
 	plan, err := s.AccountPlan(ctx, acc)
 	if err != nil {
@@ -22,14 +28,14 @@ func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, n
 	if !plan.Entitlements.APIAccess {
 		return APIKey{}, "", notEntitled(FeatureAPIAccess, plan)
 	}
-	return s.CreateAccountKey(ctx, acc.ID, name, op)
+	return s.createKey(ctx, acc.ID, name, op.Actor.String(), op, m.ID)
 }
 
-// RevokeCustomerAPIKey revokes one of the account's own keys, audited. Errors: forbidden (role),
-// not_found (no such active key in this account, including another account's key).
+// RevokeCustomerAPIKey revokes one of the account's own keys, audited. Errors: not_found (role;
+// no such active key in this account, including another account's key).
 func (s *Service) RevokeCustomerAPIKey(ctx context.Context, acc Account, role, keyID string, op Op) error {
-	if !CanManageAccount(role) {
-		return Errorf(EForbidden, "Only the account's owner or an admin can revoke API keys.")
+	if err := Authorize(role, ActManageKeys); err != nil {
+		return err
 	}
 	return s.RevokeAccountKey(ctx, acc.ID, keyID, op)
 }

@@ -122,7 +122,7 @@ func (s *Service) AutoRechargeSettings(ctx context.Context, accountID string) (A
 // back-off, which only a successful payment clears. Errors: invalid_request naming fields.
 func (s *Service) SaveAutoRecharge(ctx context.Context, userID string, f AutoRechargeForm) (AutoRechargeSettings, error) {
 	defer s.rechargeEnabled.invalidate()
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return AutoRechargeSettings{}, err
 	}

@@ -27,6 +27,9 @@ type DebitInput struct {
 	// PlanKey, when set, is the plan Amount was priced for: if the account is on another plan
 	// when the debit is decided, it is refused with errPlanChanged (and priced again).
 	PlanKey string
+	// MemberID is the member the debit is attributed to ("" for none): with Enforce, a
+	// member's monthly limit refuses it (member_limit_reached).
+	MemberID string
 }
 
 func (in *DebitInput) normalize() error {
@@ -180,6 +183,10 @@ func (s *Service) splitByCache(ops []ledgerOp, res []opResult) (free, locked []i
 		switch {
 		case op.debit != nil && res[i].debit.Err == nil:
 			acct[i] = op.debit.AccountID
+			// A member's debit on an account with member limits is decided under its lock.
+			if op.debit.MemberID != "" && s.ledger.memberLimited(acct[i]) {
+				reserves[acct[i]] = true
+			}
 		case op.reserve != nil && res[i].holdErr == nil:
 			acct[i] = op.reserve.AccountID
 			reserves[acct[i]] = true
@@ -355,6 +362,9 @@ func (s *Service) applyLocked(ctx context.Context, ops []ledgerOp, ids []string,
 			return err
 		}
 		locked = b
+		if err := b.loadMembers(ctx, tx, ops, res); err != nil {
+			return err
+		}
 		var prev []Debit
 		if len(keys) > 0 {
 			if prev, err = tx.DebitsByKeys(ctx, keys); err != nil {
@@ -487,9 +497,19 @@ func (b *book) debit(in DebitInput, seen map[AccountKey]*Debit) DebitOutcome {
 			return DebitOutcome{Err: err}
 		}
 	}
+	ms, err := b.memberSpend(st, in.MemberID)
+	if err != nil {
+		return DebitOutcome{Err: err}
+	}
+	if in.Enforce && ms != nil {
+		if err := b.enforceMember(st, ms, in.Amount); err != nil {
+			return DebitOutcome{Err: err}
+		}
+	}
 	if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit {
 		return DebitOutcome{Err: insufficient(in.Amount, avail)}
 	}
+	b.memberCharge(st, ms, in.Amount)
 	d := Debit{ID: NewID("deb"), AccountID: in.AccountID, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
 		Amount: in.Amount, Requested: in.Amount, Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now}
 	out := b.charge(st, &d, in.Usage)

@@ -34,6 +34,8 @@ type ReserveInput struct {
 	APIKeyID       string
 	// MaxActive caps the account's active holds (the plan's max_active_holds); 0: no cap.
 	MaxActive int
+	// MemberID attributes the hold (and its commit) to a member, whose limit it must fit.
+	MemberID string
 }
 
 // HoldResult is a hold and whether it was an idempotent replay.
@@ -119,13 +121,27 @@ func (s *Service) reserveOp(ctx context.Context, tx Tx, b *book, in ReserveInput
 				Details: map[string]any{"feature": "max_active_holds", "max_active_holds": in.MaxActive}}, nil
 		}
 	}
+	if in.MemberID != "" && st.acc.MemberLimits {
+		if err := b.readMembers(ctx, tx, map[string][]string{st.acc.ID: {in.MemberID}}); err != nil {
+			return HoldResult{}, nil, err
+		}
+		ms, err := b.memberSpend(st, in.MemberID)
+		if err != nil {
+			return HoldResult{}, nil, err
+		}
+		if ms != nil {
+			if err := b.enforceMember(st, ms, in.Amount); err != nil {
+				return HoldResult{}, err, nil
+			}
+		}
+	}
 	if avail := b.available(st); avail-in.Amount < -st.acc.OverdraftLimit || st.acc.Reserved > MaxBalance-in.Amount {
 		return HoldResult{}, insufficient(in.Amount, avail), nil
 	}
 	h := Hold{ID: NewID("hld"), AccountID: in.AccountID, Amount: in.Amount, Status: HoldActive,
 		ExpiresAt: b.now.Add(in.TTL), IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
 		Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now,
-		Action: in.Action, AttributesJSON: in.AttributesJSON, QuantitiesJSON: in.QuantitiesJSON, APIKeyID: in.APIKeyID}
+		Action: in.Action, AttributesJSON: in.AttributesJSON, QuantitiesJSON: in.QuantitiesJSON, APIKeyID: in.APIKeyID, MemberID: in.MemberID}
 	st.acc.Reserved += h.Amount
 	b.w.newHolds = append(b.w.newHolds, h)
 	batch[key] = &b.w.newHolds[len(b.w.newHolds)-1]
@@ -180,11 +196,24 @@ func (s *Service) CommitHold(ctx context.Context, in CommitInput) (DebitOutcome,
 			return FieldError("reservation", "This reservation is %s and can no longer be committed.", h.Status)
 		}
 		b.releaseHold(st, h, HoldCommitted, din.Actor, "released by commit")
+		var ms *MemberSpend // the work is done: the commit counts for the hold's member, never refused
+		if h.MemberID != "" && st.acc.MemberLimits {
+			if err := b.readMembers(ctx, tx, map[string][]string{st.acc.ID: {h.MemberID}}); err != nil {
+				return err
+			}
+			if ms, err = b.memberSpend(st, h.MemberID); err != nil {
+				return err
+			}
+		}
 		charge := min(in.Amount, b.available(st)+st.acc.OverdraftLimit)
 		d := Debit{ID: NewID("deb"), AccountID: h.AccountID, IdempotencyKey: din.IdempotencyKey, RequestHash: din.RequestHash,
 			Amount: charge, Requested: in.Amount, HoldID: &h.ID, Actor: din.Actor, Reason: din.Reason, CreatedAt: b.now}
 		h.DebitID = &d.ID
+		if in.Usage != nil {
+			in.Usage.MemberID = h.MemberID
+		}
 		out = b.charge(st, &d, in.Usage)
+		b.memberCharge(st, ms, d.Amount)
 		if err := b.flush(ctx, tx); err != nil {
 			return err
 		}

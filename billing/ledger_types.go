@@ -141,6 +141,8 @@ type Hold struct {
 	AttributesJSON string `db:"attributes"`
 	QuantitiesJSON string `db:"quantities"`
 	APIKeyID       string `db:"api_key_id"`
+	// MemberID is the member the hold (and its commit) is attributed to ("" for none).
+	MemberID string `db:"member_id"`
 }
 
 // AccountKey names an idempotency key within an account.

@@ -13,6 +13,10 @@ type book struct {
 	now      time.Time
 	accounts map[string]*acctState
 	w        writes
+	// members holds the counters of limited members, read under the accounts' locks
+	// (loadMembers); nil in a lock-free decision, which then cannot decide their debits.
+	members     map[string]*MemberSpend
+	memberDirty map[string]bool
 }
 
 type acctState struct {
@@ -350,6 +354,9 @@ func (b *book) flush(ctx context.Context, tx Tx) error {
 		}
 	}
 	if err := tx.WriteLedger(ctx, lw); err != nil {
+		return err
+	}
+	if err := b.writeMembers(ctx, tx); err != nil {
 		return err
 	}
 	for _, j := range w.jobs {

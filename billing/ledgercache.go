@@ -121,6 +121,17 @@ func (c *ledgerCache) cached(ids []string) map[string]bool {
 	return out
 }
 
+// memberLimited says whether the cached account has member limits (false when not cached).
+func (c *ledgerCache) memberLimited(id string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.m == nil {
+		return false
+	}
+	e, ok := c.m.peek(id)
+	return ok && e.acc.MemberLimits
+}
+
 // len is how many accounts are cached.
 func (c *ledgerCache) len() int {
 	c.mu.Lock()

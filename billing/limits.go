@@ -39,8 +39,8 @@ func (s *Service) Limits(ctx context.Context, acc Account, role string) (Limits,
 // customerUpdate is the one write path for a customer's limits: UpdateAccount with the scope
 // of an account key (status active/paused and the spend limit only), audited as op's actor.
 func (s *Service) customerUpdate(ctx context.Context, role string, u AccountUpdate) (Account, error) {
-	if !CanManageAccount(role) {
-		return Account{}, Errorf(EForbidden, "Only the account's owner or an admin can change its limits or pause it.")
+	if err := Authorize(role, ActManageLimits); err != nil {
+		return Account{}, err
 	}
 	u.Scope = ScopeAccountKey
 	res, err := s.UpdateAccount(ctx, u)
@@ -48,7 +48,7 @@ func (s *Service) customerUpdate(ctx context.Context, role string, u AccountUpda
 }
 
 // SetCustomerSpendLimit sets (or, with ch.Clear, removes) the account's monthly spend limit
-// from the portal. Errors: forbidden (role), invalid_request (spend_limit, spend_limit_mode),
+// from the portal. Errors: not_found (role), invalid_request (spend_limit, spend_limit_mode),
 // not_found, account_suspended.
 func (s *Service) SetCustomerSpendLimit(ctx context.Context, acc Account, role string, ch SpendLimitChange, op Op) (Account, error) {
 	if op.Reason == "" {
@@ -58,7 +58,7 @@ func (s *Service) SetCustomerSpendLimit(ctx context.Context, acc Account, role s
 }
 
 // SetCustomerPaused pauses (true) or resumes the account's usage from the portal; a
-// suspended account stays suspended. Errors: forbidden (role), not_found, account_suspended.
+// suspended account stays suspended. Errors: not_found (role), not_found, account_suspended.
 func (s *Service) SetCustomerPaused(ctx context.Context, acc Account, role string, paused bool, op Op) (Account, error) {
 	status := StatusActive
 	if paused {

@@ -38,7 +38,7 @@ func (s *Service) StartCheckoutIn(ctx context.Context, userID, kind, key, curren
 	if err != nil {
 		return CheckoutStart{}, err
 	}
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return CheckoutStart{}, err
 	}
@@ -157,7 +157,7 @@ func (s *Service) PortalURL(ctx context.Context, userID string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return "", err
 	}
@@ -314,7 +314,7 @@ func ignoreNotFound(err error) error {
 // CheckoutForUser returns a checkout session of the user's account. Errors: not_found
 // (missing, or another account's); a failed read is returned as it is.
 func (s *Service) CheckoutForUser(ctx context.Context, userID, id string) (CheckoutRecord, error) {
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return CheckoutRecord{}, err
 	}

@@ -19,7 +19,7 @@ type BillingOverview struct {
 
 // BillingOverview gathers the user's account's billing state. Errors: not_found.
 func (s *Service) BillingOverview(ctx context.Context, userID string) (BillingOverview, error) {
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return BillingOverview{}, err
 	}
@@ -63,7 +63,7 @@ func (s *Service) BillingOverview(ctx context.Context, userID string) (BillingOv
 // PaymentForUser returns a payment of the user's account. Errors: not_found
 // (missing, or another account's); a failed read is returned as it is.
 func (s *Service) PaymentForUser(ctx context.Context, userID, id string) (Payment, error) {
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return Payment{}, err
 	}

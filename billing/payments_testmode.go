@@ -118,7 +118,7 @@ func (s *Service) RenewTestSubscription(ctx context.Context, userID string) erro
 	if err := s.requireTestMode(); err != nil {
 		return err
 	}
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (s *Service) CancelTestSubscription(ctx context.Context, userID string) err
 	if err := s.requireTestMode(); err != nil {
 		return err
 	}
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (s *Service) CancelTestSubscription(ctx context.Context, userID string) err
 // RechargeForUser returns a recharge of the user's account. Errors: not_found
 // (missing, or another account's); a failed read is returned as it is.
 func (s *Service) RechargeForUser(ctx context.Context, userID, id string) (Recharge, error) {
-	acc, _, err := s.AccountForUser(ctx, userID, "")
+	acc, err := s.buyerAccount(ctx, userID)
 	if err != nil {
 		return Recharge{}, err
 	}

@@ -19,6 +19,8 @@ type ReserveActionInput struct {
 	APIKeyID       string
 	// Key, when set, replaces APIKeyID and makes AccountID a ref authorised by AuthorizeAccount.
 	Key *APIKey
+	// Member attributes the reservation: "mem_..." or "email:<address>" ("" for the key's member, if any).
+	Member string
 }
 
 // ReserveAction prices the action like an estimate and holds that many credits.
@@ -33,6 +35,10 @@ func (s *Service) ReserveAction(ctx context.Context, in ReserveActionInput) (Hol
 		in.AccountID, in.APIKeyID = a.ID, in.Key.ID
 	}
 	acc, err := s.store.AccountByID(ctx, in.AccountID)
+	if err != nil {
+		return HoldResult{}, Quote{}, err
+	}
+	memberID, err := s.resolveMember(ctx, acc.ID, in.Member, in.Key)
 	if err != nil {
 		return HoldResult{}, Quote{}, err
 	}
@@ -54,7 +60,8 @@ func (s *Service) ReserveAction(ctx context.Context, in ReserveActionInput) (Hol
 	qs, _ := json.Marshal(in.Quantities)
 	res, err := s.Reserve(ctx, ReserveInput{AccountID: acc.ID, Amount: q.Credits, TTL: in.TTL, IdempotencyKey: in.IdempotencyKey,
 		RequestHash: in.RequestHash, Actor: actorKey(in.APIKeyID), Reason: in.Action, Action: in.Action,
-		AttributesJSON: string(attrs), QuantitiesJSON: string(qs), APIKeyID: in.APIKeyID, MaxActive: plan.Entitlements.MaxActiveHolds})
+		AttributesJSON: string(attrs), QuantitiesJSON: string(qs), APIKeyID: in.APIKeyID, MaxActive: plan.Entitlements.MaxActiveHolds,
+		MemberID: memberID})
 	return res, q, err
 }
 

@@ -205,10 +205,10 @@ func (s *Service) verifySig(accountID, userID, exp string) string {
 
 // SendVerificationMail mails the signed-in owner or admin u a link that confirms their email
 // and lets the account's usage resume (see RequireVerification). linkBase is the site's URL.
-// Errors: forbidden (role), invalid_request (no verification pending).
+// Errors: not_found (role), invalid_request (no verification pending).
 func (s *Service) SendVerificationMail(ctx context.Context, acc Account, m Membership, u User, linkBase string) error {
-	if !CanManageAccount(m.Role) {
-		return Errorf(EForbidden, "Only the account's owner or an admin can verify it.")
+	if err := Authorize(m.Role, ActManageLimits); err != nil {
+		return err
 	}
 	if !acc.NeedsVerification() {
 		return Errorf(EInvalid, "This account has nothing to verify.")

@@ -757,3 +757,16 @@ func (s *Service) DeleteTeam(ctx context.Context, acc Account, actor Membership,
 	s.forgetAccount(acc.ID)
 	return nil
 }
+
+// buyerAccount is the user's billing account (their first, as AccountForUser with no id),
+// refused as not_found unless their role may buy there.
+func (s *Service) buyerAccount(ctx context.Context, userID string) (Account, error) {
+	acc, m, err := s.AccountForUser(ctx, userID, "")
+	if err != nil {
+		return Account{}, err
+	}
+	if err := Authorize(m.Role, ActBuy); err != nil {
+		return Account{}, err
+	}
+	return acc, nil
+}

@@ -29,6 +29,8 @@ type UsageEvent struct {
 	Warnings           []string            `db:"-"`
 	OccurredAt         time.Time           `db:"occurred_at"`
 	CreatedAt          time.Time           `db:"created_at"`
+	// MemberID is the member the usage is attributed to ("" for none).
+	MemberID string `db:"member_id"`
 }
 
 // UsageFilter selects a page of an account's usage, newest first (keyset on occurred_at, id).
@@ -41,6 +43,24 @@ type UsageFilter struct {
 	AfterTime *time.Time
 	AfterID   string
 	Limit     int
+	// MemberID keeps only usage attributed to that member ("" for all).
+	MemberID string
+	// Viewer, when set, is the membership reading: a role that may not see everyone's usage
+	// (a member) reads only their own, whatever MemberID says (scopeUsage).
+	Viewer *Membership
+}
+
+// noMember matches no usage event: the reads of a viewer without a member id.
+const noMember = "mem_none"
+
+// scopeUsage forces a member's reads to their own usage.
+func scopeUsage(f *UsageFilter) {
+	if f.Viewer != nil && !Can(f.Viewer.Role, ActViewAllUsage) {
+		f.MemberID = f.Viewer.ID
+		if f.MemberID == "" {
+			f.MemberID = noMember
+		}
+	}
 }
 
 // UsageStore reads usage events.
@@ -67,6 +87,8 @@ type UsageInput struct {
 	Key      *APIKey
 	ClientIP string
 	Batch    bool
+	// Member attributes the usage: "mem_..." or "email:<address>" ("" for the key's member, if any).
+	Member string
 }
 
 // UsageResult is the answer for one action.
@@ -245,16 +267,20 @@ func (s *Service) prepareUsage(ctx context.Context, acc Account, in UsageInput) 
 		}
 		at = in.OccurredAt.UTC()
 	}
+	memberID, err := s.resolveMember(ctx, acc.ID, in.Member, in.Key)
+	if err != nil {
+		return DebitInput{}, err
+	}
 	q, _, err := s.quote(ctx, acc, in.Action, in.Quantities, in.Attributes, in.Batch, at)
 	if err != nil {
 		return DebitInput{}, err
 	}
-	ev := &UsageEvent{Action: in.Action, Model: in.Attributes["model"], Quantities: in.Quantities, Attributes: in.Attributes,
+	ev := &UsageEvent{MemberID: memberID, Action: in.Action, Model: in.Attributes["model"], Quantities: in.Quantities, Attributes: in.Attributes,
 		VendorCostMicroUSD: q.VendorCostMicroUSD, PriceVersion: q.PriceVersion, Breakdown: q.Breakdown,
 		APIKeyID: in.APIKeyID, ClientIP: in.ClientIP, Metadata: in.Metadata, PromptHash: in.Attributes["prompt_hash"],
 		Batch: in.Batch, OccurredAt: at}
 	return DebitInput{AccountID: acc.ID, Amount: q.Credits, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash,
-		Actor: actorKey(in.APIKeyID), Reason: in.Action, Enforce: true, Usage: ev, PlanKey: acc.PlanKey}, nil
+		Actor: actorKey(in.APIKeyID), Reason: in.Action, Enforce: true, Usage: ev, PlanKey: acc.PlanKey, MemberID: memberID}, nil
 }
 
 func actorKey(keyID string) string {
@@ -356,6 +382,7 @@ func (s *Service) Estimate(ctx context.Context, accountID, action string, qs map
 
 // UsagePage lists an account's usage, newest first (keyset pagination).
 func (s *Service) UsagePage(ctx context.Context, f UsageFilter) ([]UsageEvent, error) {
+	scopeUsage(&f)
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
 	}

@@ -14,6 +14,10 @@ type UsageSummary struct {
 // UsageTotals sums the events f selects from the rollups. ok is false when f's bounds are
 // not whole UTC days (the rollups cannot answer exactly), and nothing is read.
 func (s *Service) UsageTotals(ctx context.Context, f UsageFilter) (sum UsageSummary, ok bool, err error) {
+	scopeUsage(&f)
+	if f.MemberID != "" { // the rollups do not count members
+		return UsageSummary{}, false, nil
+	}
 	for _, t := range []*time.Time{f.From, f.To} {
 		if t != nil && !t.Equal(utcDay(*t)) {
 			return UsageSummary{}, false, nil
@@ -37,6 +41,16 @@ func (s *Service) UsageEvent(ctx context.Context, accountID, id string) (UsageEv
 	return ev, err
 }
 
+// UsageEventAs is UsageEvent read by the membership m: a member reading another member's
+// event (or unattributed usage) gets not_found.
+func (s *Service) UsageEventAs(ctx context.Context, m Membership, accountID, id string) (UsageEvent, error) {
+	ev, err := s.UsageEvent(ctx, accountID, id)
+	if err == nil && !Can(m.Role, ActViewAllUsage) && (m.ID == "" || ev.MemberID != m.ID) {
+		return UsageEvent{}, Errorf(ENotFound, "No such usage event in this account.")
+	}
+	return ev, err
+}
+
 // UsageListing is one page of the usage history with what the page shows around it.
 type UsageListing struct {
 	Events []UsageEvent
@@ -53,6 +67,7 @@ type UsageListing struct {
 // UsageListing reads one keyset page of f (newest first); with facets, also the filter's
 // totals from the rollups and the choices for the filter form.
 func (s *Service) UsageListing(ctx context.Context, f UsageFilter, facets bool) (UsageListing, error) {
+	scopeUsage(&f)
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
 	}
@@ -81,6 +96,7 @@ func (s *Service) UsageListing(ctx context.Context, f UsageFilter, facets bool) 
 // EachUsage calls fn with successive pages of the events f selects, newest first, until none
 // are left or fn fails: an export holds one page in memory at a time.
 func (s *Service) EachUsage(ctx context.Context, f UsageFilter, pageSize int, fn func([]UsageEvent) error) error {
+	scopeUsage(&f)
 	f.Limit = pageSize
 	for {
 		evs, err := s.store.UsagePage(ctx, f)

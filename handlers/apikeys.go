@@ -38,7 +38,7 @@ func (h *Handlers) CreateAPIKey(c echo.Context) error {
 		return err
 	}
 	name := strings.TrimSpace(c.FormValue("name"))
-	k, secret, err := h.svc.CreateCustomerAPIKey(c.Request().Context(), acc, m.Role, name, userOp(c))
+	k, secret, err := h.svc.CreateMemberAPIKey(c.Request().Context(), acc, m, name, userOp(c))
 	status := http.StatusOK
 	switch code := billing.ErrorCode(err); code {
 	case "":

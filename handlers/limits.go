@@ -68,8 +68,8 @@ func (h *Handlers) PauseUsage(c echo.Context) error {
 		return err
 	}
 	paused := c.FormValue("paused") == "yes"
-	if !billing.CanManageAccount(m.Role) {
-		return billing.Errorf(billing.EForbidden, "Only the account's owner or an admin can pause or resume usage.")
+	if err := billing.Authorize(m.Role, billing.ActManageLimits); err != nil {
+		return err
 	}
 	if !confirmed(c) {
 		v, err := h.limitsView(c, acc, m, q)

@@ -72,6 +72,7 @@ func (h *Handlers) Usage(c echo.Context) error {
 		return err
 	}
 	f, fv := usageForm(c, acc.ID, q)
+	f.Viewer = &m
 	l, err := h.svc.UsageListing(c.Request().Context(), f, true)
 	if err != nil {
 		return err
@@ -105,11 +106,12 @@ func (h *Handlers) usageMembers(c echo.Context, acc billing.Account, m billing.M
 
 // UsageMore: GET /usage/more — the next page of rows and a new "load more" (htmx).
 func (h *Handlers) UsageMore(c echo.Context) error {
-	acc, _, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccount(c)
 	if err != nil {
 		return err
 	}
 	f, fv := usageForm(c, acc.ID, q)
+	f.Viewer = &m
 	if len(fv.Errors) > 0 {
 		return billing.Errorf(billing.EInvalid, "%s", firstError(fv.Errors))
 	}
@@ -135,11 +137,11 @@ func firstError(m map[string]string) string {
 
 // UsageEvent: GET /usage/:id — one event with its breakdown; another account's id is a 404.
 func (h *Handlers) UsageEvent(c echo.Context) error {
-	acc, _, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccount(c)
 	if err != nil {
 		return err
 	}
-	ev, err := h.svc.UsageEvent(c.Request().Context(), acc.ID, c.Param("id"))
+	ev, err := h.svc.UsageEventAs(c.Request().Context(), m, acc.ID, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -157,11 +159,12 @@ var csvHeader = []string{"occurred_at", "event_id", "action", "model", "attribut
 // page in memory), escaped by encoding/csv. A failure after the first byte aborts the
 // connection, so a download is never silently cut short.
 func (h *Handlers) UsageCSV(c echo.Context) error {
-	acc, _, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccount(c)
 	if err != nil {
 		return err
 	}
 	f, fv := usageForm(c, acc.ID, q)
+	f.Viewer = &m
 	if len(fv.Errors) > 0 {
 		return billing.Errorf(billing.EInvalid, "%s", firstError(fv.Errors))
 	}

@@ -50,12 +50,12 @@ CREATE UNIQUE INDEX invitations_token_hash_key ON invitations (token_hash);
 CREATE UNIQUE INDEX invitations_pending_key ON invitations (account_id, email) WHERE accepted_at IS NULL AND revoked_at IS NULL;
 
 -- Attribution: the membership that created an account key (NULL for operator keys), and the
--- member a usage event or hold is attributed to.
+-- member a usage event or hold is attributed to ('' for none: written as text arrays on the
+-- debit path, and adding a column with a constant default rewrites nothing).
 ALTER TABLE api_keys ADD COLUMN member_id text;
-ALTER TABLE usage_events ADD COLUMN member_id text;
-ALTER TABLE holds ADD COLUMN member_id text;
-CREATE INDEX usage_account_member_idx ON usage_events (account_id, member_id, occurred_at DESC, id DESC) WHERE member_id IS NOT NULL;
-CREATE INDEX holds_member_active_idx ON holds (account_id, member_id) WHERE status = 'active' AND member_id IS NOT NULL;
+ALTER TABLE usage_events ADD COLUMN member_id text NOT NULL DEFAULT '';
+ALTER TABLE holds ADD COLUMN member_id text NOT NULL DEFAULT '';
+CREATE INDEX usage_account_member_idx ON usage_events (account_id, member_id, occurred_at DESC, id DESC) WHERE member_id <> '';
 
 -- Alert rules on a member's spend (percent of their monthly limit).
 ALTER TABLE alert_rules ADD COLUMN member_id text;

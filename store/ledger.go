@@ -12,7 +12,7 @@ const grantCols = `id, account_id, source, amount, remaining, priority, effectiv
 	currency, stripe_checkout_session, stripe_payment_intent, stripe_invoice, idempotency_key, request_hash, actor, reason, created_at, test_mode`
 
 const holdCols = `id, account_id, amount, status, expires_at, idempotency_key, request_hash, debit_id, actor, reason, created_at, closed_at,
-	action, attributes, quantities, api_key_id`
+	action, attributes, quantities, api_key_id, member_id`
 
 const debitCols = `id, account_id, idempotency_key, request_hash, amount, requested, overdraft, hold_id, balance_after,
 	available_after, actor, reason, created_at`
@@ -109,7 +109,7 @@ func (t *tx) InsertHolds(ctx context.Context, hs []billing.Hold) error {
 	for _, h := range hs {
 		_, err := t.tx.NamedExecContext(ctx, `INSERT INTO holds (`+holdCols+`) VALUES (:id, :account_id, :amount, :status,
 			:expires_at, :idempotency_key, :request_hash, :debit_id, :actor, :reason, :created_at, :closed_at,
-			:action, CAST(COALESCE(NULLIF(:attributes, ''), '{}') AS jsonb), CAST(COALESCE(NULLIF(:quantities, ''), '{}') AS jsonb), :api_key_id)`, h)
+			:action, CAST(COALESCE(NULLIF(:attributes, ''), '{}') AS jsonb), CAST(COALESCE(NULLIF(:quantities, ''), '{}') AS jsonb), :api_key_id, :member_id)`, h)
 		if err != nil {
 			return mapErr("insert hold", err)
 		}

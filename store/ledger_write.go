@@ -19,11 +19,11 @@ d AS (INSERT INTO debits (` + debitCols + `)
 		$10::bigint[], $11::bigint[], $12::text[], $13::text[]) AS x(id, acc, key, hash, amt, req, od, hold, bal, avail, actor, reason)),
 u AS (INSERT INTO usage_events (` + usageCols + `)
 	SELECT x.id, x.acc, x.deb, x.action, x.model, x.qs::json, x.attrs::json, x.credits, x.cost, x.ver, x.bd::json,
-		x.key, x.key_id, x.ip, NULLIF(x.meta, '')::json, x.ph, x.batch, NULLIF(x.hold, ''), x.warn::text[], x.occurred::timestamptz, $1
+		x.key, x.key_id, x.ip, NULLIF(x.meta, '')::json, x.ph, x.batch, NULLIF(x.hold, ''), x.warn::text[], x.occurred::timestamptz, $1, x.mem
 	FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::bigint[],
 		$22::bigint[], $23::bigint[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[],
-		$30::boolean[], $31::text[], $32::text[], $33::text[])
-		AS x(id, acc, deb, action, model, qs, attrs, credits, cost, ver, bd, key, key_id, ip, meta, ph, batch, hold, warn, occurred)
+		$30::boolean[], $31::text[], $32::text[], $33::text[], $54::text[])
+		AS x(id, acc, deb, action, model, qs, attrs, credits, cost, ver, bd, key, key_id, ip, meta, ph, batch, hold, warn, occurred, mem)
 	RETURNING account_id, occurred_at, action, model, credits, vendor_cost_micro_usd),
 r AS (INSERT INTO usage_daily AS r (account_id, day, action, model, events, credits, vendor_cost_micro_usd)
 	SELECT account_id, (occurred_at AT TIME ZONE 'UTC')::date, action, model, count(*), sum(credits), sum(vendor_cost_micro_usd)
@@ -66,7 +66,7 @@ func (t *tx) WriteLedger(ctx context.Context, w billing.LedgerWrites) error {
 func ledgerArgs(w billing.LedgerWrites) ([]any, error) {
 	args := []any{w.At}
 	args = append(args, debitArrays(w.Debits)...)
-	ua, err := usageArrays(w.Usage)
+	ua, members, err := usageArrays(w.Usage)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func ledgerArgs(w billing.LedgerWrites) ([]any, error) {
 	args = append(args, grantArrays(w.Grants)...)
 	args = append(args, entryArrays(w.Entries)...)
 	args = append(args, stateArrays(w.States)...)
-	return args, nil
+	return append(args, members), nil // $54: the usage events' members
 }
 
 // CommitLedger writes w as a transaction of its own: one statement, applied only if every
@@ -104,26 +104,27 @@ func debitArrays(ds []billing.Debit) []any {
 		textArray(hold), int64Array(bal), int64Array(avail), textArray(actor), textArray(reason)}
 }
 
-func usageArrays(us []billing.UsageEvent) ([]any, error) {
+// usageArrays returns the usage columns ($14-$33) and, apart, their members ($54).
+func usageArrays(us []billing.UsageEvent) ([]any, any, error) {
 	n := len(us)
 	str := func() []string { return make([]string, n) }
 	id, acc, deb, action, model, qs, attrs, bd, key, keyID, ip, meta, ph, hold, warn := str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str(), str()
-	credits, cost, ver, batch, occurred := make([]int64, n), make([]int64, n), make([]int64, n), make([]bool, n), make([]string, n)
+	credits, cost, ver, batch, occurred, mem := make([]int64, n), make([]int64, n), make([]int64, n), make([]bool, n), make([]string, n), make([]string, n)
 	for i, u := range us {
 		q, err1 := json.Marshal(u.Quantities)
 		a, err2 := json.Marshal(u.Attributes)
 		b, err3 := json.Marshal(u.Breakdown)
 		if err1 != nil || err2 != nil || err3 != nil {
-			return nil, fmt.Errorf("store: usage %s: cannot encode", u.ID)
+			return nil, nil, fmt.Errorf("store: usage %s: cannot encode", u.ID)
 		}
 		id[i], acc[i], deb[i], action[i], model[i], qs[i], attrs[i], bd[i] = u.ID, u.AccountID, u.DebitID, u.Action, u.Model, string(q), string(a), string(b)
 		key[i], keyID[i], ip[i], meta[i], ph[i], hold[i], warn[i] = u.IdempotencyKey, u.APIKeyID, u.ClientIP, string(u.Metadata), u.PromptHash, deref(u.HoldID), textArray(u.Warnings)
 		credits[i], cost[i], ver[i], batch[i] = int64(u.Credits), u.VendorCostMicroUSD, int64(u.PriceVersion), u.Batch
-		occurred[i] = u.OccurredAt.UTC().Format(time.RFC3339Nano)
+		occurred[i], mem[i] = u.OccurredAt.UTC().Format(time.RFC3339Nano), u.MemberID
 	}
 	return []any{textArray(id), textArray(acc), textArray(deb), textArray(action), textArray(model), textArray(qs), textArray(attrs),
 		int64Array(credits), int64Array(cost), int64Array(ver), textArray(bd), textArray(key), textArray(keyID), textArray(ip),
-		textArray(meta), textArray(ph), boolArray(batch), textArray(hold), textArray(warn), textArray(occurred)}, nil
+		textArray(meta), textArray(ph), boolArray(batch), textArray(hold), textArray(warn), textArray(occurred)}, textArray(mem), nil
 }
 
 func grantArrays(cs []billing.GrantChange) []any {

@@ -227,7 +227,7 @@ func (s *Store) MemberUsageDays(ctx context.Context, accountID, memberID string,
 	}
 	err := s.db.SelectContext(ctx, &rows, `SELECT member_id, date_trunc('day', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day,
 		sum(credits) AS credits FROM usage_events
-		WHERE account_id = $1 AND member_id IS NOT NULL AND ($2 = '' OR member_id = $2) AND occurred_at >= $3
+		WHERE account_id = $1 AND member_id <> '' AND ($2 = '' OR member_id = $2) AND occurred_at >= $3
 		GROUP BY 1, 2 ORDER BY 2, 1`, accountID, memberID, since)
 	if err != nil {
 		return nil, mapErr("member usage days", err)

@@ -21,7 +21,7 @@ type usageRow struct {
 
 const usageCols = `id, account_id, debit_id, action, model, quantities, attributes, credits, vendor_cost_micro_usd,
 	price_version, breakdown, idempotency_key, api_key_id, client_ip, metadata, prompt_hash, batch, hold_id, warnings,
-	occurred_at, created_at`
+	occurred_at, created_at, member_id`
 
 func (r *usageRow) event() (billing.UsageEvent, error) {
 	ev := r.UsageEvent
@@ -62,8 +62,9 @@ func (s *Store) UsagePage(ctx context.Context, f billing.UsageFilter) ([]billing
 			AND ($4::timestamptz IS NULL OR occurred_at >= $4)
 			AND ($5::timestamptz IS NULL OR occurred_at < $5)
 			AND ($6::timestamptz IS NULL OR (occurred_at, id) < ($6, $7))
+			AND ($9 = '' OR member_id = $9)
 		ORDER BY occurred_at DESC, id DESC LIMIT $8`,
-		f.AccountID, f.Action, f.Model, f.From, f.To, f.AfterTime, f.AfterID, f.Limit)
+		f.AccountID, f.Action, f.Model, f.From, f.To, f.AfterTime, f.AfterID, f.Limit, f.MemberID)
 	if err != nil {
 		return nil, mapErr("usage page", err)
 	}

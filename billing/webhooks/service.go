@@ -59,11 +59,12 @@ func New(b *billing.Service, st Store, o Options) *Service {
 // Register makes the worker send deliveries.
 func (s *Service) Register(w *billing.Worker) { w.Handle(billing.JobWebhookDeliver, s.handleDeliver) }
 
-func canManage(role string) bool { return role == RoleAPIKey || billing.CanManageAccount(role) }
-
-func forbidden() error {
-	return billing.Errorf(billing.EForbidden, "Only the account's owner or an admin can change its webhook endpoints.")
+func canManage(role string) bool {
+	return role == RoleAPIKey || billing.Can(role, billing.ActManageLimits)
 }
+
+// forbidden is the refusal of a member: not_found, as for every page they may not use.
+func forbidden() error { return billing.Authorize("", billing.ActManageLimits) }
 
 // Endpoints lists the account's live endpoints, oldest first.
 func (s *Service) Endpoints(ctx context.Context, accountID string) ([]Endpoint, error) {
@@ -77,7 +78,7 @@ type EndpointInput struct {
 }
 
 // CreateEndpoint adds an endpoint and returns it with its secret, which is shown this once.
-// Errors: forbidden (role), invalid_request (url, events; the endpoint limit), not_found.
+// Errors: not_found (role), invalid_request (url, events; the endpoint limit), not_found.
 func (s *Service) CreateEndpoint(ctx context.Context, accountID, role string, in EndpointInput, op billing.Op) (Endpoint, error) {
 	if !canManage(role) {
 		return Endpoint{}, forbidden()
@@ -143,7 +144,7 @@ func (s *Service) owned(ctx context.Context, accountID, id string) (Endpoint, er
 }
 
 // DeleteEndpoint stops deliveries to an endpoint; pending ones end failed at their next try.
-// Errors: forbidden (role), not_found.
+// Errors: not_found (role), not_found.
 func (s *Service) DeleteEndpoint(ctx context.Context, accountID, role, id string, op billing.Op) error {
 	if !canManage(role) {
 		return forbidden()

@@ -1,0 +1,511 @@
+package ledgertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"creditline/billing"
+)
+
+// team is a team account on the Pro plan (5 seats) with its owner, on a seeded catalog.
+type team struct {
+	e     *env
+	ctx   context.Context
+	owner billing.User
+	om    billing.Membership
+	acc   billing.Account
+}
+
+func newTeam(t *testing.T, e *env, plan string) *team {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.svc.SeedCatalog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := e.svc.SignUp(ctx, billing.SignUpInput{Name: "Owner", Email: key() + "@example.com", Password: "long-enough-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := e.svc.CreateTeam(ctx, u.ID, "Team "+key(), billing.Op{Actor: billing.UserActor(u.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(`UPDATE accounts SET plan_key = $2 WHERE id = $1`, acc.ID, plan); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.ForgetAccount(acc.ID, 0)
+	tm := &team{e: e, ctx: ctx, owner: u}
+	tm.refresh(t)
+	_, tm.om, err = e.svc.AccountForUser(ctx, u.ID, acc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func (tm *team) refresh(t *testing.T) {
+	t.Helper()
+	var err error
+	if tm.acc.ID == "" {
+		ms, err := tm.e.svc.Memberships(tm.ctx, tm.owner.ID)
+		if err != nil || len(ms) != 2 {
+			t.Fatalf("memberships: %v %v", ms, err)
+		}
+		tm.acc.ID = ms[1].AccountID
+	}
+	if tm.acc, _, err = tm.e.svc.AccountForUser(tm.ctx, tm.owner.ID, tm.acc.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var linkToken = regexp.MustCompile(`/invitations/([A-Za-z0-9_-]+)`)
+
+// lastLink is the token of the newest invitation mail sent to email.
+func (tm *team) lastLink(t *testing.T, email string) string {
+	t.Helper()
+	mail, err := tm.e.svc.Outbox(tm.ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mail { // newest first
+		if m.To == email && m.Kind == billing.MailInvitation {
+			if g := linkToken.FindStringSubmatch(m.Body); g != nil {
+				return g[1]
+			}
+		}
+	}
+	t.Fatalf("no invitation mail to %s", email)
+	return ""
+}
+
+// join invites a new person with role and signs them up through the link.
+func (tm *team) join(t *testing.T, role string, limit *billing.Credits) (billing.User, billing.Membership) {
+	t.Helper()
+	email := key() + "@example.com"
+	if _, err := tm.e.svc.Invite(tm.ctx, tm.acc, tm.om, billing.InviteInput{Email: email, Role: role, MonthlyLimit: limit}, "https://portal.test", tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	u, m, err := tm.e.svc.SignUpWithInvitation(tm.ctx, tm.lastLink(t, email), billing.SignUpInput{Name: role, Password: "long-enough-pw"}, billing.Op{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.refresh(t)
+	return u, m
+}
+
+func (tm *team) op() billing.Op { return billing.Op{Actor: billing.UserActor(tm.owner.ID)} }
+
+func code(err error) string { return billing.ErrorCode(err) }
+
+func credits(s string) *billing.Credits { c := billing.MustCredits(s); return &c }
+
+func newTeamEnv(t *testing.T) *env {
+	e := newEnv(t, billing.Options{PasswordCost: 4})
+	e.clock.Advance(24 * time.Hour)
+	return e
+}
+
+// TestRoleMatrix: every role against every action, allowed and refused, as a table over Can,
+// and as real calls of the service methods each action guards.
+func TestRoleMatrix(t *testing.T) {
+	all := []billing.TeamAction{billing.ActUseCredits, billing.ActViewBalance, billing.ActViewOwnUsage, billing.ActViewAllUsage,
+		billing.ActBuy, billing.ActManageLimits, billing.ActManageKeys, billing.ActManageMembers, billing.ActManageOwners, billing.ActDeleteTeam}
+	allowed := map[string]map[billing.TeamAction]bool{
+		billing.RoleOwner: {billing.ActUseCredits: true, billing.ActViewBalance: true, billing.ActViewOwnUsage: true, billing.ActViewAllUsage: true,
+			billing.ActBuy: true, billing.ActManageLimits: true, billing.ActManageKeys: true, billing.ActManageMembers: true,
+			billing.ActManageOwners: true, billing.ActDeleteTeam: true},
+		billing.RoleAdmin: {billing.ActUseCredits: true, billing.ActViewBalance: true, billing.ActViewOwnUsage: true, billing.ActViewAllUsage: true,
+			billing.ActBuy: true, billing.ActManageLimits: true, billing.ActManageKeys: true, billing.ActManageMembers: true},
+		billing.RoleMember: {billing.ActUseCredits: true, billing.ActViewBalance: true, billing.ActViewOwnUsage: true},
+		"":                 {},
+		"stranger":         {},
+	}
+	for role, want := range allowed {
+		for _, act := range all {
+			if got := billing.Can(role, act); got != want[act] {
+				t.Errorf("Can(%q, %s) = %v, want %v", role, act, got, want[act])
+			}
+			if err := billing.Authorize(role, act); (err == nil) != want[act] || (err != nil && code(err) != billing.ENotFound) {
+				t.Errorf("Authorize(%q, %s) = %v", role, act, err)
+			}
+		}
+	}
+
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	_, admin := tm.join(t, billing.RoleAdmin, nil)
+	_, member := tm.join(t, billing.RoleMember, nil)
+	ctx := tm.ctx
+	// Each call exercises one action as one role; refusals are not_found and change nothing.
+	calls := map[billing.TeamAction]func(m billing.Membership) error{
+		billing.ActViewAllUsage: func(m billing.Membership) error {
+			v, err := e.svc.Team(ctx, tm.acc, m)
+			if err == nil && len(v.Members) != 3 {
+				return billing.Errorf(billing.ENotFound, "sees %d members", len(v.Members))
+			}
+			return err
+		},
+		billing.ActManageLimits: func(m billing.Membership) error {
+			_, err := e.svc.SetCustomerSpendLimit(ctx, tm.acc, m.Role, billing.SpendLimitChange{Clear: true}, billing.Op{Actor: billing.UserActor(m.UserID)})
+			return err
+		},
+		billing.ActManageKeys: func(m billing.Membership) error {
+			k, _, err := e.svc.CreateMemberAPIKey(ctx, tm.acc, m, "k", billing.Op{Actor: billing.UserActor(m.UserID)})
+			if err == nil && (k.MemberID == nil || *k.MemberID != m.ID) {
+				t.Errorf("key of %s records member %v", m.Role, k.MemberID)
+			}
+			return err
+		},
+		billing.ActManageMembers: func(m billing.Membership) error {
+			_, err := e.svc.Invite(ctx, tm.acc, m, billing.InviteInput{Email: key() + "@example.com", Role: billing.RoleMember}, "https://x", billing.Op{})
+			return err
+		},
+		billing.ActManageOwners: func(m billing.Membership) error {
+			_, err := e.svc.UpdateMember(ctx, tm.acc, m, tm.om.ID, billing.MemberChange{MonthlyLimit: credits("1000")}, billing.Op{})
+			return err
+		},
+	}
+	for _, m := range []billing.Membership{tm.om, admin, member} {
+		for act, call := range calls {
+			err := call(m)
+			if want := billing.Can(m.Role, act); want != (err == nil) || (err != nil && code(err) != billing.ENotFound) {
+				t.Errorf("%s %s: %v (allowed %v)", m.Role, act, err, want)
+			}
+		}
+	}
+	// A member sees only themself; admins cannot delete the team; the owner can, once empty.
+	if v, err := e.svc.Team(ctx, tm.acc, member); err != nil || len(v.Members) != 1 || v.Members[0].ID != member.ID || len(v.Invitations) != 0 {
+		t.Fatalf("member's team view: %+v %v", v, err)
+	}
+	if err := e.svc.DeleteTeam(ctx, tm.acc, admin, billing.Op{}); code(err) != billing.ENotFound {
+		t.Fatalf("admin deletes the team: %v", err)
+	}
+	if err := e.svc.DeleteTeam(ctx, tm.acc, member, billing.Op{}); code(err) != billing.ENotFound {
+		t.Fatalf("member deletes the team: %v", err)
+	}
+	e.grant(tm.acc.ID, "5")
+	tm.refresh(t)
+	if err := e.svc.DeleteTeam(ctx, tm.acc, tm.om, tm.op()); code(err) != billing.EInvalid || !strings.Contains(billing.ErrorMessage(err), "5 credits") {
+		t.Fatalf("deleting a team holding credits: %v", err)
+	}
+	personal, pm, err := e.svc.AccountForUser(ctx, tm.owner.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DeleteTeam(ctx, personal, pm, tm.op()); code(err) != billing.EInvalid {
+		t.Fatalf("deleting a personal account: %v", err)
+	}
+}
+
+// TestAdminsCannotTouchOwners: an admin cannot make, change or remove an owner; an owner can.
+func TestAdminsCannotTouchOwners(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	_, admin := tm.join(t, billing.RoleAdmin, nil)
+	_, member := tm.join(t, billing.RoleMember, nil)
+	ctx := tm.ctx
+	owner := billing.RoleOwner
+	if _, err := e.svc.UpdateMember(ctx, tm.acc, admin, member.ID, billing.MemberChange{Role: &owner}, billing.Op{}); code(err) != billing.EInvalid {
+		t.Fatalf("admin makes an owner: %v", err)
+	}
+	if _, err := e.svc.Invite(ctx, tm.acc, admin, billing.InviteInput{Email: key() + "@example.com", Role: owner}, "https://x", billing.Op{}); code(err) != billing.EInvalid {
+		t.Fatalf("admin invites an owner: %v", err)
+	}
+	if err := e.svc.RemoveMember(ctx, tm.acc, admin, tm.om.ID, billing.Op{}); code(err) != billing.ENotFound {
+		t.Fatalf("admin removes the owner: %v", err)
+	}
+	// The last owner can neither leave nor be demoted; once a second owner exists, both can.
+	if err := e.svc.RemoveMember(ctx, tm.acc, tm.om, tm.om.ID, tm.op()); code(err) != billing.EInvalid {
+		t.Fatalf("last owner leaves: %v", err)
+	}
+	adminRole := billing.RoleAdmin
+	if _, err := e.svc.UpdateMember(ctx, tm.acc, tm.om, tm.om.ID, billing.MemberChange{Role: &adminRole}, tm.op()); code(err) != billing.EInvalid {
+		t.Fatalf("last owner demoted: %v", err)
+	}
+	if m, err := e.svc.UpdateMember(ctx, tm.acc, tm.om, member.ID, billing.MemberChange{Role: &owner}, tm.op()); err != nil || m.Role != owner {
+		t.Fatalf("owner makes an owner: %+v %v", m, err)
+	}
+	if err := e.svc.RemoveMember(ctx, tm.acc, tm.om, tm.om.ID, tm.op()); err != nil {
+		t.Fatalf("an owner leaves beside another: %v", err)
+	}
+	if _, _, err := e.svc.AccountForUser(ctx, tm.owner.ID, tm.acc.ID); code(err) != billing.ENotFound {
+		t.Fatalf("the owner who left still reaches the account: %v", err)
+	}
+}
+
+// TestInvitationLinks: single use, 7 days, revoke and resend kill the old link, the email must
+// match, and at the seat cap a clear message names the plan's seats.
+func TestInvitationLinks(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	ctx := tm.ctx
+	invite := func(email string) (billing.Invitation, error) {
+		return e.svc.Invite(ctx, tm.acc, tm.om, billing.InviteInput{Email: email, Role: billing.RoleMember}, "https://portal.test", tm.op())
+	}
+	// Expiry: the link works until 7 days have passed.
+	a := key() + "@example.com"
+	inv, err := invite(a)
+	if err != nil || !inv.ExpiresAt.Equal(e.clock.Now().UTC().Truncate(time.Microsecond).Add(7*24*time.Hour)) {
+		t.Fatalf("invite: %+v %v", inv, err)
+	}
+	tokA := tm.lastLink(t, a)
+	if _, err := invite(strings.ToUpper(a)); code(err) != billing.EInvalid {
+		t.Fatalf("a second pending invitation for one email: %v", err)
+	}
+	e.clock.Advance(7*24*time.Hour - time.Second)
+	if got, err := e.svc.InvitationByToken(ctx, tokA); err != nil || got.ID != inv.ID {
+		t.Fatalf("before expiry: %v", err)
+	}
+	e.clock.Advance(time.Second)
+	if _, err := e.svc.InvitationByToken(ctx, tokA); code(err) != billing.ENotFound || !strings.Contains(billing.ErrorMessage(err), "expired") {
+		t.Fatalf("after expiry: %v", err)
+	}
+	if _, _, err := e.svc.SignUpWithInvitation(ctx, tokA, billing.SignUpInput{Name: "A", Password: "long-enough-pw"}, billing.Op{}); code(err) != billing.ENotFound {
+		t.Fatalf("sign-up on an expired link: %v", err)
+	}
+	// Resend: a new link and expiry; the old one is dead.
+	if _, err := e.svc.ResendInvitation(ctx, tm.acc, tm.om, inv.ID, "https://portal.test", tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	tokA2 := tm.lastLink(t, a)
+	if tokA2 == tokA {
+		t.Fatal("resend reused the token")
+	}
+	if _, err := e.svc.InvitationByToken(ctx, tokA); code(err) != billing.ENotFound {
+		t.Fatalf("old link after resend: %v", err)
+	}
+	// Another user's email cannot accept it; the invited one can, once.
+	other, _, err := e.svc.SignUp(ctx, billing.SignUpInput{Name: "Other", Email: key() + "@example.com", Password: "long-enough-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AcceptInvitation(ctx, tokA2, other.ID, billing.Op{}); code(err) != billing.EForbidden {
+		t.Fatalf("accepted by another address: %v", err)
+	}
+	ua, _, err := e.svc.SignUp(ctx, billing.SignUpInput{Name: "A", Email: a, Password: "long-enough-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.svc.AcceptInvitation(ctx, tokA2, ua.ID, billing.Op{Actor: billing.UserActor(ua.ID)})
+	if err != nil || m.Role != billing.RoleMember || !strings.HasPrefix(m.ID, "mem_") {
+		t.Fatalf("accept: %+v %v", m, err)
+	}
+	if _, err := e.svc.AcceptInvitation(ctx, tokA2, ua.ID, billing.Op{}); code(err) != billing.ENotFound || !strings.Contains(billing.ErrorMessage(err), "already accepted") {
+		t.Fatalf("reuse: %v", err)
+	}
+	if _, err := invite(a); code(err) != billing.EInvalid {
+		t.Fatalf("inviting a member: %v", err)
+	}
+	// Revoke kills the link.
+	b := key() + "@example.com"
+	invB, err := invite(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokB := tm.lastLink(t, b)
+	if err := e.svc.RevokeInvitation(ctx, tm.acc, tm.om, invB.ID, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.SignUpWithInvitation(ctx, tokB, billing.SignUpInput{Name: "B", Password: "long-enough-pw"}, billing.Op{}); code(err) != billing.ENotFound {
+		t.Fatalf("sign-up on a revoked link: %v", err)
+	}
+	if err := e.svc.RevokeInvitation(ctx, tm.acc, tm.om, invB.ID, tm.op()); code(err) != billing.ENotFound {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	// Seat cap (Pro: 5): owner + A = 2 members; 3 pending invitations fill it.
+	for i := 0; i < 3; i++ {
+		if _, err := invite(key() + "@example.com"); err != nil {
+			t.Fatalf("invitation %d: %v", i, err)
+		}
+	}
+	_, err = invite(key() + "@example.com")
+	var be *billing.Error
+	if !errors.As(err, &be) || be.Code != billing.EInvalid || !strings.Contains(be.Fields["email"], "allows 5 seats") {
+		t.Fatalf("at the seat cap: %v", err)
+	}
+	v, err := e.svc.Team(ctx, tm.acc, tm.om)
+	if err != nil || v.Seats != 5 || v.SeatsUsed != 5 || len(v.Members) != 2 || len(v.Invitations) != 3 {
+		t.Fatalf("team view at the cap: seats %d/%d, %d members, %d invitations, %v", v.SeatsUsed, v.Seats, len(v.Members), len(v.Invitations), err)
+	}
+	if _, err := e.svc.InvitationByToken(ctx, "not-a-token"); code(err) != billing.ENotFound {
+		t.Fatalf("unknown token: %v", err)
+	}
+	var stored int
+	if err := e.db.Get(&stored, `SELECT count(*) FROM invitations WHERE token_hash = $1`, tokA2); err != nil || stored != 0 {
+		t.Fatalf("a raw token is stored: %d %v", stored, err)
+	}
+}
+
+var imageQ = map[string]billing.Quantity{"images": billing.Count(1)}
+var imageA = map[string]string{"model": "sdxl"}
+
+func (tm *team) use(member string, k *billing.APIKey) (billing.UsageResult, error) {
+	in := billing.UsageInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ, Attributes: imageA, IdempotencyKey: key(), Member: member}
+	if k != nil {
+		in.Key = k
+	}
+	return tm.e.svc.ChargeUsage(tm.ctx, in)
+}
+
+// TestMemberLimitUnderConcurrency: 200 concurrent usage events by one member against their
+// monthly limit: exactly the events that fit are charged, the rest are member_limit_reached,
+// nothing goes over, other members and unattributed usage are not limited, and the ledger
+// verifies (env cleanup).
+func TestMemberLimitUnderConcurrency(t *testing.T) {
+	for _, gc := range []bool{false, true} {
+		t.Run(fmt.Sprintf("group_commit=%v", gc), func(t *testing.T) {
+			e := newTeamEnv(t)
+			if gc {
+				startGC(t, e, 2, time.Millisecond)
+			}
+			tm := newTeam(t, e, "pro")
+			mu, m := tm.join(t, billing.RoleMember, nil)
+			_, free := tm.join(t, billing.RoleMember, nil)
+			e.grant(tm.acc.ID, "100000")
+			est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+			if err != nil || est.Quote.Credits <= 1 {
+				t.Fatalf("estimate: %+v %v", est, err)
+			}
+			cost := est.Quote.Credits
+			limit := 50*cost + cost/2
+			if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+				t.Fatal(err)
+			}
+			// Unattributed usage and another member's are not limited (and not counted).
+			for _, mem := range []string{"", free.ID, "email:" + strings.ToUpper(mu.Email)} {
+				if _, err := tm.use(mem, nil); mem != "" && strings.HasPrefix(mem, "email:") {
+					if err != nil {
+						t.Fatalf("by email: %v", err)
+					}
+				} else if err != nil {
+					t.Fatalf("usage of %q: %v", mem, err)
+				}
+			}
+			var wg sync.WaitGroup
+			var lock sync.Mutex
+			count := map[string]int{}
+			for i := 0; i < 200; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					ref := m.ID
+					if i%2 == 1 {
+						ref = "email:" + mu.Email
+					}
+					_, err := tm.use(ref, nil)
+					lock.Lock()
+					count[code(err)]++
+					lock.Unlock()
+				}(i)
+			}
+			wg.Wait()
+			if count[""] != 49 || count[billing.EMemberLimit] != 151 {
+				t.Fatalf("outcomes: %v, want 49 charged (50 fit, one was by email before) and 151 refused", count)
+			}
+			var spent int64
+			if err := e.db.Get(&spent, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil || billing.Credits(spent) != 50*cost {
+				t.Fatalf("counter %d, want %d (%v)", spent, 50*cost, err)
+			}
+			var used billing.Credits
+			if err := e.db.Get(&used, `SELECT COALESCE(sum(credits), 0) FROM usage_events WHERE member_id = $1`, m.ID); err != nil || used != 50*cost || used > limit {
+				t.Fatalf("attributed usage %v, want %v", used, 50*cost)
+			}
+			_, err = tm.use(m.ID, nil)
+			var be *billing.Error
+			if !errors.As(err, &be) || be.Code != billing.EMemberLimit || be.Details["limit"] != limit.String() || be.Details["spent"] != (50*cost).String() {
+				t.Fatalf("refusal details: %v %+v", err, be)
+			}
+			// Clearing the limit lets the member spend; setting it again recounts from usage.
+			if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{ClearLimit: true}, tm.op()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tm.use(m.ID, nil); err != nil {
+				t.Fatalf("limit cleared: %v", err)
+			}
+			mm, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op())
+			if err != nil || mm.SpentThisPeriod != 51*cost {
+				t.Fatalf("recount: %v, want %v (%v)", mm.SpentThisPeriod, 51*cost, err)
+			}
+			if _, err := tm.use(m.ID, nil); code(err) != billing.EMemberLimit {
+				t.Fatalf("over the recounted limit: %v", err)
+			}
+		})
+	}
+}
+
+// TestAttribution: a key created by a member attributes to them; an explicit member must match
+// it; unknown members, other accounts' members and malformed refs are 400 on field member.
+func TestAttribution(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	_, admin := tm.join(t, billing.RoleAdmin, nil)
+	mu, member := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "1000")
+	k, secret, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, admin, "admin key", billing.Op{Actor: billing.UserActor(admin.UserID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := e.svc.AuthenticateKey(tm.ctx, secret)
+	if err != nil || key.MemberID == nil || *key.MemberID != admin.ID {
+		t.Fatalf("authenticated key: %+v %v", key, err)
+	}
+	r, err := tm.use("", &key)
+	if err != nil || r.Event.MemberID != admin.ID {
+		t.Fatalf("usage by the admin's key: %+v %v", r.Event.MemberID, err)
+	}
+	if r, err := tm.use(admin.ID, &key); err != nil || r.Event.MemberID != admin.ID {
+		t.Fatalf("explicit matching member: %v", err)
+	}
+	other := newTeam(t, e, "pro")
+	_, stranger := other.join(t, billing.RoleMember, nil)
+	for ref, why := range map[string]string{
+		member.ID:                           "another member than the key's",
+		"mem_nope":                          "unknown id",
+		stranger.ID:                         "another account's member",
+		"email:nobody@example.com":          "unknown email",
+		"bob":                               "malformed",
+		"email:" + strings.Repeat("a", 300): "too long",
+	} {
+		_, err := tm.use(ref, &key)
+		var be *billing.Error
+		if !errors.As(err, &be) || be.Code != billing.EInvalid || be.Fields["member"] == "" {
+			t.Errorf("%s (%q): %v", why, ref, err)
+		}
+	}
+	// Without a member key: any member of the account by id or email; history filters by member.
+	if r, err := tm.use("email:"+mu.Email, nil); err != nil || r.Event.MemberID != member.ID {
+		t.Fatalf("by email: %v", err)
+	}
+	l, err := e.svc.UsageListing(tm.ctx, billing.UsageFilter{AccountID: tm.acc.ID, MemberID: member.ID}, false)
+	if err != nil || len(l.Events) != 1 || l.Events[0].MemberID != member.ID {
+		t.Fatalf("filter by member: %d %v", len(l.Events), err)
+	}
+	// A member's reads are their own, whatever they ask for.
+	l, err = e.svc.UsageListing(tm.ctx, billing.UsageFilter{AccountID: tm.acc.ID, MemberID: admin.ID, Viewer: &member}, true)
+	if err != nil || len(l.Events) != 1 || l.Events[0].MemberID != member.ID || l.SummaryOK {
+		t.Fatalf("member's listing: %d %v", len(l.Events), err)
+	}
+	if _, err := e.svc.UsageEventAs(tm.ctx, member, tm.acc.ID, r.Event.ID); code(err) != billing.ENotFound {
+		t.Fatalf("member reads the admin's event: %v", err)
+	}
+	// Removing the admin revokes their key at once.
+	if err := e.svc.RemoveMember(tm.ctx, tm.acc, tm.om, admin.ID, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, secret); code(err) != billing.EUnauthenticated {
+		t.Fatalf("removed member's key: %v", err)
+	}
+	if _, _, err := e.svc.AccountForUser(tm.ctx, admin.UserID, tm.acc.ID); code(err) != billing.ENotFound {
+		t.Fatalf("removed member still reaches the account: %v", err)
+	}
+	if _, err := tm.use(admin.ID, nil); code(err) != billing.EInvalid {
+		t.Fatalf("usage attributed to a removed member: %v", err)
+	}
+	_ = k
+}
