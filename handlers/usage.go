@@ -51,6 +51,7 @@ func usageForm(c echo.Context, accountID, accountQ string) (billing.UsageFilter,
 		v.Add("member", "Choose a member from the list.")
 		fv.Member = ""
 	}
+	f.MemberID = fv.Member
 	if cur := c.QueryParam("cursor"); cur != "" {
 		t, id, ok := parseUsageCursor(cur)
 		if !ok {
@@ -204,6 +205,9 @@ func csvName(accountID string, fv pages.UsageFilters) string {
 	name := "creditline-usage-" + accountID + "-" + from + "-to-" + to
 	if fv.Action != "" {
 		name += "-" + fv.Action
+	}
+	if fv.Member != "" {
+		name += "-" + fv.Member
 	}
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
