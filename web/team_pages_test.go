@@ -394,3 +394,81 @@ func TestLogsRedactInvitationTokens(t *testing.T) {
 		}
 	}
 }
+
+// chargeAs charges one flat action to the account, attributed to member ("" for none).
+func chargeAs(t *testing.T, env *webtest.Env, accountID, member, key string) {
+	t.Helper()
+	_, err := env.Svc.ChargeUsage(context.Background(), billing.UsageInput{AccountID: accountID, Action: "chat.completion",
+		Attributes: map[string]string{"model": "small-open"}, IdempotencyKey: key, Member: member})
+	if err != nil {
+		t.Fatalf("charge %s as %q: %v", key, member, err)
+	}
+}
+
+// TestUsageMemberFilter: owners of a team account filter the usage history and its CSV by
+// member; a member sees only their own events, is offered no filter, and cannot open another
+// member's event; a personal account offers no filter.
+func TestUsageMemberFilter(t *testing.T) {
+	env := webtest.Start(t)
+	ctx := context.Background()
+	owner, ou, _ := limitsCustomer(t, env, "filter-owner@example.com")
+	team := createTeam(t, env, owner, ou.ID, "Filter Team", "pro")
+	if _, err := env.Svc.Grant(ctx, billing.GrantInput{AccountID: team.ID, Source: "promo", Amount: 100 * billing.Credit, IdempotencyKey: "filter-team-promo"}); err != nil {
+		t.Fatal(err)
+	}
+	mem := joinTeam(t, env, owner, "filter-member@example.com", billing.RoleMember)
+	chargeAs(t, env, team.ID, "email:filter-member@example.com", "filter-1")
+	chargeAs(t, env, team.ID, "email:filter-member@example.com", "filter-2")
+	chargeAs(t, env, team.ID, "email:filter-owner@example.com", "filter-3")
+
+	p := owner.Get("/usage")
+	opts := p.Doc.Find(`[data-testid="filter-member"] option`)
+	if opts.Length() != 3 {
+		t.Fatalf("member filter offers %d choices, want all + 2", opts.Length())
+	}
+	if n := p.Doc.Find(`[data-testid="usage-row"]`).Length(); n != 3 {
+		t.Fatalf("owner's unfiltered history: %d events", n)
+	}
+	memberID := p.Doc.Find(`[data-testid="filter-member"] option:contains("Joiner member")`).AttrOr("value", "")
+	p = owner.Get("/usage?member=" + memberID)
+	if n := p.Doc.Find(`[data-testid="usage-row"]`).Length(); n != 2 {
+		t.Fatalf("filtered by the member: %d events, want 2", n)
+	}
+	href := p.Doc.Find(`[data-testid="export-csv"]`).AttrOr("href", "")
+	if !strings.Contains(href, "member="+memberID) {
+		t.Fatalf("the export drops the member: %q", href)
+	}
+	csv := owner.Get(href)
+	if lines := strings.Count(strings.TrimSpace(csv.Body), "\n"); csv.Status != http.StatusOK || lines != 2 {
+		t.Fatalf("filtered CSV: %d, %d rows", csv.Status, lines)
+	}
+	if p := owner.Get("/usage?member=bogus"); p.Status != http.StatusUnprocessableEntity || p.Doc.Find(`[data-testid="error-member"]`).Length() != 1 {
+		t.Errorf("a bad member filter: %d", p.Status)
+	}
+
+	// The member: own events only, no filter, another member's event is a 404.
+	mp := mem.Get("/usage")
+	if n := mp.Doc.Find(`[data-testid="usage-row"]`).Length(); n != 2 || mp.Doc.Find(`[data-testid="filter-member"]`).Length() != 0 {
+		t.Fatalf("member's history: %d events, filter shown %d", n, mp.Doc.Find(`[data-testid="filter-member"]`).Length())
+	}
+	if c := mem.Get("/usage.csv?member=" + p.Doc.Find(`[data-testid="filter-member"] option:contains("filter-owner")`).AttrOr("value", "x")); strings.Count(strings.TrimSpace(c.Body), "\n") != 2 {
+		t.Fatal("a member's CSV holds someone else's usage")
+	}
+	ownEvents := owner.Get("/usage?member=" + p.Doc.Find(`[data-testid="filter-member"] option:contains("Lim filter-owner")`).AttrOr("value", ""))
+	evHref := "/usage/" + ownEvents.Doc.Find(`[data-testid="usage-row"]`).First().AttrOr("data-event", "")
+	if evHref == "/usage/" {
+		t.Fatal("no link to the owner's event")
+	}
+	if p := mem.Get(evHref); p.Status != http.StatusNotFound {
+		t.Errorf("member opens the owner's event: %d", p.Status)
+	}
+	// The team page shows each member's spend this month.
+	row := owner.Get("/team").Doc.Find(`[data-member="` + memberID + `"]`)
+	if spent := strings.TrimSpace(row.Find(`[data-testid="member-spent"]`).Text()); spent == "0" || spent == "" {
+		t.Errorf("the member's spend on the team page: %q", spent)
+	}
+	// A personal account has no member filter.
+	if n := mem.Get("/usage?account=" + accountOf(t, env, "filter-member@example.com").ID).Doc.Find(`[data-testid="filter-member"]`).Length(); n != 0 {
+		t.Error("a personal account offers a member filter")
+	}
+}
