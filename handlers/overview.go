@@ -57,11 +57,11 @@ func (h *Handlers) customerAccountFor(c echo.Context, act billing.TeamAction) (b
 // Overview: GET / — the balance and what it buys, the run-out projection, spend, the 30-day
 // chart and recent activity.
 func (h *Handlers) Overview(c echo.Context) error {
-	acc, _, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccount(c)
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.Overview(c.Request().Context(), acc)
+	o, err := h.svc.OverviewAs(c.Request().Context(), acc, m)
 	if err != nil {
 		return err
 	}

@@ -280,9 +280,14 @@ func TestMemberOfAnotherAccount(t *testing.T) {
 	if p := m.Get("/"); strings.TrimSpace(p.Doc.Find(`[data-testid="balance"]`).Text()) != "50" {
 		t.Fatal("without ?account= the member sees their own account")
 	}
+	// A member sees only their own usage (none here): the owner's history stays hidden, and the
+	// page's links and filters keep the account.
 	p := m.Get("/usage" + q)
-	if more, _ := p.Doc.Find(`[data-testid="load-more"]`).Attr("hx-get"); !strings.Contains(more, "account="+demo.ID) {
-		t.Fatalf("load more drops the account: %q", more)
+	if n := p.Doc.Find(`[data-testid="usage-row"]`).Length(); n != 0 {
+		t.Fatalf("a member sees %d events of others", n)
+	}
+	if acc, _ := p.Doc.Find(`[data-testid="usage-filters"] input[name="account"]`).Attr("value"); acc != demo.ID {
+		t.Fatalf("the filters drop the account: %q", acc)
 	}
 	if csvHref, _ := p.Doc.Find(`[data-testid="export-csv"]`).Attr("href"); !strings.Contains(csvHref, "account="+demo.ID) {
 		t.Fatalf("export drops the account: %q", csvHref)

@@ -462,6 +462,13 @@ func TestUsageMemberFilter(t *testing.T) {
 	if p := mem.Get(evHref); p.Status != http.StatusNotFound {
 		t.Errorf("member opens the owner's event: %d", p.Status)
 	}
+	// The overview: the owner sees every recent event, the member only theirs.
+	if n := owner.Get("/").Doc.Find(`[data-testid="recent-row"]`).Length(); n != 3 {
+		t.Errorf("owner's overview lists %d recent events, want 3", n)
+	}
+	if n := mem.Get("/").Doc.Find(`[data-testid="recent-row"]`).Length(); n != 2 {
+		t.Errorf("member's overview lists %d recent events, want their 2", n)
+	}
 	// The team page shows each member's spend this month.
 	row := owner.Get("/team").Doc.Find(`[data-member="` + memberID + `"]`)
 	if spent := strings.TrimSpace(row.Find(`[data-testid="member-spent"]`).Text()); spent == "0" || spent == "" {
