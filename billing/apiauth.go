@@ -145,6 +145,53 @@ func (s *Service) EstimateForKey(ctx context.Context, key APIKey, ref, action st
 	return s.Estimate(ctx, a.ID, action, qs, attrs, batch)
 }
 
+// EstimateForMember is EstimateForKey attributed to member ("mem_...", "email:<address>", or
+// "" for the key's own member): a debit that would pass the member's monthly limit is
+// refused with member_limit_reached. Errors: as EstimateForKey, invalid_request on member.
+func (s *Service) EstimateForMember(ctx context.Context, key APIKey, ref, member, action string, qs map[string]Quantity, attrs map[string]string, batch bool) (EstimateResult, error) {
+	a, err := s.AuthorizeAccount(ctx, key, ref)
+	if err != nil {
+		return EstimateResult{}, err
+	}
+	memberID, err := s.resolveMember(ctx, a.ID, member, &key)
+	if err != nil {
+		return EstimateResult{}, err
+	}
+	res, err := s.Estimate(ctx, a.ID, action, qs, attrs, batch)
+	if err != nil || !res.Allowed || memberID == "" || !a.MemberLimits {
+		return res, err
+	}
+	ms, err := s.store.MemberSpendOf(ctx, a.ID, memberID)
+	if err != nil {
+		return EstimateResult{}, err
+	}
+	b := &book{now: s.Now()}
+	st := &acctState{acc: a}
+	b.members = map[string]*MemberSpend{memberID: &ms}
+	if m, _ := b.memberSpend(st, memberID); m != nil && b.enforceMember(st, m, res.Quote.Credits) != nil {
+		res.Allowed, res.Reason = false, EMemberLimit
+	}
+	return res, nil
+}
+
+// APIMembership is the membership an API key acts as on acc: the member who created an
+// account key, or, for a platform key or an operator's account key, the owner's rights (with
+// no member id). Errors: not_found (the key's member has left).
+func (s *Service) APIMembership(ctx context.Context, key APIKey, acc Account) (Membership, error) {
+	if key.MemberID == nil {
+		return Membership{AccountID: acc.ID, AccountName: acc.Name, Role: RoleOwner}, nil
+	}
+	set, err := s.memberSetOf(ctx, acc.ID)
+	if err != nil {
+		return Membership{}, err
+	}
+	r, ok := set.byID[*key.MemberID]
+	if !ok {
+		return Membership{}, Errorf(ENotFound, "No account %s.", acc.ID)
+	}
+	return Membership{ID: r.ID, AccountID: acc.ID, AccountName: acc.Name, UserID: r.UserID, Role: r.Role}, nil
+}
+
 // ReleaseForKey releases a reservation for an API key: the key must reach the hold's account,
 // and the request counts against that account's rate limit. Errors: not_found, rate_limited.
 func (s *Service) ReleaseForKey(ctx context.Context, key APIKey, holdID string) (Hold, error) {

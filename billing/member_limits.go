@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"creditline/billing/value"
 )
 
 // EMemberLimit refuses usage attributed to a member beyond their monthly limit (402).
-const EMemberLimit = "member_limit_reached"
+const EMemberLimit = value.EMemberLimit
 
 // Per-member monthly limits on the debit path. An account whose members have no limit
 // (member_limits false, cached with the account) decides every debit as before, lock-free, at

@@ -19,6 +19,7 @@ type MemberRef struct {
 	ID     string `db:"id"`
 	UserID string `db:"user_id"`
 	Email  string `db:"email"`
+	Role   string `db:"role"`
 }
 
 // MemberSpend is a limited member's counter, read and written under the account's lock.
@@ -42,6 +43,8 @@ type TeamStore interface {
 	MemberRefs(ctx context.Context, accountID string) ([]MemberRef, error)
 	// MemberUsageDays sums an account's attributed usage per member and UTC day since since.
 	MemberUsageDays(ctx context.Context, accountID, memberID string, since time.Time) ([]MemberUsageDay, error)
+	// MemberSpendOf reads a member's counter (ENotFound: no such member of the account).
+	MemberSpendOf(ctx context.Context, accountID, memberID string) (MemberSpend, error)
 	// TouchMembersActive sets last_active_at to at for the members (once per flush).
 	TouchMembersActive(ctx context.Context, memberIDs []string, at time.Time) error
 }

@@ -101,3 +101,48 @@ func FuzzEstimateBody(f *testing.F) {
 		accepted(t, body, req.actionRequest)
 	})
 }
+
+var teamSeeds = []string{
+	`{"email":"ada@example.com","role":"member","monthly_limit":"50"}`,
+	`{"email":"ada@example.com","role":"owner"}`,
+	`{"role":"admin","monthly_limit":null}`,
+	`{"monthly_limit":"12.125"}`,
+	`{"monthly_limit":5}`,
+	`{"monthly_limit":"-1"}`,
+	`{"monthly_limit":"1e9"}`,
+	`{"role":"a\u0000"}`,
+	`{}`,
+	`null`,
+}
+
+// FuzzTeamBodies: the invitation and member-change bodies are refused with invalid_request or
+// decoded into text PostgreSQL stores and a limit that is a valid credit amount.
+func FuzzTeamBodies(f *testing.F) {
+	for _, s := range teamSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var inv invitationRequest
+		if err := decodeBody(t, body, &inv); err != nil {
+			refusal(t, body, err)
+		} else if billing.CheckText("email", inv.Email) != nil || billing.CheckText("role", inv.Role) != nil {
+			t.Fatalf("body %q: accepted invitation text", body)
+		}
+		var p memberPatch
+		err := decodeBody(t, body, &p)
+		var ch billing.MemberChange
+		if err == nil {
+			ch, err = p.change()
+		}
+		if err != nil {
+			refusal(t, body, err)
+			return
+		}
+		if ch.Role != nil && billing.CheckText("role", *ch.Role) != nil {
+			t.Fatalf("body %q: accepted role %q", body, *ch.Role)
+		}
+		if ch.MonthlyLimit != nil && ch.ClearLimit {
+			t.Fatalf("body %q: both sets and clears the limit", body)
+		}
+	})
+}

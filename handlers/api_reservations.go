@@ -57,7 +57,7 @@ func (h *Handlers) APIReserve(c echo.Context) error {
 	}
 	res, _, err := h.svc.ReserveAction(c.Request().Context(), billing.ReserveActionInput{AccountID: req.Account, Action: req.Action,
 		Quantities: qs, Attributes: req.Attributes, TTL: time.Duration(*req.TTLSeconds) * time.Second,
-		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, Key: apiKey(c)})
+		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, Key: apiKey(c), Member: req.Member})
 	if err != nil {
 		return err
 	}

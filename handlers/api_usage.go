@@ -18,6 +18,9 @@ type actionRequest struct {
 	Action     string            `json:"action"`
 	Quantities rawQuantities     `json:"quantities"`
 	Attributes map[string]string `json:"attributes"`
+	// Member attributes the action to a member (mem_... or email:<address>); omitted when
+	// empty so the canonical body of older requests (their idempotency hash) is unchanged.
+	Member string `json:"member,omitempty"`
 }
 
 // check validates the shared fields and returns the parsed quantities.
@@ -27,6 +30,9 @@ func (r actionRequest) check(v *billing.Validation) map[string]billing.Quantity 
 	}
 	if r.Action == "" {
 		v.Add("action", "Required: an action key such as chat.completion (see GET /api/v1/actions).")
+	}
+	if len(r.Member) > billing.MaxMemberRef {
+		v.Add("member", "Name a member as mem_... or email:<address>.")
 	}
 	qs, err := r.Quantities.parse()
 	var be *billing.Error
@@ -85,7 +91,7 @@ func toUsageJSON(r billing.UsageResult) usageJSON {
 func usageInput(c echo.Context, req usageRequest, qs map[string]billing.Quantity, hash string, batch bool) billing.UsageInput {
 	return billing.UsageInput{AccountID: req.Account, Action: req.Action, Quantities: qs, Attributes: req.Attributes,
 		IdempotencyKey: req.IdempotencyKey, RequestHash: hash, OccurredAt: req.OccurredAt, Metadata: req.Metadata,
-		Key: apiKey(c), ClientIP: c.RealIP(), Batch: batch}
+		Key: apiKey(c), ClientIP: c.RealIP(), Batch: batch, Member: req.Member}
 }
 
 // APIUsage: POST /api/v1/usage — charge one action, idempotently.
@@ -215,7 +221,7 @@ func (h *Handlers) APIEstimate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	e, err := h.svc.EstimateForKey(c.Request().Context(), *apiKey(c), req.Account, req.Action, qs, req.Attributes, req.Batch)
+	e, err := h.svc.EstimateForMember(c.Request().Context(), *apiKey(c), req.Account, req.Member, req.Action, qs, req.Attributes, req.Batch)
 	if err != nil {
 		return err
 	}

@@ -214,7 +214,7 @@ func (t *tx) MarkTeam(ctx context.Context, accountID string) error {
 
 func (s *Store) MemberRefs(ctx context.Context, accountID string) ([]billing.MemberRef, error) {
 	var out []billing.MemberRef
-	err := s.db.SelectContext(ctx, &out, `SELECT m.id, m.user_id, u.email FROM memberships m JOIN users u ON u.id = m.user_id
+	err := s.db.SelectContext(ctx, &out, `SELECT m.id, m.user_id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.account_id = $1`, accountID)
 	return out, mapErr("member refs", err)
 }
@@ -250,4 +250,11 @@ func nullText(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+func (s *Store) MemberSpendOf(ctx context.Context, accountID, memberID string) (billing.MemberSpend, error) {
+	var m billing.MemberSpend
+	err := s.db.GetContext(ctx, &m, `SELECT account_id, id, monthly_limit, period_start, period_spent FROM memberships
+		WHERE account_id = $1 AND id = $2`, accountID, memberID)
+	return m, mapErr("member spend", err)
 }

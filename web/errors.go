@@ -22,7 +22,7 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case billing.EUnauthenticated:
 		return http.StatusUnauthorized
-	case billing.EInsufficient, billing.ESpendLimit:
+	case billing.EInsufficient, billing.ESpendLimit, billing.EMemberLimit:
 		return http.StatusPaymentRequired
 	case billing.EForbidden, billing.EAccountPaused, billing.EAccountSuspended, billing.ENotEntitled,
 		billing.EVerificationRequired:

@@ -12,6 +12,7 @@ const (
 	EForbidden           = "forbidden"
 	EInsufficient        = "insufficient_credits"
 	ESpendLimit          = "spend_limit_reached"
+	EMemberLimit         = "member_limit_reached" // a team member's monthly limit (402)
 	EAccountPaused       = "account_paused"
 	EAccountSuspended    = "account_suspended"
 	ENotEntitled         = "feature_not_entitled"
