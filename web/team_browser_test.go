@@ -43,6 +43,7 @@ func TestBrowserTeamInviteAcceptSpend(t *testing.T) {
 	b.Run(chromedp.KeyEvent(kb.Enter))
 	b.WaitVisible(`[data-testid="create-team-link"]`)
 	b.CheckA11y("switcher open")
+	b.Screenshot("team-switcher-open-1280")
 	b.Run(chromedp.KeyEvent(kb.Escape))
 	var open bool
 	eval(b, `document.querySelector('[data-testid="account-switcher"]').open`, &open)
@@ -143,6 +144,24 @@ func TestBrowserTeamInviteAcceptSpend(t *testing.T) {
 		t.Fatalf("the chart legend %q lacks the member", legend)
 	}
 	b.Screenshot("team-owner-1280")
+
+	// The owner changes the member's limit: a bad value keeps focus on that field.
+	var memberID string
+	eval(b, `(() => { for (const r of document.querySelectorAll('[data-testid="member"]')) { if (r.textContent.includes("browser-member@example.com")) return r.dataset.member; } return ""; })()`, &memberID)
+	sel := `[data-member="` + memberID + `"]`
+	click(b, sel+` [data-testid="member-edit-toggle"]`)
+	b.Fill(`#f-limit-`+memberID, "lots")
+	click(b, sel+` [data-testid="member-save"]`)
+	b.WaitVisible(sel + ` [data-testid="error-monthly_limit"]`)
+	b.CheckA11y("member limit, error")
+	if id := focused(b); id != "f-limit-"+memberID {
+		t.Errorf("after a bad member limit the focus is on %q", id)
+	}
+	b.Screenshot("team-member-error-1280")
+	b.Fill(`#f-limit-`+memberID, "100")
+	click(b, sel+` [data-testid="member-save"]`)
+	waitJS(b, `(document.querySelector('`+sel+` [data-testid="member-limit"]') || {}).textContent === "100"`)
+	b.CheckA11y("member limit saved")
 	b.Run(chromedp.EmulateViewport(390, 844))
 	b.CheckA11y("team page, phone")
 	b.Screenshot("team-owner-390")
