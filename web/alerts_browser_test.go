@@ -38,7 +38,8 @@ func TestBrowserAlertsPage(t *testing.T) {
 			b.Screenshot("alerts-error-" + size.name)
 			b.Fill(`#alert-threshold`, "42")
 			b.Click(`[data-testid="add-alert"]`)
-			b.WaitVisible(`[data-testid="flash"]`)
+			// The error's flash is already there: wait for the new rule itself.
+			waitJS(b, `(document.querySelector('[data-testid="alert-rules"]') || {textContent: ""}).textContent.includes("below 42 credits")`)
 			if txt := b.Text(`[data-testid="alert-rules"]`); !strings.Contains(txt, "below 42 credits") {
 				t.Fatalf("the new rule is not listed: %q", txt)
 			}
