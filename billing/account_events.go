@@ -133,6 +133,9 @@ func alertEvents(ev AlertEvent) []AccountEvent {
 	if ev.Detail != "" {
 		data["detail"] = ev.Detail
 	}
+	if r.MemberID != "" {
+		data["member"] = r.MemberID
+	}
 	typ := ev.Type
 	if r.Kind == AlertCreditsExpiring {
 		typ = EventCreditsExpiring

@@ -54,7 +54,14 @@ type AlertRule struct {
 	ResolvedAt *time.Time `db:"resolved_at"`
 	CreatedAt  time.Time  `db:"created_at"`
 	UpdatedAt  time.Time  `db:"updated_at"`
+	// MemberID is the member of a member_spend_percent rule ("" for the other kinds).
+	MemberID string `db:"member_id"`
 }
+
+// AlertMemberSpendPercent fires when a team member's spend reaches a percent of their monthly
+// limit (MemberID names them). It is decided where members' counters change: under the
+// account's lock, with the debit.
+const AlertMemberSpendPercent = "member_spend_percent"
 
 // HasChannel says whether the rule speaks on ch.
 func (r AlertRule) HasChannel(ch string) bool {
@@ -367,6 +374,17 @@ func describeAlert(ev AlertEvent) (subject, text, action string) {
 		}
 		return fmt.Sprintf("Spend back under %d%% of your monthly limit", r.Threshold),
 			fmt.Sprintf("Spend this period is %s credits, under %d%% of your limit of %s.", ev.Spent, r.Threshold, limit), action
+	case AlertMemberSpendPercent:
+		limit := "none"
+		if ev.SpendLimit != nil {
+			limit = ev.SpendLimit.String()
+		}
+		if fired {
+			return fmt.Sprintf("A member's spend reached %d%% of their monthly limit", r.Threshold),
+				fmt.Sprintf("Member %s has spent %s credits this period, %d%% or more of their limit of %s.", r.MemberID, ev.Spent, r.Threshold, limit), "/team"
+		}
+		return fmt.Sprintf("A member's spend is back under %d%% of their monthly limit", r.Threshold),
+			fmt.Sprintf("Member %s has spent %s credits this period, under %d%% of their limit of %s.", r.MemberID, ev.Spent, r.Threshold, limit), "/team"
 	case AlertCreditsExpiring:
 		when := ""
 		if ev.ExpiresAt != nil {
@@ -398,6 +416,13 @@ func alertFigures(ev AlertEvent) []mailFigure {
 			limit = credits(*ev.SpendLimit)
 		}
 		return []mailFigure{{"Spent this period", credits(ev.Spent)}, {"Spend limit", limit},
+			{"Alert threshold", fmt.Sprintf("%d%% of the limit", r.Threshold)}}
+	case AlertMemberSpendPercent:
+		limit := "none"
+		if ev.SpendLimit != nil {
+			limit = credits(*ev.SpendLimit)
+		}
+		return []mailFigure{{"Member", r.MemberID}, {"Spent this period", credits(ev.Spent)}, {"Monthly limit", limit},
 			{"Alert threshold", fmt.Sprintf("%d%% of the limit", r.Threshold)}}
 	case AlertCreditsExpiring:
 		f := []mailFigure{{"Expiring credits", credits(ev.Expiring)}}

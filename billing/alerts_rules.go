@@ -24,6 +24,8 @@ type AlertRuleInput struct {
 	Threshold string
 	Channels  []string
 	Enabled   *bool
+	// MemberID names the member of a member_spend_percent rule (field member_id).
+	MemberID string
 }
 
 // AlertThresholdText is a rule's threshold as AlertRuleInput takes it.
@@ -61,6 +63,11 @@ func parseAlertRule(v *Validation, in *AlertRuleInput) int64 {
 		th = whole(1, 100, "percent")
 	case AlertSpendPercent:
 		th = whole(1, 1000, "percent")
+	case AlertMemberSpendPercent:
+		th = whole(1, 1000, "percent")
+		if in.MemberID == "" {
+			v.Add("member_id", "Required: the member (mem_...) whose monthly limit the rule watches.")
+		}
 	case AlertCreditsExpiring:
 		th = whole(1, 365, "number of days")
 	case AlertRechargeFailed, AlertPaymentFailed:
@@ -109,10 +116,20 @@ func (s *Service) CreateAlertRule(ctx context.Context, accountID string, in Aler
 	now := s.Now()
 	r := AlertRule{ID: NewID("alr"), AccountID: accountID, Kind: in.Kind, Threshold: th, Channels: in.Channels,
 		Enabled: in.Enabled == nil || *in.Enabled, CreatedAt: now, UpdatedAt: now}
+	if in.Kind == AlertMemberSpendPercent {
+		r.MemberID = in.MemberID
+	}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		// First: it locks the account, so no ledger write decides against the old rules.
 		if err := tx.TouchAccount(ctx, accountID); err != nil {
 			return err
+		}
+		if r.MemberID != "" {
+			if _, err := tx.TeamMember(ctx, accountID, r.MemberID); ErrorCode(err) == ENotFound {
+				return FieldError("member_id", "No member %s in this account.", r.MemberID)
+			} else if err != nil {
+				return err
+			}
 		}
 		if n, err := tx.AlertRulesFor(ctx, []string{accountID}); err != nil {
 			return err

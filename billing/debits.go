@@ -503,6 +503,7 @@ func (b *book) debit(in DebitInput, seen map[AccountKey]*Debit) DebitOutcome {
 	}
 	if in.Enforce && ms != nil {
 		if err := b.enforceMember(st, ms, in.Amount); err != nil {
+			b.memberHits = append(b.memberHits, *ms)
 			return DebitOutcome{Err: err}
 		}
 	}

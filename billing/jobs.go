@@ -71,6 +71,7 @@ func (s *Service) NewWorker(log *slog.Logger) *Worker {
 	s.registerDunningJobs(w)
 	w.Handle(JobSendMail, s.handleSendMail)
 	w.Handle(JobAlertEmail, s.handleAlertEmail)
+	w.Handle(JobMemberLimit, s.handleMemberLimitMail)
 	w.Handle(JobRetentionPrune, s.handleRetentionPrune)
 	return w
 }

@@ -17,6 +17,7 @@ type book struct {
 	// (loadMembers); nil in a lock-free decision, which then cannot decide their debits.
 	members     map[string]*MemberSpend
 	memberDirty map[string]bool
+	memberHits  []MemberSpend // limited members refused by this batch (notifyMemberHits)
 }
 
 type acctState struct {

@@ -2,8 +2,11 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"creditline/billing/value"
@@ -109,8 +112,12 @@ func (b *book) memberCharge(st *acctState, ms *MemberSpend, amount Credits) {
 	b.memberDirty[ms.MemberID] = true
 }
 
-// writeMembers writes the counters the batch changed.
+// writeMembers writes the counters the batch changed, then tells whoever must know about
+// members the batch refused at their limit.
 func (b *book) writeMembers(ctx context.Context, tx Tx) error {
+	if err := b.notifyMemberHits(ctx, tx); err != nil {
+		return err
+	}
 	if len(b.memberDirty) == 0 {
 		return nil
 	}
@@ -119,5 +126,151 @@ func (b *book) writeMembers(ctx context.Context, tx Tx) error {
 		out = append(out, *b.members[id])
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].MemberID < out[j].MemberID })
-	return tx.SetMemberSpends(ctx, out)
+	if err := tx.SetMemberSpends(ctx, out); err != nil {
+		return err
+	}
+	return b.memberAlerts(ctx, tx, out)
+}
+
+// memberAlerts fires and resolves the member_spend_percent rules of the members whose
+// counters the batch changed (the account's rules were read under its lock).
+func (b *book) memberAlerts(ctx context.Context, tx Tx, changed []MemberSpend) error {
+	for _, ms := range changed {
+		st := b.accounts[ms.AccountID]
+		if st == nil || ms.MonthlyLimit == nil {
+			continue
+		}
+		for i := range st.rules {
+			r := &st.rules[i]
+			if !r.Enabled || r.Kind != AlertMemberSpendPercent || r.MemberID != ms.MemberID {
+				continue
+			}
+			breached := *ms.MonthlyLimit > 0 && int64(ms.PeriodSpent)*100 >= int64(*ms.MonthlyLimit)*r.Threshold
+			if breached == r.Firing {
+				continue
+			}
+			crossings, ok, err := tx.SetAlertFiring(ctx, r.ID, breached, b.now)
+			if err != nil {
+				return err
+			}
+			r.Firing = breached
+			if !ok {
+				continue
+			}
+			r.Crossings = crossings
+			limit := *ms.MonthlyLimit
+			ev := AlertEvent{Type: AlertResolved, Rule: *r, Crossing: crossings, At: b.now, Available: b.available(st),
+				Spent: ms.PeriodSpent, SpendLimit: &limit, LastTopup: st.acc.LastTopup}
+			if breached {
+				ev.Type = AlertFired
+			}
+			if err := deliverAlert(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Notification and job kinds of member limits.
+const (
+	NoticeMemberLimit = "member_limit.reached"
+	JobMemberLimit    = "member_limit.mail"
+	MailMemberLimit   = "member_limit"
+)
+
+type memberLimitJob struct {
+	Key     string  `json:"key"`
+	Account string  `json:"account"`
+	Member  string  `json:"member"`
+	Limit   Credits `json:"limit"`
+	Spent   Credits `json:"spent"`
+}
+
+// memberHitKey names one member reaching one limit in one period: they are told once.
+func memberHitKey(ms MemberSpend) string {
+	start := ""
+	if ms.PeriodStart != nil {
+		start = ms.PeriodStart.UTC().Format("2006-01-02T15:04:05")
+	}
+	return "member-limit:" + ms.MemberID + ":" + start + ":" + ms.MonthlyLimit.String()
+}
+
+// notifyMemberHits writes, once per member, limit and period, an in-app notice on the account
+// (the member and the owners see it) and a job that mails the member and the owners.
+func (b *book) notifyMemberHits(ctx context.Context, tx Tx) error {
+	seen := map[string]bool{}
+	for _, ms := range b.memberHits {
+		k := memberHitKey(ms)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		n := Notification{AccountID: ms.AccountID, Kind: NoticeMemberLimit, Level: "warning", Link: "/team", Key: k, CreatedAt: b.now,
+			Message: fmt.Sprintf("A member reached their monthly limit of %s credits (%s spent); their usage is refused until the period ends or an owner or admin raises it.",
+				*ms.MonthlyLimit, ms.PeriodSpent)}
+		if err := tx.InsertNotification(ctx, n); err != nil {
+			return err
+		}
+		j := NewJob(JobMemberLimit, memberLimitJob{Key: k, Account: ms.AccountID, Member: ms.MemberID, Limit: *ms.MonthlyLimit, Spent: ms.PeriodSpent}, b.now, k+":mail")
+		if err := tx.Enqueue(ctx, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleMemberLimitMail mails the member and the account's owners, once per event.
+func (s *Service) handleMemberLimitMail(ctx context.Context, payload json.RawMessage) error {
+	var p memberLimitJob
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("member limit payload: %w", err)
+	}
+	acc, err := s.store.AccountByID(ctx, p.Account)
+	if ErrorCode(err) == ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ms, err := s.store.AccountMembers(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	refs, err := s.store.MemberRefs(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	who := "A member"
+	var to []string
+	for _, r := range refs {
+		if r.ID == p.Member {
+			who = r.Email
+			to = append(to, r.Email)
+		}
+	}
+	for _, m := range ms {
+		if m.Role == RoleOwner && !slices.Contains(to, m.Email) {
+			to = append(to, m.Email)
+		}
+	}
+	now := s.Now()
+	base := strings.TrimRight(s.alertLinks().base, "/")
+	return s.store.InTx(ctx, func(tx Tx) error {
+		ok, err := tx.ClaimAlertDelivery(ctx, p.Key+":mail", now)
+		if err != nil || !ok {
+			return err
+		}
+		for _, addr := range to {
+			c := mailContent{Paras: []string{fmt.Sprintf("%s reached their monthly limit of %s credits in %s (%s spent). Their usage is refused until the period ends or an owner or admin raises the limit.",
+				who, p.Limit, acc.Name, p.Spent)},
+				Actions: []mailLink{{"Open the team page", base + "/team"}}}
+			m := c.mail(MailMemberLimit, addr, "Monthly limit reached in "+acc.Name)
+			m.CreatedAt = now
+			if err := s.queueMail(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -140,6 +140,7 @@ func (s *Service) CommitAction(ctx context.Context, in CommitActionInput) (Usage
 		return res, nil
 	}
 	res.Event = *out.Usage
+	s.NoteMemberActive(res.Event.MemberID)
 	return res, nil
 }
 

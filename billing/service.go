@@ -36,6 +36,7 @@ type Service struct {
 	retention       time.Duration
 	alertLinkCfg    atomic.Pointer[alertLinkConfig] // Options.AlertLinks
 	members         memberCache                     // per-account members for attribution
+	activity        memberActivity                  // members' last-active times, batched
 }
 
 // Options configures a Service, once, at NewService; the zero value is the production

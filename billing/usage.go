@@ -200,6 +200,7 @@ func (s *Service) ChargeUsageBatch(ctx context.Context, ins []UsageInput) ([]Usa
 				out[i].Event, out[i].Warnings = ev, ev.Warnings
 			default:
 				out[i].Event = *o.Usage
+				s.NoteMemberActive(o.Usage.MemberID)
 			}
 		}
 	}

@@ -20,11 +20,12 @@ type alertRuleJSON struct {
 	Firing    bool       `json:"firing"`
 	FiredAt   *time.Time `json:"fired_at"`
 	CreatedAt time.Time  `json:"created_at"`
+	MemberID  string     `json:"member_id,omitempty"`
 }
 
 func toAlertRuleJSON(r billing.AlertRule) alertRuleJSON {
 	out := alertRuleJSON{ID: r.ID, Account: r.AccountID, Kind: r.Kind, Channels: r.Channels, Enabled: r.Enabled,
-		Firing: r.Firing, FiredAt: r.FiredAt, CreatedAt: r.CreatedAt}
+		Firing: r.Firing, FiredAt: r.FiredAt, CreatedAt: r.CreatedAt, MemberID: r.MemberID}
 	if out.Channels == nil {
 		out.Channels = []string{}
 	}
@@ -62,6 +63,7 @@ func (h *Handlers) APICreateAlertRule(c echo.Context) error {
 		Threshold json.RawMessage `json:"threshold"`
 		Channels  []string        `json:"channels"`
 		Enabled   *bool           `json:"enabled"`
+		MemberID  string          `json:"member_id"`
 	}
 	if _, err := decode(c, &req); err != nil {
 		return err
@@ -71,7 +73,7 @@ func (h *Handlers) APICreateAlertRule(c echo.Context) error {
 		return err
 	}
 	r, err := h.svc.CreateAlertRule(c.Request().Context(), a.ID, billing.AlertRuleInput{Kind: req.Kind, Threshold: th,
-		Channels: req.Channels, Enabled: req.Enabled}, apiOp(c, "", ""))
+		Channels: req.Channels, Enabled: req.Enabled, MemberID: req.MemberID}, apiOp(c, "", ""))
 	if err != nil {
 		return err
 	}

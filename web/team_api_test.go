@@ -2,11 +2,14 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
 	"testing"
+	"time"
 
 	"creditline/billing"
+	"creditline/web/webtest"
 )
 
 var inviteLink = regexp.MustCompile(`/invitations/([A-Za-z0-9_-]+)`)
@@ -157,3 +160,51 @@ func TestTeamAPI(t *testing.T) {
 	}
 	_ = ownerU
 }
+
+// TestMemberChangesReachEveryInstance: B resolves members from its warm cache; a member limit
+// set and a member removed through A are honoured by B's next request (the change notification
+// drops B's cached members, and the account version sends B's debit to the locked path).
+func TestMemberChangesReachEveryInstance(t *testing.T) {
+	a := newAPIEnv(t)
+	envB := webtest.Start(t)
+	listen(t, a.Env)
+	listen(t, envB)
+	b := envB.PlatformKey(t)
+	acc := a.account("1000", "pro")
+	_, m := a.joinByInvitation(acc, "inst-member@example.com", billing.RoleMember, nil)
+	n := 0
+	use := func(c *webtest.APIClient) *webtest.Response {
+		n++
+		u := usage(acc, "im-"+itoa(n), 1000, 1000) // 11.25 on pro
+		u["member"] = "email:inst-member@example.com"
+		return c.Do("POST", "/api/v1/usage", u)
+	}
+	for i := 0; i < 2; i++ { // warm B's caches (member set, ledger cache)
+		if r := use(b); r.Status != 201 {
+			t.Fatalf("warm-up: %d %s", r.Status, r.Raw)
+		}
+	}
+	if r := a.api.Do("PATCH", "/api/v1/accounts/"+acc+"/members/"+m.ID, map[string]any{"monthly_limit": "30"}); r.Status != 200 || r.Str("spent_this_period") != "22.5" {
+		t.Fatalf("limit through A: %d %s", r.Status, r.Raw)
+	}
+	// No wait for the notification: B's stale copy fails its version check and is decided again under lock.
+	if r := use(b); r.Status != http.StatusPaymentRequired || r.Code() != billing.EMemberLimit {
+		t.Fatalf("B past the limit set through A: %d %s", r.Status, r.Raw)
+	}
+	if r := a.api.Do("DELETE", "/api/v1/accounts/"+acc+"/members/"+m.ID, nil); r.Status != 204 {
+		t.Fatalf("remove through A: %d %s", r.Status, r.Raw)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := use(b)
+		if r.Status == 400 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B still attributes to a removed member: %d %s", r.Status, r.Raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func itoa(i int) string { return fmt.Sprint(i) }

@@ -105,8 +105,9 @@ func code(err error) string { return billing.ErrorCode(err) }
 
 func credits(s string) *billing.Credits { c := billing.MustCredits(s); return &c }
 
+// newTeamEnv runs the jobs its test queued (mail) at the end: the package shares one database.
 func newTeamEnv(t *testing.T) *env {
-	e := newEnv(t, billing.Options{PasswordCost: 4})
+	e := alertEnv(t, billing.Options{PasswordCost: 4})
 	e.clock.Advance(24 * time.Hour)
 	return e
 }
@@ -421,6 +422,47 @@ func TestMemberLimitUnderConcurrency(t *testing.T) {
 			if !errors.As(err, &be) || be.Code != billing.EMemberLimit || be.Details["limit"] != limit.String() || be.Details["spent"] != (50*cost).String() {
 				t.Fatalf("refusal details: %v %+v", err, be)
 			}
+			// 152 refusals, one notice and one mail job for this limit and period.
+			var notices, jobs int
+			if err := e.db.Get(&notices, `SELECT count(*) FROM notifications WHERE account_id = $1 AND kind = $2`, tm.acc.ID, billing.NoticeMemberLimit); err != nil || notices != 1 {
+				t.Fatalf("member limit notices: %d %v", notices, err)
+			}
+			if err := e.db.Get(&jobs, `SELECT count(*) FROM jobs WHERE kind = $1 AND payload->>'member' = $2`, billing.JobMemberLimit, m.ID); err != nil || jobs < 1 {
+				t.Fatalf("member limit mail jobs: %d %v", jobs, err)
+			}
+			if !gc { // the job mails the member and the owner, once
+				w := e.svc.NewWorker(nil)
+				for w.RunDue(tm.ctx) > 0 {
+				}
+				mail, err := e.svc.Outbox(tm.ctx, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				to := map[string]int{}
+				for _, ml := range mail {
+					if ml.Kind == billing.MailMemberLimit {
+						to[ml.To]++
+					}
+				}
+				if len(to) != 2 || to[mu.Email] != 1 || to[tm.owner.Email] != 1 {
+					t.Fatalf("member limit mail: %v", to)
+				}
+			}
+			// Last active is written off the request, at most once a minute.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				var at *time.Time
+				if err := e.db.Get(&at, `SELECT last_active_at FROM memberships WHERE id = $1`, m.ID); err != nil {
+					t.Fatal(err)
+				}
+				if at != nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("last_active_at never written")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			// Clearing the limit lets the member spend; setting it again recounts from usage.
 			if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{ClearLimit: true}, tm.op()); err != nil {
 				t.Fatal(err)
@@ -508,4 +550,136 @@ func TestAttribution(t *testing.T) {
 		t.Fatalf("usage attributed to a removed member: %v", err)
 	}
 	_ = k
+}
+
+// TestMemberSpendAlert: a member_spend_percent rule fires once when the member's spend crosses
+// its percent of their limit, in the debit's transaction; it needs a member of the account.
+func TestMemberSpendAlert(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "1000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := 10 * est.Quote.Credits
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	in := billing.AlertRuleInput{Kind: billing.AlertMemberSpendPercent, Threshold: "50", Channels: []string{billing.ChannelInApp}}
+	if _, err := e.svc.CreateAlertRule(tm.ctx, tm.acc.ID, in, tm.op()); code(err) != billing.EInvalid {
+		t.Fatalf("a member rule without a member: %v", err)
+	}
+	in.MemberID = "mem_nope"
+	if _, err := e.svc.CreateAlertRule(tm.ctx, tm.acc.ID, in, tm.op()); code(err) != billing.EInvalid {
+		t.Fatalf("a member rule for an unknown member: %v", err)
+	}
+	in.MemberID = m.ID
+	r, err := e.svc.CreateAlertRule(tm.ctx, tm.acc.ID, in, tm.op())
+	if err != nil || r.MemberID != m.ID {
+		t.Fatalf("member rule: %+v %v", r, err)
+	}
+	fired := func() int {
+		var n int
+		if err := e.db.Get(&n, `SELECT count(*) FROM notifications WHERE account_id = $1 AND rule_id = $2 AND kind = $3`, tm.acc.ID, r.ID, billing.AlertFired); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := 1; i <= 7; i++ {
+		if _, err := tm.use(m.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		if i >= 5 {
+			want = 1
+		}
+		if got := fired(); got != want {
+			t.Fatalf("after %d uses (%d%% of the limit): %d notices, want %d", i, i*10, got, want)
+		}
+	}
+}
+
+// TestMemberReservations: a reservation attributed to a member must fit their limit (under
+// the account's lock, as a debit), and its commit counts for the hold's member.
+func TestMemberReservations(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	mu, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "1000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := est.Quote.Credits
+	limit := 2*cost + cost/2
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	reserve := func(member string) (billing.HoldResult, error) {
+		res, _, err := e.svc.ReserveAction(tm.ctx, billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ,
+			Attributes: imageA, TTL: time.Hour, IdempotencyKey: key(), Member: member})
+		return res, err
+	}
+	h, err := reserve("email:" + mu.Email)
+	if err != nil || h.Hold.MemberID != m.ID {
+		t.Fatalf("reservation by email: %+v %v", h.Hold, err)
+	}
+	if _, err := tm.use(m.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.svc.CommitAction(tm.ctx, billing.CommitActionInput{HoldID: h.Hold.ID, Quantities: imageQ, IdempotencyKey: key()})
+	if err != nil || out.Event.MemberID != m.ID {
+		t.Fatalf("commit: %+v %v", out.Event.MemberID, err)
+	}
+	if _, err := reserve(m.ID); code(err) != billing.EMemberLimit {
+		t.Fatalf("a reservation past the member's limit: %v", err)
+	}
+	if _, err := reserve("mem_nope"); code(err) != billing.EInvalid {
+		t.Fatalf("a reservation for an unknown member: %v", err)
+	}
+	var spent int64
+	if err := e.db.Get(&spent, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil || billing.Credits(spent) != 2*cost {
+		t.Fatalf("counter %d, want %d (%v)", spent, 2*cost, err)
+	}
+	days, err := e.svc.TeamUsage(tm.ctx, tm.acc, tm.om, 30)
+	if err != nil || len(days) != 1 || days[0].MemberID != m.ID || days[0].Credits != 2*cost {
+		t.Fatalf("team usage: %+v %v", days, err)
+	}
+	if days, err := e.svc.TeamUsage(tm.ctx, tm.acc, billing.Membership{ID: "mem_other", Role: billing.RoleMember}, 30); err != nil || len(days) != 0 {
+		t.Fatalf("another member's team usage: %+v %v", days, err)
+	}
+}
+
+// TestCreateAndDeleteTeam: names are checked; an empty team is deleted by its owner: members
+// and keys go, the ledger stays.
+func TestCreateAndDeleteTeam(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	for _, name := range []string{"", "   ", strings.Repeat("x", 101), "a\nb", "a\x00b"} {
+		if _, err := e.svc.CreateTeam(tm.ctx, tm.owner.ID, name, tm.op()); code(err) != billing.EInvalid {
+			t.Errorf("team name %q: %v", name, err)
+		}
+	}
+	_, m := tm.join(t, billing.RoleAdmin, nil)
+	_, secret, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, m, "k", billing.Op{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DeleteTeam(tm.ctx, tm.acc, tm.om, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	for _, uid := range []string{tm.owner.ID, m.UserID} {
+		if _, _, err := e.svc.AccountForUser(tm.ctx, uid, tm.acc.ID); code(err) != billing.ENotFound {
+			t.Fatalf("a deleted team is still reachable: %v", err)
+		}
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, secret); code(err) != billing.EUnauthenticated {
+		t.Fatalf("a deleted team's key: %v", err)
+	}
+	var audits int
+	if err := e.db.Get(&audits, `SELECT count(*) FROM audit_log WHERE account_id = $1 AND action = $2`, tm.acc.ID, billing.AuditTeamDelete); err != nil || audits != 1 {
+		t.Fatalf("audit of the deletion: %d %v", audits, err)
+	}
 }
