@@ -309,6 +309,9 @@ func TestTeamRoleGating(t *testing.T) {
 	if p.Doc.Find(`nav a[href="/team"]`).Length() != 1 {
 		t.Error("the navigation lacks the team page")
 	}
+	if lp := mem.Get("/limits"); lp.Status != http.StatusOK || lp.Doc.Find(`[data-testid="limits-tabs"] a[href="/limits/alerts"], [data-testid="limits-tabs"] a[href="/limits/webhooks"]`).Length() != 0 {
+		t.Errorf("member's limits page: %d, or it links the alerts and webhooks pages", lp.Status)
+	}
 
 	if p := adm.Get("/api-keys"); p.Status != http.StatusOK {
 		t.Errorf("admin's keys page: %d", p.Status)
@@ -477,5 +480,70 @@ func TestUsageMemberFilter(t *testing.T) {
 	// A personal account has no member filter.
 	if n := mem.Get("/usage?account=" + accountOf(t, env, "filter-member@example.com").ID).Doc.Find(`[data-testid="filter-member"]`).Length(); n != 0 {
 		t.Error("a personal account offers a member filter")
+	}
+}
+
+// TestInvitationSignInThenAccept: someone with an account follows "Sign in to accept", comes
+// back to the link after signing in, accepts (POST), and the team becomes their current account.
+func TestInvitationSignInThenAccept(t *testing.T) {
+	env := webtest.Start(t)
+	owner, ou, _ := limitsCustomer(t, env, "signin-owner@example.com")
+	createTeam(t, env, owner, ou.ID, "Sign-in Team", "pro")
+	joiner, _, _ := limitsCustomer(t, env, "signin-joiner@example.com")
+	if p := joiner.Submit("/", "/logout", url.Values{}); p.Status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", p.Status)
+	}
+	if p := owner.Submit("/team", "/team/invitations", url.Values{"email": {"signin-joiner@example.com"}, "role": {"member"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("invite: %d", p.Status)
+	}
+	link := invitationLink(t, env, "signin-joiner@example.com")
+	login := joiner.Get(link).Doc.Find(`[data-testid="invitation-login"]`).AttrOr("href", "")
+	next, _ := url.Parse(login)
+	p := joiner.Submit(login, "/login", url.Values{"email": {"signin-joiner@example.com"}, "password": {"long-enough-pw"}, "next": {next.Query().Get("next")}})
+	if p.Status != http.StatusSeeOther || p.Header.Get("Location") != link {
+		t.Fatalf("sign-in goes to %d %q, want back to the link", p.Status, p.Header.Get("Location"))
+	}
+	if joiner.Get(link).Doc.Find(`[data-testid="accept-form"]`).Length() != 1 {
+		t.Fatal("the signed-in invitee is not offered Accept")
+	}
+	if p := joiner.Submit(link, link+"/accept", url.Values{}); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/team?done=accepted" {
+		t.Fatalf("accept: %d %q", p.Status, p.Header.Get("Location"))
+	}
+	tp := joiner.Get("/team")
+	if strings.TrimSpace(tp.Doc.Find(`[data-testid="current-account"]`).Text()) != "Sign-in Team" {
+		t.Fatal("after accepting the team is not the current account")
+	}
+	tok := tp.Doc.Find(`input[name="_csrf"]`).First().AttrOr("value", "")
+	if p := joiner.PostForm(link+"/accept", url.Values{"_csrf": {tok}}); p.Status != http.StatusNotFound || p.Doc.Find(`[data-testid="invitation-gone"]`).Length() != 1 {
+		t.Errorf("accepting twice: %d", p.Status)
+	}
+}
+
+// TestDeleteTeam: the owner is asked first, then the team is gone from everyone's switcher and
+// its pages; the owner lands on their personal account.
+func TestDeleteTeam(t *testing.T) {
+	env := webtest.Start(t)
+	owner, ou, _ := limitsCustomer(t, env, "del-owner@example.com")
+	team := createTeam(t, env, owner, ou.ID, "Doomed Team", "pro")
+	mem := joinTeam(t, env, owner, "del-member@example.com", billing.RoleMember)
+	p := owner.Submit("/team", "/team/delete", url.Values{})
+	if p.Status != http.StatusOK || !strings.Contains(p.Doc.Find(`[data-testid="confirm"]`).Text(), "Doomed Team") {
+		t.Fatalf("delete asks first: %d", p.Status)
+	}
+	if a := freshAccount(t, env, team.ID); a.ClosedAt != nil {
+		t.Fatal("asking deleted the team")
+	}
+	if p := owner.Submit("/team", "/team/delete", url.Values{"confirm": {"yes"}}); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/" {
+		t.Fatalf("delete: %d %q", p.Status, p.Header.Get("Location"))
+	}
+	for _, c := range []*webtest.Client{owner, mem} {
+		p := c.Get("/")
+		if p.Status != http.StatusOK || p.Doc.Find(`[data-testid="switch-account"][data-account="`+team.ID+`"]`).Length() != 0 ||
+			strings.TrimSpace(p.Doc.Find(`[data-testid="current-account"]`).Text()) == "Doomed Team" {
+			t.Fatalf("the deleted team is still offered (%d)", p.Status)
+		}
+		if p := c.Get("/team?account=" + team.ID); p.Status != http.StatusNotFound {
+			t.Errorf("the deleted team's page: %d", p.Status)
+		}
 	}
 }
