@@ -309,6 +309,9 @@ func TestTeamRoleGating(t *testing.T) {
 	if p.Doc.Find(`nav a[href="/team"]`).Length() != 1 {
 		t.Error("the navigation lacks the team page")
 	}
+	if op := mem.Get("/"); op.Doc.Find(`main a[href^="/billing"], main form[action^="/billing"], main a[href^="/api-keys"]`).Length() != 0 {
+		t.Error("the member's overview links pages they may not use")
+	}
 	if lp := mem.Get("/limits"); lp.Status != http.StatusOK || lp.Doc.Find(`[data-testid="limits-tabs"] a[href="/limits/alerts"], [data-testid="limits-tabs"] a[href="/limits/webhooks"]`).Length() != 0 {
 		t.Errorf("member's limits page: %d, or it links the alerts and webhooks pages", lp.Status)
 	}
