@@ -9,7 +9,7 @@ export GO
 FUZZTIME ?= 2m
 TEST_FUZZTIME ?= 3s
 
-.PHONY: run test generate templ css check-generated vet build bench fuzz bench-pages bench-simulate setup-run setup-test
+.PHONY: run test generate templ css check-generated vet build bench bench-scale fuzz bench-pages bench-simulate setup-run setup-test
 
 # Only what `portal dev` needs: PostgreSQL binaries, unless DATABASE_URL is set.
 setup-run:
@@ -54,6 +54,11 @@ fuzz:
 # BENCH_FLAGS e.g. "-d 20s -rate 8000".
 bench:
 	$(GO) run ./cmd/bench $(BENCH_FLAGS)
+
+# The spread scenario and its pgbench baseline over 1,000, 100,000 and 1,000,000 accounts (a
+# fresh server and bulk-loaded database per count), printed side by side. Takes a while.
+bench-scale:
+	$(GO) run ./cmd/bench -only spread,baseline -accounts $${ACCOUNTS:-1000,100000,1000000} $(BENCH_FLAGS)
 
 # Dashboard render times on an account with 1,000,000 usage events, on a database of its own
 # (created and dropped): prints the bulk seed time and p50/p95 per page. Not part of `make test`.

@@ -180,7 +180,9 @@ func (s *Service) ForgetAccount(id string, version int64) {
 		m.put(id, cachedAccount{acc: Account{ID: id, Version: version}})
 	}
 	c.mu.Unlock()
-	s.ledger.drop([]string{id}) // version-checked anyway; dropping spares a refused statement
+	// Version-checked anyway; dropping spares a refused statement, and the tombstone keeps a
+	// state read before the change from routing after it.
+	s.ledger.forget(id, version)
 }
 
 // ForgetAccounts drops every account snapshot: notifications may have been missed (the

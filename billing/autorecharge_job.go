@@ -263,6 +263,9 @@ func (s *Service) rechargeDeclined(ctx context.Context, tx Tx, id, pi, why strin
 		}
 		inApp = nil
 	}
+	if err := s.recordPaymentFailure(ctx, tx, r.AccountID, FailureAutoRecharge, r.ID, ""); err != nil {
+		return "", err
+	}
 	if err := s.EmitEvent(ctx, tx, rechargeEvent(EventAutoRechargeFailed, r, why)); err != nil {
 		return "", err
 	}

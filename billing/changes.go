@@ -10,6 +10,9 @@ const (
 	EventAPIKeyRevoked = "api_key_revoked"
 	// EventsLost: the listener lost its connection, so changes may have gone unannounced.
 	EventsLost = "lost"
+	// EventsLive: the listener is subscribed (again), after the EventsLost that dropped what
+	// may have gone unannounced: from now on every change is announced.
+	EventsLive = "live"
 )
 
 // CacheEvent is a committed change announced by the database (made by this instance or another
@@ -34,6 +37,8 @@ func (s *Service) ApplyCacheEvent(ctx context.Context, c CacheEvent) error {
 	case EventPriceBooks:
 		_, err := s.RefreshLiveBook(ctx)
 		return err
+	case EventsLive:
+		s.ledger.setLive(true)
 	case EventsLost:
 		s.ForgetAccounts()
 		s.forgetKeys()

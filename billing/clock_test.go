@@ -67,7 +67,7 @@ func TestSnapshotEvictionTakesTheExternalRef(t *testing.T) {
 func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	s := &Service{}
 	acc := Account{ID: "acc_1", Version: 4, Status: StatusActive}
-	s.ledger.load([]Account{acc}, nil, nil, false)
+	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.epochNow())
 	if a, ok := s.ledger.routingAccount("acc_1"); !ok || a.Version != 4 {
 		t.Fatalf("fresh entry not used for routing: %+v %v", a, ok)
 	}
@@ -82,9 +82,9 @@ func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	// Recorded again after the loss, then an older state put back by a late batch after the
 	// account changed at version 6: the tombstone wins.
 	s.ledger.drop([]string{"acc_1"})
-	s.ledger.load([]Account{acc}, nil, nil, false)
+	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.epochNow())
 	s.ForgetAccount("acc_1", 6)
-	s.ledger.load([]Account{acc}, nil, nil, false)
+	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.epochNow())
 	tomb, ok := s.accounts.m.peek("acc_1")
 	if !ok || tomb.acc.Version != 6 {
 		t.Fatalf("no tombstone at version 6: %+v", tomb)
@@ -94,12 +94,79 @@ func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	}
 	newer := acc
 	newer.Version = 7
-	s.ledger.load([]Account{newer}, nil, nil, false)
+	s.ledger.load([]Account{newer}, nil, nil, false, s.ledger.epochNow())
 	if a, routed := s.ledgerRoute("acc_1", *tomb, true); !routed || a.Version != 7 {
 		t.Fatalf("the state read after the change does not route: %+v %v", a, routed)
 	}
 	if _, routed := s.ledgerRoute("external:x", cachedAccount{}, false); routed {
 		t.Fatal("an external ref routed through the ledger cache")
+	}
+}
+
+// While the listener is live, an entry routes however old it is; an announced change leaves
+// a tombstone in the ledger cache that a late, older state cannot replace; a state read
+// before notifications were lost never routes, even when it is recorded after the loss.
+func TestRoutingWithALiveListener(t *testing.T) {
+	s := &Service{}
+	acc := Account{ID: "acc_1", Version: 4, Status: StatusActive}
+	age := func() { // as if recorded two TTLs ago
+		e, _ := s.ledger.entries().peek("acc_1")
+		e.at = cacheClock() - 2*int64(accountCacheTTL)
+	}
+	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.epochNow())
+	age()
+	if _, ok := s.ledger.routingAccount("acc_1"); ok {
+		t.Fatal("without a listener an entry older than the TTL routes")
+	}
+	if err := s.ApplyCacheEvent(t.Context(), CacheEvent{Kind: EventsLive}); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := s.ledger.routingAccount("acc_1"); !ok || a.Version != 4 {
+		t.Fatalf("with a live listener the entry does not route: %+v %v", a, ok)
+	}
+
+	// A change announced at version 6; a batch that read version 4 before it finishes after.
+	s.ForgetAccount("acc_1", 6)
+	s.ledger.load([]Account{acc}, nil, nil, true, s.ledger.epochNow())
+	if _, ok := s.ledger.routingAccount("acc_1"); ok {
+		t.Fatal("a state older than the announced change routes")
+	}
+	if accs, _, _, missing := s.ledger.get([]string{"acc_1"}); len(accs) != 0 || len(missing) != 1 {
+		t.Fatalf("a tombstone was handed out as an account: %+v", accs)
+	}
+	if s.ledger.cached([]string{"acc_1"})["acc_1"] {
+		t.Fatal("a tombstone counts as cached")
+	}
+	s.ledger.drop([]string{"acc_1"}) // a refused statement's drop keeps the tombstone
+	s.ledger.load([]Account{acc}, nil, nil, true, s.ledger.epochNow())
+	if _, ok := s.ledger.routingAccount("acc_1"); ok {
+		t.Fatal("a drop removed the tombstone")
+	}
+	v6 := acc
+	v6.Version = 6
+	s.ledger.load([]Account{v6}, nil, nil, true, s.ledger.epochNow())
+	if a, ok := s.ledger.routingAccount("acc_1"); !ok || a.Version != 6 {
+		t.Fatalf("the state of the announced version does not route: %+v %v", a, ok)
+	}
+
+	// A read that began before notifications were lost, recorded after the listener is back.
+	before := s.ledger.epochNow()
+	s.ForgetAccounts() // what EventsLost does to the caches
+	if _, ok := s.ledger.routingAccount("acc_1"); ok {
+		t.Fatal("an entry from before the loss routes")
+	}
+	v7 := acc
+	v7.Version = 7
+	_ = s.ApplyCacheEvent(t.Context(), CacheEvent{Kind: EventsLive})
+	s.ledger.load([]Account{v7}, nil, nil, true, before)
+	if _, ok := s.ledger.routingAccount("acc_1"); ok {
+		t.Fatal("a state read before the loss routes")
+	}
+	s.ledger.load([]Account{{ID: "acc_2", Version: 1}}, nil, nil, true, s.ledger.epochNow())
+	e, _ := s.ledger.entries().peek("acc_2")
+	e.at = cacheClock() - 2*int64(accountCacheTTL)
+	if _, ok := s.ledger.routingAccount("acc_2"); !ok {
+		t.Fatal("a state read after the listener came back does not route")
 	}
 }
 
@@ -129,7 +196,7 @@ func BenchmarkLedgerCacheBytesPerAccount(b *testing.B) {
 		}
 		s := &Service{}
 		s.ledger.max = n
-		s.ledger.load(accs, grants, rules, false)
+		s.ledger.load(accs, grants, rules, false, 0)
 		accs, grants, rules = nil, nil, nil
 		runtime.GC()
 		runtime.ReadMemStats(&after)

@@ -39,11 +39,22 @@ type ledgerCache struct {
 	// recorded in an earlier epoch may have missed a settings change, so it is not used for
 	// routing (routingAccount), only for version-checked decisions.
 	epoch uint64
+	// live says the change listener is subscribed (EventsLive, until EventsLost): every
+	// settings change since the epoch began is announced, so an entry of this epoch routes
+	// without an age limit. Without a listener entries route for accountCacheTTL at most.
+	live bool
 }
 
 type ledgerEntry struct {
-	epoch  uint64
-	at     int64 // cacheClock when recorded: routing uses the copy for accountCacheTTL at most
+	// epoch is the cache's epoch when the state was read (or, for a commit, when its
+	// statement was sent), not when it was recorded: a read that straddles lost
+	// notifications is of the older epoch, so it never routes.
+	epoch uint64
+	at    int64 // cacheClock when recorded: without a listener, routing uses it for accountCacheTTL at most
+	// tomb marks an account whose settings changed at acc.Version (ForgetAccount): nothing
+	// older may be recorded again (a batch or read that began before the change and ends
+	// after its notification), and it is not an account to decide or route with.
+	tomb   bool
 	acc    Account
 	grants []Grant     // remaining > 0
 	rules  []AlertRule // enabled alert rules with their state, as of acc.Version
@@ -94,7 +105,7 @@ func (c *ledgerCache) get(ids []string) (accs []Account, grants []Grant, rules [
 	accs = make([]Account, 0, len(ids))
 	for _, id := range ids {
 		e, ok := m.get(id)
-		if !ok {
+		if !ok || e.tomb {
 			missing = append(missing, id)
 			continue
 		}
@@ -114,7 +125,7 @@ func (c *ledgerCache) cached(ids []string) map[string]bool {
 		return out
 	}
 	for _, id := range ids {
-		if _, ok := c.m.peek(id); ok {
+		if e, ok := c.m.peek(id); ok && !e.tomb {
 			out[id] = true
 		}
 	}
@@ -139,9 +150,17 @@ func (c *ledgerCache) len() int {
 	return c.entries().len()
 }
 
+// epochNow is the epoch to stamp on a state about to be read or committed.
+func (c *ledgerCache) epochNow() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.epoch
+}
+
 // put records the state of the accounts of a committed batch: all of them were rewritten
-// (lock-free) or the changed ones (under lock), and each rewrite bumped the version.
-func (c *ledgerCache) put(b *book, lockFree bool) {
+// (lock-free) or the changed ones (under lock), and each rewrite bumped the version. epoch
+// is epochNow from before the batch read (locked) or sent its statement (lock-free).
+func (c *ledgerCache) put(b *book, lockFree bool, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.entries()
@@ -153,7 +172,7 @@ func (c *ledgerCache) put(b *book, lockFree bool) {
 		if old, ok := m.peek(id); ok && old.acc.Version > acc.Version {
 			continue // a later batch already recorded a newer state
 		}
-		e := ledgerEntry{epoch: c.epoch, at: cacheClock(), acc: acc, rules: cachedRules(st.rules)}
+		e := ledgerEntry{epoch: epoch, at: cacheClock(), acc: acc, rules: cachedRules(st.rules)}
 		for _, g := range st.grants {
 			if g.Remaining > 0 {
 				e.grants = append(e.grants, cachedGrant(*g))
@@ -177,10 +196,33 @@ func (c *ledgerCache) routingAccount(id string) (Account, bool) {
 	// copy can be when a change was missed without a loss being noticed (a late re-insert, a
 	// listener that never subscribed), as snapshots are bounded by their TTL. Busy accounts
 	// are re-recorded by every commit, so they stay routable from memory.
-	if !ok || e.epoch != c.epoch || cacheClock()-e.at > int64(accountCacheTTL) {
+	if !ok || e.tomb || e.epoch != c.epoch || (!c.live && cacheClock()-e.at > int64(accountCacheTTL)) {
 		return Account{}, false
 	}
 	return e.acc, true
+}
+
+// forget replaces an account's entry with a tombstone at version, the version its announced
+// change produced (0: unknown, the entry is only removed).
+func (c *ledgerCache) forget(id string, version int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.entries()
+	if version <= 0 {
+		m.remove(id)
+		return
+	}
+	if old, ok := m.peek(id); ok && old.acc.Version > version {
+		return // a state read after that change is recorded already
+	}
+	m.put(id, ledgerEntry{epoch: c.epoch, at: cacheClock(), acc: Account{ID: id, Version: version}, tomb: true})
+}
+
+// setLive records whether the change listener is subscribed.
+func (c *ledgerCache) setLive(live bool) {
+	c.mu.Lock()
+	c.live = live
+	c.mu.Unlock()
 }
 
 var cacheStart = time.Now()
@@ -188,10 +230,12 @@ var cacheStart = time.Now()
 // cacheClock is monotonic nanoseconds since the process started.
 func cacheClock() int64 { return int64(time.Since(cacheStart)) }
 
-// notificationsLost stops every entry recorded so far from serving routing.
+// notificationsLost stops every entry recorded so far from serving routing, and the entries
+// recorded from now on from routing beyond the TTL until the listener is live again.
 func (c *ledgerCache) notificationsLost() {
 	c.mu.Lock()
 	c.epoch++
+	c.live = false
 	c.mu.Unlock()
 }
 
@@ -200,7 +244,9 @@ func (c *ledgerCache) drop(ids []string) {
 	defer c.mu.Unlock()
 	m := c.entries()
 	for _, id := range ids {
-		m.remove(id)
+		if e, ok := m.peek(id); ok && !e.tomb { // a tombstone stays: it guards a change
+			m.remove(id)
+		}
 	}
 }
 
@@ -208,8 +254,8 @@ func (c *ledgerCache) drop(ids []string) {
 // their rows as read, so their versions are the ones in the database, and their live grants.
 // An account cached already keeps its entry unless the one read is newer. Without evict it
 // only fills free room: a warm-up never evicts what the debit path cached. It returns how
-// many it recorded.
-func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, evict bool) int {
+// many it recorded. epoch is epochNow from before the rows were read.
+func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, evict bool, epoch uint64) int {
 	byAccount := make(map[string][]Grant, len(accs))
 	for _, g := range grants {
 		if g.Remaining > 0 {
@@ -227,12 +273,14 @@ func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, ev
 	for _, a := range accs {
 		old, ok := m.peek(a.ID)
 		switch {
-		case ok && old.acc.Version >= a.Version:
+		case ok && !old.tomb && old.acc.Version >= a.Version:
 			continue
+		case ok && old.tomb && old.acc.Version > a.Version:
+			continue // read before the change the tombstone stands for
 		case !ok && !evict && m.full():
 			continue
 		}
-		m.put(a.ID, ledgerEntry{epoch: c.epoch, at: cacheClock(), acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
+		m.put(a.ID, ledgerEntry{epoch: epoch, at: cacheClock(), acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
 		n++
 	}
 	return n
@@ -248,6 +296,7 @@ func (s *Service) WarmLedgerCache(ctx context.Context, max int) (int, error) {
 	if s.ledgerLocked || max <= 0 {
 		return 0, nil
 	}
+	epoch := s.ledger.epochNow()
 	accs, grants, err := s.store.RecentLedgerAccounts(ctx, max*5, max)
 	if err != nil {
 		return 0, err
@@ -262,7 +311,7 @@ func (s *Service) WarmLedgerCache(ctx context.Context, max int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.ledger.load(accs, grants, rules, false)
+	s.ledger.load(accs, grants, rules, false, epoch)
 	s.snapshotsOf(accs)
 	return len(accs), nil
 }
@@ -282,11 +331,12 @@ func (s *Service) WarmLedgerCacheAll(ctx context.Context) (int, error) {
 	n, after := 0, ""
 	for ctx.Err() == nil && s.ledger.room() > 0 {
 		start := time.Now()
+		epoch := s.ledger.epochNow()
 		accs, grants, rules, err := s.store.LedgerAccountsAfter(ctx, after, ledgerWarmPage)
 		if err != nil || len(accs) == 0 {
 			return n, err
 		}
-		n += s.ledger.load(accs, grants, rules, false)
+		n += s.ledger.load(accs, grants, rules, false, epoch)
 		after = accs[len(accs)-1].ID
 		// Paced to a quarter of one connection's time: unpaced, the fill competed with the
 		// debits it serves (spread over 100,000 accounts measured 109/s beside it, 479/s

@@ -30,6 +30,12 @@ func (s *Service) StartCheckout(ctx context.Context, userID, kind, key string) (
 // StartCheckoutIn is StartCheckout in the customer's chosen currency ("" is USD); the item
 // must carry a price in it. Errors: as StartCheckout, and invalid_request naming currency.
 func (s *Service) StartCheckoutIn(ctx context.Context, userID, kind, key, currency string) (CheckoutStart, error) {
+	return s.StartCheckoutFrom(ctx, userID, kind, key, currency, "")
+}
+
+// StartCheckoutFrom is StartCheckoutIn from the client address ip ("" when unknown), whose
+// network abuse detection keeps with the session (card testing from one network).
+func (s *Service) StartCheckoutFrom(ctx context.Context, userID, kind, key, currency, ip string) (CheckoutStart, error) {
 	currency = currencyOr(currency)
 	if !slices.Contains(Currencies, currency) {
 		return CheckoutStart{}, FieldError("currency", "Choose one of USD, EUR or GBP.")
@@ -60,7 +66,13 @@ func (s *Service) StartCheckoutIn(ctx context.Context, userID, kind, key, curren
 	}
 	rec := CheckoutRecord{ID: sess.ID, AccountID: acc.ID, Kind: kind, ItemKey: key, Amount: in.Amount, Currency: in.Currency,
 		Status: "open", URL: sess.URL, CreatedAt: s.Now()}
-	if err := s.store.InTx(ctx, func(tx Tx) error { return tx.InsertCheckout(ctx, rec) }); err != nil {
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.InsertCheckout(ctx, rec); err != nil {
+			return err
+		}
+		return recordCheckoutIP(ctx, tx, rec.ID, acc.ID, ip, rec.CreatedAt)
+	})
+	if err != nil {
 		return CheckoutStart{}, err
 	}
 	return CheckoutStart{URL: sess.URL, SessionID: sess.ID}, nil
@@ -280,8 +292,15 @@ func (s *Service) onCheckoutFailed(ctx context.Context, tx Tx, ev PaymentEvent) 
 	if err != nil {
 		return rejected(err)
 	}
-	err = s.notify(ctx, tx, accID, "payment_failed", "error", "checkout_failed:"+c.ID, billingPath,
-		"Your bank payment for a purchase did not go through, so no credits were added. Try again with another payment method.")
+	if err := s.recordPaymentFailure(ctx, tx, accID, FailureCheckout, c.ID, c.ID); err != nil {
+		return "", err
+	}
+	// Like a failed subscription payment, it speaks through the payment_failed rules, in-app
+	// and by mail as each rule's channels say.
+	n := Notification{Kind: "payment_failed", Level: "error", Key: "checkout_failed:" + c.ID, Link: billingPath,
+		Message: "Your bank payment for a purchase did not go through, so no credits were added. Try again with another payment method."}
+	err = fireEventAlerts(ctx, tx, accID, AlertPaymentFailed, "checkout:"+c.ID,
+		"the bank payment for a purchase (checkout "+c.ID+") did not go through, so no credits were added.", s.Now(), &n)
 	if err != nil {
 		return "", err
 	}

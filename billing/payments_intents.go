@@ -35,7 +35,20 @@ func (s *Service) onIntentFailed(ctx context.Context, tx Tx, ev PaymentEvent) (s
 	if id := pi.Metadata["recharge"]; pi.Metadata["kind"] == "auto_recharge" && id != "" {
 		return s.rechargeDeclined(ctx, tx, id, pi.ID, pi.FailureMessage)
 	}
-	return "ignored: not an auto-recharge", nil
+	// A card declined on a Checkout page: the session stays open for another card, and each
+	// attempt is its own event, counted by the card-testing detector.
+	accID, err := s.accountOfCustomer(ctx, tx, pi.Metadata["account"], pi.CustomerID)
+	switch ErrorCode(err) {
+	case "":
+	case ENotFound, EInvalid:
+		return "ignored: not an auto-recharge, account unknown", nil
+	default:
+		return "", err
+	}
+	if err := s.recordPaymentFailure(ctx, tx, accID, FailurePaymentIntent, ev.ID, ""); err != nil {
+		return "", err
+	}
+	return "payment failed: counted for abuse detection", nil
 }
 
 func (s *Service) onIntentRequiresAction(ctx context.Context, tx Tx, ev PaymentEvent) (string, error) {

@@ -125,6 +125,10 @@ type AbuseTx interface {
 	RecordSignupIP(ctx context.Context, accountID, network string, at time.Time) error
 	// ClearVerification lifts a pending verification (VerificationPending); false when none was.
 	ClearVerification(ctx context.Context, accountID string) (bool, error)
+	// RecordCheckoutIP stores the network (NetworkKey) a checkout session was opened from.
+	RecordCheckoutIP(ctx context.Context, sessionID, accountID, network string, at time.Time) error
+	// RecordPaymentFailure stores a failed payment once per ref (a replay adds nothing).
+	RecordPaymentFailure(ctx context.Context, f PaymentFailure) error
 }
 
 // AuditVerified is the audit action of a verification that let usage resume.

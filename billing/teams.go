@@ -564,7 +564,8 @@ func (s *Service) SignUpWithInvitation(ctx context.Context, token string, in Sig
 		if op.Actor.Kind == "" {
 			op.Actor = UserActor(u.ID)
 		}
-		m, err = s.joinTeam(ctx, tx, r, u, op, now)
+		// A microsecond later, so the personal account stays the user's first (AccountForUser "").
+		m, err = s.joinTeam(ctx, tx, r, u, op, now.Add(time.Microsecond))
 		return err
 	})
 	if err != nil {
@@ -758,10 +759,21 @@ func (s *Service) DeleteTeam(ctx context.Context, acc Account, actor Membership,
 	return nil
 }
 
-// buyerAccount is the user's billing account (their first, as AccountForUser with no id),
-// refused as not_found unless their role may buy there.
+type currentAccountKey struct{}
+
+// InAccount scopes the billing methods that take only a user (BillingOverview, StartCheckoutIn,
+// PortalURL, SaveAutoRecharge, PaymentForUser, CheckoutForUser, RechargeForUser and the test
+// mode's) to one of the user's accounts: the account switcher's current one. Without it they
+// act on the user's first account (their personal one).
+func InAccount(ctx context.Context, accountID string) context.Context {
+	return context.WithValue(ctx, currentAccountKey{}, accountID)
+}
+
+// buyerAccount is the user's billing account (InAccount's, else their first), refused as
+// not_found unless their role may buy there.
 func (s *Service) buyerAccount(ctx context.Context, userID string) (Account, error) {
-	acc, m, err := s.AccountForUser(ctx, userID, "")
+	id, _ := ctx.Value(currentAccountKey{}).(string)
+	acc, m, err := s.AccountForUser(ctx, userID, id)
 	if err != nil {
 		return Account{}, err
 	}

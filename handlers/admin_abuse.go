@@ -49,19 +49,15 @@ func (h *Handlers) adminAbuseView(c echo.Context) (pages.AdminAbuseView, error) 
 // (audited); a bad value re-renders the form beside the field (422).
 func (h *Handlers) AdminAbuseThresholds(c echo.Context) error {
 	ctx := c.Request().Context()
-	in := map[string]int64{}
+	var th abuse.Thresholds
 	errs := map[string]string{}
 	for _, name := range abuse.ThresholdNames() {
 		n, err := strconv.ParseInt(strings.ReplaceAll(strings.TrimSpace(c.FormValue(name)), ",", ""), 10, 64)
 		if err != nil {
 			errs[name] = "Enter a whole number."
 		}
-		in[name] = n
+		th.SetField(name, n)
 	}
-	th := abuse.Thresholds{VelocityMultiplier: in["velocity_multiplier"], VelocityFloorCredits: in["velocity_floor_credits"],
-		RepeatedPromptEvents: in["repeated_prompt_events"], SharedPromptAccounts: in["shared_prompt_accounts"],
-		SignupsPerNetwork: in["signups_per_network"], DrainedGrantMinCredits: in["drained_grant_min_credits"],
-		RateLimitRefusals: in["rate_limit_refusals"], CheckoutAttempts: in["checkout_attempts"]}
 	var err error
 	if len(errs) > 0 {
 		err = &billing.Error{Code: billing.EInvalid, Message: "Some thresholds are not valid.", Fields: errs}

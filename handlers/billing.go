@@ -46,7 +46,7 @@ func (h *Handlers) billingView(c echo.Context) (pages.BillingView, error) {
 
 // ShowBilling is the billing page: packs, plans, auto-recharge, grants, payments.
 func (h *Handlers) ShowBilling(c echo.Context) error {
-	if err := h.authorizeBilling(c); err != nil {
+	if _, err := h.authorizeBilling(c); err != nil {
 		return err
 	}
 	v, err := h.billingView(c)
@@ -58,10 +58,10 @@ func (h *Handlers) ShowBilling(c echo.Context) error {
 
 // StartCheckout sends the customer to Checkout (or the portal, for a plan change).
 func (h *Handlers) StartCheckout(c echo.Context) error {
-	if err := h.authorizeBilling(c); err != nil {
+	if _, err := h.authorizeBilling(c); err != nil {
 		return err
 	}
-	start, err := h.svc.StartCheckoutIn(c.Request().Context(), currentUser(c).ID, c.FormValue("kind"), c.FormValue("key"), c.FormValue("currency"))
+	start, err := h.svc.StartCheckoutFrom(c.Request().Context(), currentUser(c).ID, c.FormValue("kind"), c.FormValue("key"), c.FormValue("currency"), c.RealIP())
 	if err != nil {
 		return h.billingError(c, err)
 	}
@@ -70,7 +70,7 @@ func (h *Handlers) StartCheckout(c echo.Context) error {
 
 // Portal opens the Stripe customer portal.
 func (h *Handlers) Portal(c echo.Context) error {
-	if err := h.authorizeBilling(c); err != nil {
+	if _, err := h.authorizeBilling(c); err != nil {
 		return err
 	}
 	url, err := h.svc.PortalURL(c.Request().Context(), currentUser(c).ID)
@@ -82,7 +82,7 @@ func (h *Handlers) Portal(c echo.Context) error {
 
 // SaveAutoRecharge stores the settings or re-renders the page with errors beside the fields.
 func (h *Handlers) SaveAutoRecharge(c echo.Context) error {
-	if err := h.authorizeBilling(c); err != nil {
+	if _, err := h.authorizeBilling(c); err != nil {
 		return err
 	}
 	form := billing.AutoRechargeForm{Enabled: c.FormValue("enabled") == "on", Threshold: c.FormValue("threshold"),
@@ -119,7 +119,8 @@ func (h *Handlers) billingError(c echo.Context, err error) error {
 
 // Receipt redirects to Stripe's receipt, or shows the test-mode receipt.
 func (h *Handlers) Receipt(c echo.Context) error {
-	if err := h.authorizeBilling(c); err != nil {
+	acc, err := h.authorizeBilling(c)
+	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -134,19 +135,12 @@ func (h *Handlers) Receipt(c echo.Context) error {
 	if url != "" {
 		return c.Redirect(http.StatusSeeOther, url)
 	}
-	acc, _, err := h.svc.AccountForUser(ctx, currentUser(c).ID, "")
-	if err != nil {
-		return err
-	}
-	if err := h.shellAccount(c, &acc); err != nil {
-		return err
-	}
 	return render(c, http.StatusOK, pages.TestReceiptPage(pages.ReceiptView{Payment: p, Account: acc}))
 }
 
 // ShowRecharge is where a notification about an auto-recharge needing the customer leads.
 func (h *Handlers) ShowRecharge(c echo.Context) error {
-	if err := h.authorizeBilling(c); err != nil {
+	if _, err := h.authorizeBilling(c); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -154,19 +148,12 @@ func (h *Handlers) ShowRecharge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	acc, _, err := h.svc.AccountForUser(ctx, currentUser(c).ID, "")
-	if err != nil {
-		return err
-	}
-	if err := h.shellAccount(c, &acc); err != nil {
-		return err
-	}
 	return render(c, http.StatusOK, pages.RechargePage(pages.RechargeView{Recharge: r, TestMode: h.svc.PaymentsTestMode()}))
 }
 
 // FinishRecharge completes an SCA-blocked recharge: in test mode at once, with Stripe on session.
 func (h *Handlers) FinishRecharge(c echo.Context) error {
-	if err := h.authorizeBilling(c); err != nil {
+	if _, err := h.authorizeBilling(c); err != nil {
 		return err
 	}
 	ctx, uid, id := c.Request().Context(), currentUser(c).ID, c.Param("id")
@@ -185,7 +172,7 @@ func (h *Handlers) FinishRecharge(c echo.Context) error {
 
 // TestSubscription renews or cancels the subscription in test mode only.
 func (h *Handlers) TestSubscription(c echo.Context) error {
-	if err := h.authorizeBilling(c); err != nil {
+	if _, err := h.authorizeBilling(c); err != nil {
 		return err
 	}
 	ctx, uid := c.Request().Context(), currentUser(c).ID
@@ -206,14 +193,13 @@ func (h *Handlers) TestSubscription(c echo.Context) error {
 }
 
 // authorizeBilling refuses (404) the billing pages and forms to a role that may not buy in the
-// current account, or in the account the billing methods act on (the user's first).
-func (h *Handlers) authorizeBilling(c echo.Context) error {
-	if _, _, _, err := h.customerAccountFor(c, billing.ActBuy); err != nil {
-		return err
-	}
-	_, m, err := h.svc.AccountForUser(c.Request().Context(), currentUser(c).ID, "")
+// current account, and points the billing methods at that account (billing.InAccount, which
+// checks the role again).
+func (h *Handlers) authorizeBilling(c echo.Context) (billing.Account, error) {
+	acc, _, _, err := h.customerAccountFor(c, billing.ActBuy)
 	if err != nil {
-		return err
+		return billing.Account{}, err
 	}
-	return billing.Authorize(m.Role, billing.ActBuy)
+	c.SetRequest(c.Request().WithContext(billing.InAccount(c.Request().Context(), acc.ID)))
+	return acc, nil
 }

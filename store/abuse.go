@@ -10,6 +10,7 @@ import (
 
 	"creditline/billing"
 	"creditline/billing/abuse"
+	"creditline/billing/revenue"
 	"github.com/lib/pq"
 )
 
@@ -34,24 +35,19 @@ func (a Abuse) UsageDaily(ctx context.Context, accountID string, from, to time.T
 	return a.s.UsageDaily(ctx, accountID, from, to)
 }
 
-// foldSQL folds one batch of ledger entries after the cursor into the rollups. The batch
-// stops before the first entry created after the horizon ($3): ids are allocated before
-// commit, so only entries older than the horizon are known to have no uncommitted entry
-// below them. A debit's entries (one per grant drawn) count its event once: the event is
-// skipped when the batch's first debit had an entry before the cursor.
+// foldSQL folds the ledger entries with ids in ($1, $3], at most $2, into the rollups. The
+// caller has made sure every id up to $3 is committed or gone (LedgerHorizon). A debit's
+// entries (one per grant drawn, written by one statement) count its event once: a debit with
+// an entry among the DebitSpan ids before the batch was counted there.
 const foldSQL = `
 WITH batch AS MATERIALIZED (
 	SELECT id, account_id, kind, grant_id, debit_id, created_at FROM ledger_entries
-	WHERE id > $1 ORDER BY id LIMIT $2
+	WHERE id > $1 AND id <= $3 ORDER BY id LIMIT $2
 ),
-safe AS MATERIALIZED (
-	SELECT * FROM batch WHERE id < COALESCE((SELECT min(id) FROM batch WHERE created_at >= $3), 9223372036854775807)
-),
-first_debit AS (SELECT debit_id FROM safe WHERE kind = 'debit' ORDER BY id LIMIT 1),
 debits AS (
-	SELECT DISTINCT debit_id FROM safe WHERE kind = 'debit' AND debit_id IS NOT NULL
+	SELECT DISTINCT debit_id FROM batch WHERE kind = 'debit' AND debit_id IS NOT NULL
 	EXCEPT
-	SELECT f.debit_id FROM first_debit f WHERE EXISTS (SELECT 1 FROM ledger_entries l WHERE l.debit_id = f.debit_id AND l.id <= $1)
+	SELECT debit_id FROM ledger_entries WHERE id > $1 - $5 AND id <= $1 AND kind = 'debit' AND debit_id IS NOT NULL
 ),
 ev AS MATERIALIZED (
 	SELECT u.account_id, date_trunc('hour', u.occurred_at) AS hour, u.credits,
@@ -70,28 +66,42 @@ ins_prompt AS (
 ),
 ins_grants AS (
 	INSERT INTO abuse_fresh_grants (grant_id, account_id, created_at)
-	SELECT grant_id, account_id, created_at FROM safe WHERE kind = 'grant' AND grant_id IS NOT NULL AND created_at >= $4
+	SELECT grant_id, account_id, created_at FROM batch WHERE kind = 'grant' AND grant_id IS NOT NULL AND created_at >= $4
 	ON CONFLICT (grant_id) DO NOTHING
 )
-UPDATE abuse_cursor SET last_id = COALESCE((SELECT max(id) FROM safe), last_id), updated_at = $5 WHERE name = 'ledger'
-RETURNING last_id, (SELECT count(*) FROM safe)::int AS entries, (SELECT count(*) FROM ev)::int AS events`
+SELECT COALESCE((SELECT max(id) FROM batch), $1) AS last_id, (SELECT count(*) FROM batch)::int AS entries,
+	(SELECT count(*) FROM ev)::int AS events`
 
-// Fold folds one batch; grants older than two hours are not kept (no detector needs them).
-func (a Abuse) Fold(ctx context.Context, horizon time.Time, limit int) (abuse.FoldResult, error) {
+// LockFoldCursor reads the abuse fold's cursor (created at first use) and holds it.
+func (t *tx) LockFoldCursor(ctx context.Context) (abuse.FoldCursor, error) {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO abuse_cursor (name, last_id, updated_at) VALUES ('ledger', 0, now())
+		ON CONFLICT (name) DO NOTHING`); err != nil {
+		return abuse.FoldCursor{}, mapErr("abuse cursor", err)
+	}
+	var row struct {
+		Last  int64          `db:"last_id"`
+		Upto  int64          `db:"pending_upto"`
+		Vxids pq.StringArray `db:"pending_vxids"`
+	}
+	err := t.tx.GetContext(ctx, &row, `SELECT last_id, pending_upto, pending_vxids FROM abuse_cursor WHERE name = 'ledger' FOR UPDATE`)
+	return abuse.FoldCursor{LastID: row.Last, PendingUpto: row.Upto, PendingVxids: row.Vxids}, mapErr("abuse cursor", err)
+}
+
+func (t *tx) SaveFoldCursor(ctx context.Context, c abuse.FoldCursor) error {
+	vx := c.PendingVxids
+	if vx == nil {
+		vx = []string{}
+	}
+	_, err := t.tx.ExecContext(ctx, `UPDATE abuse_cursor SET last_id = $1, pending_upto = $2, pending_vxids = $3, updated_at = now()
+		WHERE name = 'ledger'`, c.LastID, c.PendingUpto, pq.StringArray(vx))
+	return mapErr("save abuse cursor", err)
+}
+
+// FoldLedger folds one batch (foldSQL).
+func (t *tx) FoldLedger(ctx context.Context, after, upto int64, limit int, grantsFrom time.Time) (abuse.FoldResult, error) {
 	var res abuse.FoldResult
-	err := a.s.inTx(ctx, func(t *tx) error {
-		now := time.Now().UTC()
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO abuse_cursor (name, last_id, updated_at) VALUES ('ledger', 0, $1)
-			ON CONFLICT (name) DO NOTHING`, now); err != nil {
-			return mapErr("abuse cursor", err)
-		}
-		var last int64
-		if err := t.tx.GetContext(ctx, &last, `SELECT last_id FROM abuse_cursor WHERE name = 'ledger' FOR UPDATE`); err != nil {
-			return mapErr("abuse cursor", err)
-		}
-		return mapErr("abuse fold", t.tx.GetContext(ctx, &res, foldSQL, last, limit, horizon, horizon.Add(-2*time.Hour), now))
-	})
-	return res, err
+	err := t.tx.GetContext(ctx, &res, foldSQL, after, limit, upto, grantsFrom, revenue.DebitSpan)
+	return res, mapErr("abuse fold", err)
 }
 
 func (a Abuse) AddRefusals(ctx context.Context, minute time.Time, counts map[string]int64) error {
@@ -221,6 +231,60 @@ func (a Abuse) CheckoutBursts(ctx context.Context, since time.Time, min int64) (
 	return out, mapErr("abuse checkout bursts", err)
 }
 
+// FailedPayments counts each account's failed payments since, by source.
+func (a Abuse) FailedPayments(ctx context.Context, since time.Time, min int64) ([]abuse.FailureRow, error) {
+	var rows []struct {
+		abuse.FailureRow
+		Nets pq.StringArray `db:"networks"`
+	}
+	err := a.s.db.SelectContext(ctx, &rows, `SELECT account_id, count(*) AS n,
+			count(*) FILTER (WHERE source = 'checkout') AS checkout, count(*) FILTER (WHERE source = 'payment_intent') AS intent,
+			count(*) FILTER (WHERE source = 'auto_recharge') AS recharge,
+			COALESCE(array_agg(DISTINCT ip_prefix) FILTER (WHERE ip_prefix <> ''), '{}') AS networks
+		FROM payment_failures WHERE created_at >= $1 GROUP BY account_id HAVING count(*) >= $2 ORDER BY account_id`, since, min)
+	if err != nil {
+		return nil, mapErr("abuse failed payments", err)
+	}
+	out := make([]abuse.FailureRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.FailureRow
+		out[i].Networks = r.Nets
+	}
+	return out, nil
+}
+
+// CardNetworks counts card attempts per network since: checkout sessions opened from it and
+// left unpaid, and failed payments attributed to it (a failed asynchronous checkout payment is
+// its session, counted once).
+func (a Abuse) CardNetworks(ctx context.Context, since time.Time, minAttempts int64, minAccounts int) ([]abuse.CardNetworkRow, error) {
+	var rows []struct {
+		abuse.CardNetworkRow
+		Accs pq.StringArray `db:"accounts"`
+	}
+	err := a.s.db.SelectContext(ctx, &rows, `
+		WITH tries AS (
+			SELECT ci.ip_prefix, ci.account_id, 1 AS unpaid, 0 AS failed FROM checkout_ips ci
+			JOIN checkout_sessions cs ON cs.id = ci.session_id
+			WHERE ci.created_at >= $1 AND cs.status <> 'complete'
+			UNION ALL
+			SELECT ip_prefix, account_id, 0, 1 FROM payment_failures
+			WHERE created_at >= $1 AND ip_prefix <> '' AND source <> 'checkout'
+		)
+		SELECT ip_prefix, sum(unpaid)::bigint AS unpaid, sum(failed)::bigint AS failed,
+			array_agg(DISTINCT account_id ORDER BY account_id) AS accounts
+		FROM tries GROUP BY ip_prefix HAVING count(*) >= $2 AND count(DISTINCT account_id) >= $3
+		ORDER BY ip_prefix`, since, minAttempts, minAccounts)
+	if err != nil {
+		return nil, mapErr("abuse card networks", err)
+	}
+	out := make([]abuse.CardNetworkRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.CardNetworkRow
+		out[i].Accounts = r.Accs
+	}
+	return out, nil
+}
+
 const flagCols = `f.id, f.account_id, COALESCE(a.name, '') AS account_name, f.kind, f.ref, f.severity, f.status, f.evidence,
 	f.created_at, f.resolved_at, f.resolved_by, f.resolution, f.note`
 
@@ -257,6 +321,10 @@ func (a Abuse) Related(ctx context.Context, accountID string, since time.Time, l
 			SELECT DISTINCT o.account_id, 'prompt ' || o.prompt_hash FROM abuse_prompt_hourly me
 			JOIN abuse_prompt_hourly o ON o.prompt_hash = me.prompt_hash AND o.account_id <> me.account_id AND o.hour >= $2
 			WHERE me.account_id = $1 AND me.hour >= $2
+			UNION
+			SELECT DISTINCT o.account_id, 'checkout network ' || o.ip_prefix FROM checkout_ips me
+			JOIN checkout_ips o ON o.ip_prefix = me.ip_prefix AND o.account_id <> me.account_id AND o.created_at >= $2
+			WHERE me.account_id = $1 AND me.created_at >= $2
 		)
 		SELECT s.account_id, a.name, a.status, s.shares FROM shared s JOIN accounts a ON a.id = s.account_id
 		ORDER BY s.shares, a.name, s.account_id LIMIT $3`, accountID, since, limit)
@@ -312,4 +380,23 @@ func (t *tx) ClearVerification(ctx context.Context, accountID string) (bool, err
 		return false, nil
 	}
 	return err == nil, mapErr("clear verification", err)
+}
+
+// RecordCheckoutIP keeps the network a checkout session was opened from (billing.AbuseTx).
+func (t *tx) RecordCheckoutIP(ctx context.Context, sessionID, accountID, network string, at time.Time) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO checkout_ips (session_id, account_id, ip_prefix, created_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO NOTHING`, sessionID, accountID, network, at)
+	return mapErr("record checkout ip", err)
+}
+
+// RecordPaymentFailure keeps a failed payment once per ref, with the network of its checkout
+// session, or else of the account's latest checkout in the day before it; an off-session
+// auto-recharge has no client, so no network (billing.AbuseTx).
+func (t *tx) RecordPaymentFailure(ctx context.Context, f billing.PaymentFailure) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO payment_failures (ref, account_id, source, ip_prefix, created_at)
+		VALUES ($1, $2, $3, COALESCE((SELECT ip_prefix FROM checkout_ips WHERE session_id = $4),
+			(SELECT ip_prefix FROM checkout_ips WHERE $3 <> 'auto_recharge' AND account_id = $2 AND created_at <= $5
+				AND created_at > $5 - interval '1 day' ORDER BY created_at DESC LIMIT 1), ''), $5)
+		ON CONFLICT (ref) DO NOTHING`, f.Ref, f.AccountID, f.Source, f.SessionID, f.At)
+	return mapErr("record payment failure", err)
 }

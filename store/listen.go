@@ -68,6 +68,9 @@ func Listen(ctx context.Context, dsn string, apply func(billing.CacheEvent)) err
 			case n := <-l.Notify:
 				if c, ok := parseChange(n); ok {
 					apply(c)
+					if c.Kind == billing.EventsLost && n == nil { // subscribed again
+						apply(billing.CacheEvent{Kind: billing.EventsLive})
+					}
 				}
 			}
 		}

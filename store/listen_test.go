@@ -78,11 +78,16 @@ func TestListenAnnouncesSettingsChanges(t *testing.T) {
 		t.Fatalf("after losing the connection: %+v, want %s", ev, billing.EventsLost)
 	}
 	deadline := time.Now().Add(10 * time.Second)
+	live := false
 	for {
 		exec(`UPDATE accounts SET status = CASE status WHEN 'paused' THEN 'active' ELSE 'paused' END WHERE id = 'acc_listen'`)
 		select {
 		case ev := <-events:
+			live = live || ev.Kind == billing.EventsLive
 			if ev.Kind == billing.EventAccount {
+				if !live {
+					t.Fatal("subscribed again without announcing EventsLive first")
+				}
 				return // subscribed again
 			}
 		case <-time.After(200 * time.Millisecond):

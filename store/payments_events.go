@@ -138,7 +138,7 @@ func (t *tx) InsertNotification(ctx context.Context, n billing.Notification) err
 
 func (s *Store) ListNotifications(ctx context.Context, accountID string, limit int) ([]billing.Notification, error) {
 	var out []billing.Notification
-	err := s.db.SelectContext(ctx, &out, `SELECT `+notificationCols+` FROM notifications WHERE account_id = $1
+	err := s.db.SelectContext(ctx, &out, `SELECT `+notificationCols+`, rule_id FROM notifications WHERE account_id = $1
 		ORDER BY created_at DESC, id DESC LIMIT $2`, accountID, limit)
 	return out, mapErr("list notifications", err)
 }

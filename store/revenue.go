@@ -49,31 +49,42 @@ func (r revTx) SaveCursor(ctx context.Context, c revenue.Cursor) error {
 	return mapErr("save revenue cursor", err)
 }
 
-// Horizon reads the sequence first, then the lock holders, in two statements: a writer that
-// drew an id before the first read holds its RowExclusiveLock (taken when its INSERT was
-// planned) until it ends, so the second read lists it. Only this database's locks count:
-// databases cloned from one template share relation oids.
-func (r revTx) Horizon(ctx context.Context) (int64, []string, error) {
+// Horizon is the ledger horizon (LedgerHorizon), shared with the abuse fold.
+func (r revTx) Horizon(ctx context.Context) (int64, []string, error) { return r.t.LedgerHorizon(ctx) }
+
+// AnyRunning: see LedgerWritersRunning.
+func (r revTx) AnyRunning(ctx context.Context, vxids []string) (bool, error) {
+	return r.t.LedgerWritersRunning(ctx, vxids)
+}
+
+// LedgerHorizon is the highest ledger id handed out so far, then the transactions that may
+// still write entries up to it. It reads the sequence first, then the lock holders, in two
+// statements: a writer that drew an id before the first read holds its RowExclusiveLock (taken
+// when its INSERT was planned) until it ends, so the second read lists it. Only this
+// database's locks count: databases cloned from one template share relation oids. Once none
+// of the listed transactions runs (LedgerWritersRunning), every id up to the horizon is
+// committed or gone for good. This needs the sequence's CACHE 1 (the bigserial default).
+func (t *tx) LedgerHorizon(ctx context.Context) (int64, []string, error) {
 	var upto int64
-	err := r.t.tx.GetContext(ctx, &upto, `SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END
+	err := t.tx.GetContext(ctx, &upto, `SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END
 		FROM ledger_entries_id_seq`)
 	if err != nil {
-		return 0, nil, mapErr("revenue horizon", err)
+		return 0, nil, mapErr("ledger horizon", err)
 	}
 	var vx pq.StringArray
-	err = r.t.tx.GetContext(ctx, &vx, `SELECT COALESCE(array_agg(DISTINCT virtualtransaction), '{}') FROM pg_locks
+	err = t.tx.GetContext(ctx, &vx, `SELECT COALESCE(array_agg(DISTINCT virtualtransaction), '{}') FROM pg_locks
 		WHERE locktype = 'relation' AND relation = 'ledger_entries'::regclass AND mode = 'RowExclusiveLock'
 			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 			AND pid IS DISTINCT FROM pg_backend_pid()`)
-	return upto, vx, mapErr("revenue writers", err)
+	return upto, vx, mapErr("ledger writers", err)
 }
 
-// AnyRunning looks for each transaction's own virtualxid lock, held until it ends.
-func (r revTx) AnyRunning(ctx context.Context, vxids []string) (bool, error) {
+// LedgerWritersRunning looks for each transaction's own virtualxid lock, held until it ends.
+func (t *tx) LedgerWritersRunning(ctx context.Context, vxids []string) (bool, error) {
 	var n int
-	err := r.t.tx.GetContext(ctx, &n, `SELECT count(*) FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY($1)`,
+	err := t.tx.GetContext(ctx, &n, `SELECT count(*) FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY($1)`,
 		pq.StringArray(vxids))
-	return n > 0, mapErr("revenue writers running", err)
+	return n > 0, mapErr("ledger writers running", err)
 }
 
 // EntriesBetween joins each entry's grant and, for a debit, its usage event (by its unique

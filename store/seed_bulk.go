@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"creditline/billing"
@@ -258,10 +260,13 @@ type BulkAccounts struct {
 	// account gets, read from one made by the service, so the load matches the product.
 	Rules []billing.AlertRule
 	Now   time.Time
+	// Workers is how many statements run at once (0: one per CPU, at most 8): on a fresh
+	// database the load is CPU-bound in the server, so it scales with the cores.
+	Workers int
 }
 
 // BulkAccountsChunk is how many accounts one bulk statement makes.
-const BulkAccountsChunk = 50_000
+const BulkAccountsChunk = 25_000
 
 // bulkAccountsSQL makes one chunk of accounts with everything CreateAccount, SetPlan and
 // Grant would leave: the account at its grant's balance, the grant, its ledger entry and the
@@ -298,15 +303,55 @@ func (s *Store) SeedBulkAccounts(ctx context.Context, in BulkAccounts, progress 
 	for i, r := range in.Rules {
 		kinds[i], ths[i], chs[i], ens[i] = r.Kind, r.Threshold, strings.Join(r.Channels, ","), r.Enabled
 	}
+	workers := in.Workers
+	if workers <= 0 {
+		workers = min(runtime.NumCPU(), 8)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan int)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		done     int
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for from := range chunks {
+				to := min(from+BulkAccountsChunk, in.N)
+				_, err := s.db.ExecContext(ctx, bulkAccountsSQL, run, from, to, in.Prefix, in.Plan, int64(in.Credits), in.Now,
+					billing.DefaultPriority("promo"), pq.Array(kinds), pq.Array(ths), pq.Array(chs), pq.Array(ens))
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = mapErr("bulk accounts", err)
+					cancel()
+				}
+				done += to - from
+				if err == nil && progress != nil {
+					progress(done)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
 	for from := 0; from < in.N; from += BulkAccountsChunk {
-		to := min(from+BulkAccountsChunk, in.N)
-		if _, err := s.db.ExecContext(ctx, bulkAccountsSQL, run, from, to, in.Prefix, in.Plan, int64(in.Credits), in.Now,
-			billing.DefaultPriority("promo"), pq.Array(kinds), pq.Array(ths), pq.Array(chs), pq.Array(ens)); err != nil {
-			return nil, mapErr("bulk accounts", err)
+		select {
+		case chunks <- from:
+		case <-ctx.Done():
+			break feed
 		}
-		if progress != nil {
-			progress(to)
-		}
+	}
+	close(chunks)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	ids := make([]string, in.N)
 	for i := range ids {

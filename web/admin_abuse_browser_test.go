@@ -27,11 +27,33 @@ func TestBrowserAdminAbuseReview(t *testing.T) {
 		t.Fatal(err)
 	}
 	kinds := map[string]string{}
+	var carders []string
 	for _, r := range rep.Results {
 		if !r.Flagged {
 			t.Fatalf("attack %s not flagged", r.Name)
 		}
 		kinds[r.Kind] = r.Accounts[0]
+		if r.Name == "card testing from one network" {
+			carders = r.Accounts
+		}
+	}
+	// A card-testing flag of a network: its evidence names the network, and its page lists the
+	// other accounts that opened checkouts from it.
+	for _, w := range []struct {
+		name          string
+		width, height int
+	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+		f := a.flagOf(carders[0], abuse.KindCardTesting)
+		b := browsertest.New(t, a.URL, w.width, w.height)
+		signIn(b, a.boss, "admin-password")
+		b.Open(fmt.Sprintf("/admin/abuse/%d", int64(f["id"].(float64))))
+		if ev := b.Text(`[data-testid="flag-evidence"]`); !strings.Contains(ev, "192.0.2.0/24") {
+			t.Fatalf("evidence %q", ev)
+		}
+		if rel := b.Text(`[data-testid="flag-related"]`); !strings.Contains(rel, "checkout network 192.0.2.0/24") {
+			t.Fatalf("related accounts %q", rel)
+		}
+		b.Screenshot("admin-abuse-card-network-" + w.name)
 	}
 	for _, w := range []struct {
 		name          string

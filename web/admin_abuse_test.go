@@ -15,8 +15,8 @@ import (
 	"creditline/web/webtest"
 )
 
-// abuseEnv is a server whose clock the test moves (the detectors read the ledger 30 s behind
-// it), with an admin signed in and low thresholds so a few requests raise flags.
+// abuseEnv is a server whose clock the test moves (the detectors' windows follow it), with an
+// admin signed in and low thresholds so a few requests raise flags.
 type abuseEnv struct {
 	*webtest.Env
 	t     *testing.T
@@ -45,10 +45,10 @@ func newAbuseEnv(t *testing.T) *abuseEnv {
 	return &abuseEnv{Env: env, t: t, clock: clock, adm: adm, boss: boss, api: env.PlatformKey(t)}
 }
 
-// detect runs the detectors once, past the horizon.
+// detect runs the detectors once, a minute later.
 func (a *abuseEnv) detect() abuse.RunReport {
 	a.t.Helper()
-	a.clock.Advance(abuse.DefaultHorizon + time.Second)
+	a.clock.Advance(time.Minute)
 	rep, err := a.Abuse.Run(context.Background())
 	if err != nil {
 		a.t.Fatal(err)
@@ -213,11 +213,12 @@ func TestAdminAbuseThresholdsForm(t *testing.T) {
 		t.Fatalf("bad threshold: %d", r.Status)
 	}
 	v.Set("velocity_multiplier", "20")
+	v.Set("network_card_attempts", "25")
 	if r := a.adm.Submit("/admin/abuse", "/admin/abuse/thresholds", v); r.Status != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", r.Status, r.Body)
 	}
 	th, err := a.Abuse.Thresholds(context.Background())
-	if err != nil || th.VelocityMultiplier != 20 {
+	if err != nil || th.VelocityMultiplier != 20 || th.NetworkCardAttempts != 25 || th.FailedPayments != abuse.DefaultThresholds().FailedPayments {
 		t.Fatalf("saved %+v %v", th, err)
 	}
 	if p := a.adm.Get("/admin/audit"); !strings.Contains(p.Body, "setting.update") {

@@ -1,9 +1,9 @@
 // Package abuse detects abuse of credits and serves the review queue (SPEC section 8). It only
-// reads the ledger's results: a job folds new ledger entries into rollups of its own (hourly
-// usage, prompt hashes, fresh grants) behind a time horizon, and detectors read those, the
-// sign-up networks, rate-limit refusals and checkout sessions. Each detector raises at most
-// one open flag per account and kind; the review actions go through billing's audited
-// account updates.
+// reads the ledger's results: a job folds committed ledger entries, in id order behind the
+// ledger's horizon, into rollups of its own (hourly usage, prompt hashes, fresh grants), and
+// detectors read those, the sign-up networks, rate-limit refusals, checkout sessions and
+// failed payments. Each detector raises at most one open flag per account and kind; the review
+// actions go through billing's audited account updates.
 package abuse
 
 import (
@@ -109,6 +109,14 @@ type Filter struct {
 	Limit  int
 }
 
+// FoldCursor is where the rollup job stands: every ledger entry up to LastID is folded; the
+// entries up to PendingUpto are folded once none of PendingVxids runs any more.
+type FoldCursor struct {
+	LastID       int64
+	PendingUpto  int64
+	PendingVxids []string
+}
+
 // FoldResult is one step of the rollup job.
 type FoldResult struct {
 	Entries int   `db:"entries"`
@@ -121,9 +129,6 @@ type Store interface {
 	InTx(ctx context.Context, fn func(Tx) error) error
 	// EnqueueJob does nothing when a job with the same unique key is queued or running.
 	EnqueueJob(ctx context.Context, j billing.Job) error
-	// Fold folds up to limit ledger entries after the cursor, created before horizon, into the
-	// rollups and advances the cursor; it stops at the first entry at or after horizon.
-	Fold(ctx context.Context, horizon time.Time, limit int) (FoldResult, error)
 	// AddRefusals adds rate-limit refusals counted in memory to the minute's row.
 	AddRefusals(ctx context.Context, minute time.Time, counts map[string]int64) error
 	// Prune deletes rollup rows older than before (hourly usage: baseFrom).
@@ -135,6 +140,11 @@ type Store interface {
 	DrainedGrants(ctx context.Context, since time.Time, minAmount billing.Credits) ([]DrainedRow, error)
 	RefusalBursts(ctx context.Context, since time.Time, min int64) ([]CountRow, error)
 	CheckoutBursts(ctx context.Context, since time.Time, min int64) ([]CountRow, error)
+	// FailedPayments lists accounts with at least min failed payments since.
+	FailedPayments(ctx context.Context, since time.Time, min int64) ([]FailureRow, error)
+	// CardNetworks lists networks with at least minAttempts card attempts (unpaid checkouts
+	// and failed payments) since, made by at least minAccounts accounts.
+	CardNetworks(ctx context.Context, since time.Time, minAttempts int64, minAccounts int) ([]CardNetworkRow, error)
 	// Flags lists flags by severity (highest first) and age (oldest first).
 	Flags(ctx context.Context, f Filter) ([]Flag, error)
 	// FlagByID returns ENotFound for an unknown id.
@@ -147,6 +157,17 @@ type Store interface {
 
 // Tx is what abuse writes in one transaction.
 type Tx interface {
+	// LockFoldCursor reads where the fold stands and holds it until the transaction ends.
+	LockFoldCursor(ctx context.Context) (FoldCursor, error)
+	SaveFoldCursor(ctx context.Context, c FoldCursor) error
+	// LedgerHorizon is the highest ledger id handed out so far, then the transactions that may
+	// still be writing entries up to it (read in that order; the revenue consumer's horizon).
+	LedgerHorizon(ctx context.Context) (upto int64, vxids []string, err error)
+	// LedgerWritersRunning says whether any of the transactions is still running.
+	LedgerWritersRunning(ctx context.Context, vxids []string) (bool, error)
+	// FoldLedger folds up to limit ledger entries with ids in (after, upto] into the rollups
+	// (grants created before grantsFrom are not kept); LastID is the last id it read.
+	FoldLedger(ctx context.Context, after, upto int64, limit int, grantsFrom time.Time) (FoldResult, error)
 	// RaiseFlag inserts a flag unless one of the same account and kind is open, the same
 	// kind and ref exists, or one was dismissed after f.Since; it reports whether it did.
 	RaiseFlag(ctx context.Context, f NewFlag) (bool, error)
@@ -202,6 +223,24 @@ type CountRow struct {
 	Other     int64  `db:"other"`
 }
 
+// FailureRow is an account's failed payments by source, and the networks they came from.
+type FailureRow struct {
+	AccountID string   `db:"account_id"`
+	Failures  int64    `db:"n"`
+	Checkout  int64    `db:"checkout"`
+	Intent    int64    `db:"intent"`
+	Recharge  int64    `db:"recharge"`
+	Networks  []string `db:"-"`
+}
+
+// CardNetworkRow is one network's card attempts and the accounts that made them.
+type CardNetworkRow struct {
+	Network  string   `db:"ip_prefix"`
+	Unpaid   int64    `db:"unpaid"`
+	Failed   int64    `db:"failed"`
+	Accounts []string `db:"-"`
+}
+
 // RelatedAccount is another account that shares something with the flagged one.
 type RelatedAccount struct {
 	AccountID string `db:"account_id"`
@@ -212,35 +251,35 @@ type RelatedAccount struct {
 
 // Options configures New.
 type Options struct {
-	// Horizon is how old a ledger entry must be before the rollup folds it: entries ids are
-	// allocated before commit, so a younger one may still be preceded by an uncommitted
-	// one. 0 is DefaultHorizon.
-	Horizon time.Duration
 	// Every is the period of the detector job; 0 is one minute.
 	Every time.Duration
-	Log   *slog.Logger
+	// WaitWriters is how long a run waits for the ledger's writers listed with a fresh horizon
+	// to end before it leaves the fold to the next run; 0 is DefaultWaitWriters.
+	WaitWriters time.Duration
+	Log         *slog.Logger
 }
 
-// DefaultHorizon is the time lag behind which the ledger is read (see Options.Horizon).
-const DefaultHorizon = 30 * time.Second
+// DefaultWaitWriters bounds a run's wait for the ledger's writers (see Options.WaitWriters):
+// a debit's transaction lasts milliseconds.
+const DefaultWaitWriters = 2 * time.Second
 
 // Service runs the detectors and the review actions.
 type Service struct {
 	billing *billing.Service
 	store   Store
-	horizon time.Duration
 	every   time.Duration
+	wait    time.Duration
 	log     *slog.Logger
 }
 
 // New builds the service over billing (clock, settings, account actions) and a store.
 func New(b *billing.Service, st Store, o Options) *Service {
-	s := &Service{billing: b, store: st, horizon: o.Horizon, every: o.Every, log: o.Log}
-	if s.horizon <= 0 {
-		s.horizon = DefaultHorizon
-	}
+	s := &Service{billing: b, store: st, every: o.Every, wait: o.WaitWriters, log: o.Log}
 	if s.every <= 0 {
 		s.every = time.Minute
+	}
+	if s.wait <= 0 {
+		s.wait = DefaultWaitWriters
 	}
 	if s.log == nil {
 		s.log = slog.Default()

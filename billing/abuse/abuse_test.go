@@ -12,11 +12,13 @@ import (
 	"creditline/payments"
 	"creditline/store"
 	"creditline/store/pgtest"
+	"github.com/jmoiron/sqlx"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 type env struct {
+	db    *sqlx.DB
 	ctx   context.Context
 	st    *store.Store
 	svc   *billing.Service
@@ -28,7 +30,8 @@ type env struct {
 // test moves.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st := store.New(pgtest.Fresh(t)) // the detectors read every account: no other test's
+	db := pgtest.Fresh(t) // the detectors read every account: no other test's
+	st := store.New(db)
 	c := abusesim.NewClock(time.Now().UTC().Truncate(time.Hour).Add(20 * time.Minute))
 	svc := billing.NewService(st, billing.Options{Now: c.Now, PasswordCost: 4, Payments: payments.NewTestMode()})
 	ctx := context.Background()
@@ -38,7 +41,7 @@ func newEnv(t *testing.T) *env {
 	if err := svc.LoadLiveBook(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &env{ctx: ctx, st: st, svc: svc, det: abuse.New(svc, st.Abuse(), abuse.Options{}), clock: c}
+	return &env{db: db, ctx: ctx, st: st, svc: svc, det: abuse.New(svc, st.Abuse(), abuse.Options{}), clock: c}
 }
 
 // TestSyntheticAttacks plays normal customers beside one attack per detector: one detector
@@ -50,8 +53,8 @@ func TestSyntheticAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", rep.Table())
-	if len(rep.Results) != 8 {
-		t.Fatalf("%d attacks played, want 8", len(rep.Results))
+	if len(rep.Results) != 10 {
+		t.Fatalf("%d attacks played, want 10", len(rep.Results))
 	}
 	for _, r := range rep.Results {
 		if !r.Flagged {
@@ -81,7 +84,7 @@ func TestDemoRaisesNoFlag(t *testing.T) {
 			if _, err := e.svc.SeedDemo(e.ctx); err != nil {
 				t.Fatal(err)
 			}
-			e.clock.Advance(abuse.DefaultHorizon + time.Second)
+			e.clock.Advance(time.Minute)
 			rep, err := e.det.Run(e.ctx)
 			if err != nil {
 				t.Fatal(err)

@@ -27,6 +27,7 @@ type RunReport struct {
 	Folded  int            // ledger entries folded into the rollups
 	Events  int            // usage events among them
 	Raised  map[string]int // new flags per kind
+	Waiting bool           // the fold stopped at a ledger writer still running (the next run goes on)
 	Elapsed time.Duration
 }
 
@@ -56,8 +57,9 @@ func (s *Service) handleDetect(ctx context.Context, payload json.RawMessage) err
 	if err != nil {
 		return err
 	}
-	if n := total(rep.Raised); n > 0 || rep.Elapsed > 10*time.Second {
-		s.log.Info("abuse detectors", "raised", n, "folded", rep.Folded, "ms", rep.Elapsed.Milliseconds())
+	if n := total(rep.Raised); n > 0 || rep.Elapsed > 10*time.Second || rep.Waiting {
+		s.log.Info("abuse detectors", "raised", n, "folded", rep.Folded, "ms", rep.Elapsed.Milliseconds(),
+			"waiting_for_ledger_writer", rep.Waiting)
 	}
 	return s.store.EnqueueJob(ctx, s.detectJob(s.now()))
 }
@@ -115,16 +117,8 @@ func (s *Service) Run(ctx context.Context) (RunReport, error) {
 	if err := s.FlushRefusals(ctx); err != nil {
 		return rep, err
 	}
-	for {
-		r, err := s.store.Fold(ctx, now.Add(-s.horizon), foldBatch)
-		if err != nil {
-			return rep, err
-		}
-		rep.Folded += r.Entries
-		rep.Events += r.Events
-		if r.Entries < foldBatch {
-			break
-		}
+	if err := s.fold(ctx, now, &rep); err != nil {
+		return rep, err
 	}
 	th, err := s.Thresholds(ctx)
 	if err != nil {
@@ -133,7 +127,7 @@ func (s *Service) Run(ctx context.Context) (RunReport, error) {
 	var flags []NewFlag
 	for _, d := range []func(context.Context, time.Time, Thresholds) ([]NewFlag, error){
 		s.detectVelocity, s.detectRepeatedPrompts, s.detectSharedPrompts, s.detectSignupNetworks,
-		s.detectDrainedGrants, s.detectRefusals, s.detectCheckouts,
+		s.detectDrainedGrants, s.detectRefusals, s.detectCheckouts, s.detectFailedPayments, s.detectCardNetworks,
 	} {
 		fs, err := d(ctx, now, th)
 		if err != nil {
@@ -162,6 +156,87 @@ func (s *Service) Run(ctx context.Context) (RunReport, error) {
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// fold folds every committed ledger entry up to a fresh horizon into the rollups, waiting up
+// to s.wait for the writers the horizon lists; past that it leaves the rest to the next run.
+func (s *Service) fold(ctx context.Context, now time.Time, rep *RunReport) error {
+	deadline := time.Now().Add(s.wait)
+	for {
+		r, st, err := s.foldStep(ctx, now)
+		if err != nil {
+			return err
+		}
+		rep.Folded += r.Entries
+		rep.Events += r.Events
+		switch {
+		case st == foldMore:
+			continue
+		case st == foldWaiting && time.Now().Before(deadline):
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		rep.Waiting = st == foldWaiting
+		return nil
+	}
+}
+
+type foldState int
+
+const (
+	foldDone    foldState = iota // every entry up to the horizon is folded
+	foldMore                     // a full batch: more entries up to the horizon
+	foldWaiting                  // a writer that may hold a lower id still runs
+)
+
+// foldStep is one transaction: take a fresh horizon when the last one is folded, wait (by
+// returning) while a transaction listed with it still runs, else fold one batch.
+//
+// Why not "id > cursor" (or "older than 30 s"): ids are drawn before commit, so a transaction
+// holding id 7 can commit after id 8 has been read. The horizon is the sequence's last value
+// read before listing the transactions holding a write lock on ledger_entries; once those have
+// ended, every id up to the horizon is committed or gone for good (store: LedgerHorizon).
+func (s *Service) foldStep(ctx context.Context, now time.Time) (r FoldResult, st foldState, err error) {
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		c, err := tx.LockFoldCursor(ctx)
+		if err != nil {
+			return err
+		}
+		if c.LastID >= c.PendingUpto {
+			upto, vx, err := tx.LedgerHorizon(ctx)
+			if err != nil {
+				return err
+			}
+			if upto <= c.LastID {
+				return nil // nothing new
+			}
+			c.PendingUpto, c.PendingVxids = upto, vx
+		}
+		if len(c.PendingVxids) > 0 {
+			running, err := tx.LedgerWritersRunning(ctx, c.PendingVxids)
+			if err != nil {
+				return err
+			}
+			if running {
+				st = foldWaiting
+				return tx.SaveFoldCursor(ctx, c)
+			}
+			c.PendingVxids = nil
+		}
+		if r, err = tx.FoldLedger(ctx, c.LastID, c.PendingUpto, foldBatch, now.Add(-2*time.Hour)); err != nil {
+			return err
+		}
+		c.LastID = c.PendingUpto
+		if r.Entries == foldBatch {
+			c.LastID, st = r.LastID, foldMore
+		}
+		return tx.SaveFoldCursor(ctx, c)
+	})
+	return r, st, err
 }
 
 // median of the hourly credits over n hours, hours without usage counting as zero.
@@ -302,6 +377,53 @@ func (s *Service) detectCheckouts(ctx context.Context, now time.Time, th Thresho
 			Ref: fmt.Sprintf("%s:%d", r.AccountID, since.Truncate(time.Hour).Unix()), Evidence: map[string]any{
 				"unpaid_checkouts": r.Count, "paid_checkouts": r.Other, "window_start": since, "window_end": now,
 				"threshold": th.CheckoutAttempts}})
+	}
+	return out, nil
+}
+
+func (s *Service) detectFailedPayments(ctx context.Context, now time.Time, th Thresholds) ([]NewFlag, error) {
+	since := now.Add(-checkoutWindow)
+	rows, err := s.store.FailedPayments(ctx, since, th.FailedPayments)
+	if err != nil {
+		return nil, err
+	}
+	var out []NewFlag
+	for _, r := range rows {
+		out = append(out, NewFlag{AccountID: r.AccountID, Kind: KindCardTesting, Severity: SeverityHigh, Since: since,
+			Ref: fmt.Sprintf("%s:failed:%d", r.AccountID, since.Truncate(time.Hour).Unix()), Evidence: map[string]any{
+				"failed_payments": r.Failures, "declined_on_checkout": r.Intent, "failed_async_checkouts": r.Checkout,
+				"declined_auto_recharges": r.Recharge, "networks": r.Networks, "window_start": since, "window_end": now,
+				"threshold": th.FailedPayments}})
+	}
+	return out, nil
+}
+
+// maxOthers bounds the other accounts a network flag's evidence names.
+const maxOthers = 50
+
+// detectCardNetworks flags every account of a network whose card attempts together pass the
+// threshold, however few each made; the evidence names the network and the other accounts.
+func (s *Service) detectCardNetworks(ctx context.Context, now time.Time, th Thresholds) ([]NewFlag, error) {
+	since := now.Add(-checkoutWindow)
+	rows, err := s.store.CardNetworks(ctx, since, th.NetworkCardAttempts, 2)
+	if err != nil {
+		return nil, err
+	}
+	var out []NewFlag
+	for _, r := range rows {
+		for _, acc := range r.Accounts {
+			others := make([]string, 0, min(len(r.Accounts)-1, maxOthers))
+			for _, o := range r.Accounts {
+				if o != acc && len(others) < maxOthers {
+					others = append(others, o)
+				}
+			}
+			out = append(out, NewFlag{AccountID: acc, Kind: KindCardTesting, Severity: SeverityHigh, Since: since,
+				Ref: fmt.Sprintf("%s:net:%s:%d", acc, r.Network, since.Truncate(time.Hour).Unix()), Evidence: map[string]any{
+					"network": r.Network, "accounts": len(r.Accounts), "other_accounts": others,
+					"unpaid_checkouts": r.Unpaid, "failed_payments": r.Failed, "window_start": since, "window_end": now,
+					"threshold": th.NetworkCardAttempts}})
+		}
 	}
 	return out, nil
 }

@@ -29,13 +29,19 @@ type Thresholds struct {
 	RateLimitRefusals int64 `json:"rate_limit_refusals"`
 	// CheckoutAttempts: checkout sessions of one account left unpaid within an hour.
 	CheckoutAttempts int64 `json:"checkout_attempts"`
+	// FailedPayments: failed payments of one account within an hour (cards declined on a
+	// Checkout page, failed asynchronous payments, declined auto-recharges).
+	FailedPayments int64 `json:"failed_payments"`
+	// NetworkCardAttempts: unpaid checkouts and failed payments from one /24 (IPv4) or /64
+	// (IPv6) within an hour, by two accounts or more.
+	NetworkCardAttempts int64 `json:"network_card_attempts"`
 }
 
 // DefaultThresholds are used until the operator saves others.
 func DefaultThresholds() Thresholds {
 	return Thresholds{VelocityMultiplier: 10, VelocityFloorCredits: 500, RepeatedPromptEvents: 100,
 		SharedPromptAccounts: 5, SignupsPerNetwork: 5, DrainedGrantMinCredits: 20, RateLimitRefusals: 60,
-		CheckoutAttempts: 6}
+		CheckoutAttempts: 6, FailedPayments: 5, NetworkCardAttempts: 10}
 }
 
 // thresholdFields lists each threshold with its form name, bounds and value.
@@ -57,6 +63,8 @@ func (t *Thresholds) fields() []struct {
 		{"drained_grant_min_credits", 1, 1_000_000_000, &t.DrainedGrantMinCredits},
 		{"rate_limit_refusals", 1, 10_000_000, &t.RateLimitRefusals},
 		{"checkout_attempts", 2, 10_000, &t.CheckoutAttempts},
+		{"failed_payments", 2, 10_000, &t.FailedPayments},
+		{"network_card_attempts", 2, 100_000, &t.NetworkCardAttempts},
 	}
 }
 
@@ -68,6 +76,17 @@ func (t Thresholds) Field(name string) int64 {
 		}
 	}
 	return 0
+}
+
+// SetField sets a threshold by its form name; false for an unknown name.
+func (t *Thresholds) SetField(name string, v int64) bool {
+	for _, f := range t.fields() {
+		if f.name == name {
+			*f.v = v
+			return true
+		}
+	}
+	return false
 }
 
 // ThresholdNames lists the form names in display order.

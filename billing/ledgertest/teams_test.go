@@ -683,3 +683,24 @@ func TestCreateAndDeleteTeam(t *testing.T) {
 		t.Fatalf("audit of the deletion: %d %v", audits, err)
 	}
 }
+
+// TestBillingInTeamAccount: billing methods scoped with InAccount act on that account, and a
+// member of it is refused (not_found) where a purchase or billing change is concerned.
+func TestBillingInTeamAccount(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	mu, _ := tm.join(t, billing.RoleMember, nil)
+	o, err := e.svc.BillingOverview(billing.InAccount(tm.ctx, tm.acc.ID), tm.owner.ID)
+	if err != nil || o.Account.ID != tm.acc.ID {
+		t.Fatalf("owner's team billing: %v %v", o.Account.ID, err)
+	}
+	if _, err := e.svc.BillingOverview(billing.InAccount(tm.ctx, tm.acc.ID), mu.ID); code(err) != billing.ENotFound {
+		t.Fatalf("member's team billing: %v", err)
+	}
+	if _, err := e.svc.SaveAutoRecharge(billing.InAccount(tm.ctx, tm.acc.ID), mu.ID, billing.AutoRechargeForm{}); code(err) != billing.ENotFound {
+		t.Fatalf("member saves auto-recharge: %v", err)
+	}
+	if o, err := e.svc.BillingOverview(tm.ctx, mu.ID); err != nil || o.Account.ID == tm.acc.ID {
+		t.Fatalf("member's own billing: %v %v", o.Account.ID, err)
+	}
+}

@@ -230,6 +230,9 @@ func (a *app) listenForChanges(ctx context.Context) {
 		if err := a.svc.ApplyCacheEvent(ctx, billing.CacheEvent{Kind: billing.EventsLost}); err != nil {
 			a.log.Warn("caches not refreshed after subscribing", "err", err)
 		}
+		// Only once refreshed: routing may then trust the ledger cache's copies of accounts
+		// without an age limit, since every change from now on is announced.
+		_ = a.svc.ApplyCacheEvent(ctx, billing.CacheEvent{Kind: billing.EventsLive})
 	case <-time.After(10 * time.Second):
 		a.log.Warn("still subscribing to change notifications")
 	}

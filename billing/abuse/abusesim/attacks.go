@@ -192,3 +192,62 @@ func (s *Sim) cardTesting(ctx context.Context, th abuse.Thresholds) (Attack, err
 	}
 	return a, nil
 }
+
+// declined plays a card declined on the account's Checkout page: Stripe sends one
+// payment_intent.payment_failed per attempt.
+func (s *Sim) declined(ctx context.Context, acc string) error {
+	s.n++
+	_, err := s.Billing.ProcessPaymentEvent(ctx, billing.PaymentEvent{ID: fmt.Sprintf("evt_sim_declined_%d_%d", s.n, s.r.Int64()),
+		Type: "payment_intent.payment_failed", Created: s.Clock.Now(), PaymentIntent: &billing.PaymentIntentEvent{
+			ID: fmt.Sprintf("pi_sim_%d", s.n), Status: "requires_payment_method", Amount: 10_00, Currency: "usd",
+			Metadata: map[string]string{"kind": billing.KindPack, "account": acc}, FailureMessage: "Your card was declined."}})
+	return err
+}
+
+// networkCarding: card testing from one network spread over several accounts, each of them
+// below the per-account thresholds: a few unpaid checkouts and a declined card each.
+func (s *Sim) networkCarding(ctx context.Context, th abuse.Thresholds) (Attack, error) {
+	a := Attack{Name: "card testing from one network", Kind: abuse.KindCardTesting, Start: s.Clock.Now()}
+	perAccount := min(th.CheckoutAttempts-1, 2)
+	declines := min(th.FailedPayments-1, 1)
+	n := max(2, th.NetworkCardAttempts/(perAccount+declines)+1)
+	for i := range n {
+		// Each signs up from a network of its own (no sign-up flag), then pays from the carder's.
+		u, acc, err := s.signUp(ctx, fmt.Sprintf("Netcard %d", i), fmt.Sprintf("198.19.%d.5", 10+i))
+		if err != nil {
+			return a, err
+		}
+		a.Accounts = append(a.Accounts, acc.ID)
+		ip := fmt.Sprintf("192.0.2.%d", 100+i)
+		for range perAccount {
+			if _, err := s.Billing.StartCheckoutFrom(ctx, u.ID, billing.KindPack, "starter", "usd", ip); err != nil {
+				return a, err
+			}
+		}
+		for range declines {
+			if err := s.declined(ctx, acc.ID); err != nil {
+				return a, err
+			}
+		}
+	}
+	return a, nil
+}
+
+// failedPayments: one account tries card after card on one Checkout page.
+func (s *Sim) failedPayments(ctx context.Context, th abuse.Thresholds) (Attack, error) {
+	a := Attack{Name: "failed payments", Kind: abuse.KindCardTesting}
+	u, acc, err := s.signUp(ctx, "Decliner", "198.18.4.60")
+	if err != nil {
+		return a, err
+	}
+	a.Accounts, a.Start = []string{acc.ID}, s.Clock.Now()
+	if _, err := s.Billing.StartCheckoutFrom(ctx, u.ID, billing.KindPack, "starter", "usd", "198.18.4.60"); err != nil {
+		return a, err
+	}
+	for range th.FailedPayments {
+		if err := s.declined(ctx, acc.ID); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}

@@ -156,7 +156,7 @@ func (s *Sim) history(ctx context.Context, perHour map[string]int) error {
 
 // Play creates the normal customers (and the velocity attacker) two weeks before the clock's
 // time and plays their history up to it, then the attacks, one a minute; then it advances
-// past the detector's horizon and runs the detectors once.
+// to the next minute and runs the detectors once.
 func (s *Sim) Play(ctx context.Context) (Report, error) {
 	var rep Report
 	th, err := s.Detector.Thresholds(ctx)
@@ -167,12 +167,14 @@ func (s *Sim) Play(ctx context.Context) (Report, error) {
 	// repeats of a prompt (retries), the current hour like the others.
 	s.Clock.Advance(-14 * 24 * time.Hour)
 	perHour := map[string]int{}
+	var users []string
 	for i := range s.cfg.Normal {
-		_, acc, err := s.signUp(ctx, fmt.Sprintf("Normal %d", i), fmt.Sprintf("10.%d.%d.7", i/200, i%200))
+		u, acc, err := s.signUp(ctx, fmt.Sprintf("Normal %d", i), fmt.Sprintf("10.%d.%d.7", i/200, i%200))
 		if err != nil {
 			return rep, err
 		}
 		rep.Normal = append(rep.Normal, acc.ID)
+		users = append(users, u.ID)
 		if _, err := s.grant(ctx, acc.ID, "purchase", 5_000*billing.Credit); err != nil {
 			return rep, err
 		}
@@ -195,6 +197,8 @@ func (s *Sim) Play(ctx context.Context) (Report, error) {
 		func(ctx context.Context) (Attack, error) { return s.hammer(ctx, th) },
 		s.refund,
 		func(ctx context.Context) (Attack, error) { return s.cardTesting(ctx, th) },
+		func(ctx context.Context) (Attack, error) { return s.networkCarding(ctx, th) },
+		func(ctx context.Context) (Attack, error) { return s.failedPayments(ctx, th) },
 	}
 	var played []Attack
 	for _, play := range attacks {
@@ -215,8 +219,11 @@ func (s *Sim) Play(ctx context.Context) (Report, error) {
 			return rep, err
 		}
 	}
-	// The next detector run: the first minute boundary past the horizon.
-	s.Clock.Advance(abuse.DefaultHorizon + time.Second)
+	if err := s.normalPurchases(ctx, rep.Normal, users); err != nil {
+		return rep, err
+	}
+	// The next detector run: the next minute boundary.
+	s.Clock.Advance(time.Second)
 	s.Clock.Advance(s.Clock.Now().Truncate(time.Minute).Add(time.Minute).Sub(s.Clock.Now()))
 	if rep.Run, err = s.Detector.Run(ctx); err != nil {
 		return rep, err
@@ -270,4 +277,34 @@ func (r Report) Table() string {
 	fmt.Fprintf(&b, "normal customers: %d, false positives: %d\n", len(r.Normal), len(r.FalsePositives))
 	fmt.Fprintf(&b, "detector run: %d ledger entries folded (%d usage events), %v\n", r.Run.Folded, r.Run.Events, r.Run.Elapsed.Round(time.Millisecond))
 	return b.String()
+}
+
+// normalPurchases: every normal customer buys a pack through Checkout in the attacks' hour;
+// the first four from one office network, two of them after abandoning a first session and
+// one after a declined card; the others from networks of their own.
+func (s *Sim) normalPurchases(ctx context.Context, accs, users []string) error {
+	for i, uid := range users {
+		ip := fmt.Sprintf("10.%d.%d.8", i/200, i%200)
+		if i < 4 {
+			ip = fmt.Sprintf("100.64.7.%d", 20+i)
+		}
+		if i < 2 {
+			if _, err := s.Billing.StartCheckoutFrom(ctx, uid, billing.KindPack, "starter", "usd", ip); err != nil {
+				return err
+			}
+		}
+		co, err := s.Billing.StartCheckoutFrom(ctx, uid, billing.KindPack, "starter", "usd", ip)
+		if err != nil {
+			return err
+		}
+		if i == 2 {
+			if err := s.declined(ctx, accs[i]); err != nil {
+				return err
+			}
+		}
+		if err := s.Billing.CompleteTestCheckout(ctx, uid, co.SessionID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
