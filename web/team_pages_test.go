@@ -550,3 +550,42 @@ func TestDeleteTeam(t *testing.T) {
 		}
 	}
 }
+
+// TestTeamBillingActsOnTheCurrentAccount: an owner whose current account is the team buys a
+// pack for the team, not for their personal account; a member of the team gets 404s.
+func TestTeamBillingActsOnTheCurrentAccount(t *testing.T) {
+	env := webtest.Start(t)
+	ctx := context.Background()
+	owner, ou, personal := limitsCustomer(t, env, "buy-owner@example.com")
+	team := createTeam(t, env, owner, ou.ID, "Buying Team", "pro")
+	bp := owner.Get("/billing")
+	if bp.Status != http.StatusOK || strings.TrimSpace(bp.Doc.Find(`[data-testid="current-account"]`).Text()) != "Buying Team" {
+		t.Fatalf("the team's billing page: %d", bp.Status)
+	}
+	p := owner.Submit("/billing", "/billing/checkout", url.Values{"kind": {"pack"}, "key": {"starter"}})
+	loc := p.Header.Get("Location")
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/checkout/test/") {
+		t.Fatalf("checkout: %d %s\n%.500s", p.Status, loc, p.Body)
+	}
+	if p := owner.Submit(loc, loc, url.Values{}); p.Status != http.StatusSeeOther {
+		t.Fatalf("pay: %d", p.Status)
+	}
+	tb, err := env.Svc.Balance(ctx, team.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := env.Svc.Balance(ctx, personal.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb.Available != 100*billing.Credit || pb.Available != 50*billing.Credit {
+		t.Fatalf("after buying for the team: team %v, personal %v", tb.Available, pb.Available)
+	}
+	mem := joinTeam(t, env, owner, "buy-member@example.com", billing.RoleMember)
+	if p := mem.Get("/billing"); p.Status != http.StatusNotFound {
+		t.Errorf("member's billing page of the team: %d", p.Status)
+	}
+	if p := mem.Get(loc); p.Status != http.StatusNotFound {
+		t.Errorf("member opens the team's checkout: %d", p.Status)
+	}
+}
