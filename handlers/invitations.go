@@ -96,6 +96,9 @@ func (h *Handlers) SignUpFromInvitation(c echo.Context) error {
 		v := h.invitationView(c, inv, token)
 		v.Name = in.Name
 		v.Errors, v.Flash = fieldErrors(err)
+		if msg, ok := v.Errors["email"]; ok {
+			v.Flash = msg // the email is the invitation's: no field of the form to show it beside
+		}
 		return render(c, formStatus, pages.InvitationPage(v))
 	}
 	if err := h.startSession(c, u.ID); err != nil {

@@ -500,9 +500,14 @@ func TestInvitationSignInThenAccept(t *testing.T) {
 		t.Fatalf("invite: %d", p.Status)
 	}
 	link := invitationLink(t, env, "signin-joiner@example.com")
+	// Signing up again with the invited (registered) email says so, with the way to sign in.
+	p := joiner.Submit(link, link+"/signup", url.Values{"name": {"Again"}, "password": {"long-enough-pw"}})
+	if p.Status != http.StatusUnprocessableEntity || p.Doc.Find(`[data-testid="flash"]`).Length() != 1 || p.Doc.Find(`[data-testid="invitation-login"]`).Length() != 1 {
+		t.Fatalf("sign-up with a registered email: %d %q", p.Status, p.Doc.Find(`[data-testid="flash"]`).Text())
+	}
 	login := joiner.Get(link).Doc.Find(`[data-testid="invitation-login"]`).AttrOr("href", "")
 	next, _ := url.Parse(login)
-	p := joiner.Submit(login, "/login", url.Values{"email": {"signin-joiner@example.com"}, "password": {"long-enough-pw"}, "next": {next.Query().Get("next")}})
+	p = joiner.Submit(login, "/login", url.Values{"email": {"signin-joiner@example.com"}, "password": {"long-enough-pw"}, "next": {next.Query().Get("next")}})
 	if p.Status != http.StatusSeeOther || p.Header.Get("Location") != link {
 		t.Fatalf("sign-in goes to %d %q, want back to the link", p.Status, p.Header.Get("Location"))
 	}
