@@ -133,8 +133,8 @@ func alertEvents(ev AlertEvent) []AccountEvent {
 	if ev.Detail != "" {
 		data["detail"] = ev.Detail
 	}
-	if r.MemberID != "" {
-		data["member"] = r.MemberID
+	if r.MemberID != nil {
+		data["member"] = *r.MemberID
 	}
 	typ := ev.Type
 	if r.Kind == AlertCreditsExpiring {

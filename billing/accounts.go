@@ -43,12 +43,10 @@ type Account struct {
 	// Version counts the row's updates (a trigger bumps it): see LedgerState.Version.
 	Version int64 `db:"version"`
 	// MemberLimits: some member has a monthly limit, so debits attributed to a member are
-	// decided under the account's lock. MembersVersion counts membership changes.
-	MemberLimits   bool  `db:"member_limits"`
-	MembersVersion int64 `db:"members_version"`
-	// IsTeam marks a team account (CreateTeam); ClosedAt, a deleted team.
-	IsTeam   bool       `db:"is_team"`
-	ClosedAt *time.Time `db:"closed_at"`
+	// decided under the account's lock. IsTeam marks a team account (CreateTeam). (Two bools
+	// in the padding after Version: the ledger cache keeps an Account per cached account.)
+	MemberLimits bool `db:"member_limits"`
+	IsTeam       bool `db:"is_team"`
 }
 
 // Spend limit modes.

@@ -54,8 +54,17 @@ type AlertRule struct {
 	ResolvedAt *time.Time `db:"resolved_at"`
 	CreatedAt  time.Time  `db:"created_at"`
 	UpdatedAt  time.Time  `db:"updated_at"`
-	// MemberID is the member of a member_spend_percent rule ("" for the other kinds).
-	MemberID string `db:"member_id"`
+	// MemberID is the member of a member_spend_percent rule (nil for the other kinds; a
+	// pointer, as the ledger cache keeps every account's rules).
+	MemberID *string `db:"member_id"`
+}
+
+// Member is the member of a member_spend_percent rule, "" for the other kinds.
+func (r AlertRule) Member() string {
+	if r.MemberID == nil {
+		return ""
+	}
+	return *r.MemberID
 }
 
 // AlertMemberSpendPercent fires when a team member's spend reaches a percent of their monthly
@@ -381,10 +390,10 @@ func describeAlert(ev AlertEvent) (subject, text, action string) {
 		}
 		if fired {
 			return fmt.Sprintf("A member's spend reached %d%% of their monthly limit", r.Threshold),
-				fmt.Sprintf("Member %s has spent %s credits this period, %d%% or more of their limit of %s.", r.MemberID, ev.Spent, r.Threshold, limit), "/team"
+				fmt.Sprintf("Member %s has spent %s credits this period, %d%% or more of their limit of %s.", r.Member(), ev.Spent, r.Threshold, limit), "/team"
 		}
 		return fmt.Sprintf("A member's spend is back under %d%% of their monthly limit", r.Threshold),
-			fmt.Sprintf("Member %s has spent %s credits this period, under %d%% of their limit of %s.", r.MemberID, ev.Spent, r.Threshold, limit), "/team"
+			fmt.Sprintf("Member %s has spent %s credits this period, under %d%% of their limit of %s.", r.Member(), ev.Spent, r.Threshold, limit), "/team"
 	case AlertCreditsExpiring:
 		when := ""
 		if ev.ExpiresAt != nil {
@@ -422,7 +431,7 @@ func alertFigures(ev AlertEvent) []mailFigure {
 		if ev.SpendLimit != nil {
 			limit = credits(*ev.SpendLimit)
 		}
-		return []mailFigure{{"Member", r.MemberID}, {"Spent this period", credits(ev.Spent)}, {"Monthly limit", limit},
+		return []mailFigure{{"Member", r.Member()}, {"Spent this period", credits(ev.Spent)}, {"Monthly limit", limit},
 			{"Alert threshold", fmt.Sprintf("%d%% of the limit", r.Threshold)}}
 	case AlertCreditsExpiring:
 		f := []mailFigure{{"Expiring credits", credits(ev.Expiring)}}

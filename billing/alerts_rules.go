@@ -117,16 +117,16 @@ func (s *Service) CreateAlertRule(ctx context.Context, accountID string, in Aler
 	r := AlertRule{ID: NewID("alr"), AccountID: accountID, Kind: in.Kind, Threshold: th, Channels: in.Channels,
 		Enabled: in.Enabled == nil || *in.Enabled, CreatedAt: now, UpdatedAt: now}
 	if in.Kind == AlertMemberSpendPercent {
-		r.MemberID = in.MemberID
+		r.MemberID = &in.MemberID
 	}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		// First: it locks the account, so no ledger write decides against the old rules.
 		if err := tx.TouchAccount(ctx, accountID); err != nil {
 			return err
 		}
-		if r.MemberID != "" {
-			if _, err := tx.TeamMember(ctx, accountID, r.MemberID); ErrorCode(err) == ENotFound {
-				return FieldError("member_id", "No member %s in this account.", r.MemberID)
+		if r.MemberID != nil {
+			if _, err := tx.TeamMember(ctx, accountID, *r.MemberID); ErrorCode(err) == ENotFound {
+				return FieldError("member_id", "No member %s in this account.", *r.MemberID)
 			} else if err != nil {
 				return err
 			}

@@ -59,8 +59,10 @@ func (b *book) readMembers(ctx context.Context, tx Tx, byAcct map[string][]strin
 			return err
 		}
 		for i := range ms {
-			m := ms[i]
-			b.members[m.MemberID] = &m
+			// A counter already in the book may carry this batch's charges: it stays.
+			if m := ms[i]; b.members[m.MemberID] == nil {
+				b.members[m.MemberID] = &m
+			}
 		}
 	}
 	return nil
@@ -142,7 +144,7 @@ func (b *book) memberAlerts(ctx context.Context, tx Tx, changed []MemberSpend) e
 		}
 		for i := range st.rules {
 			r := &st.rules[i]
-			if !r.Enabled || r.Kind != AlertMemberSpendPercent || r.MemberID != ms.MemberID {
+			if !r.Enabled || r.Kind != AlertMemberSpendPercent || r.Member() != ms.MemberID {
 				continue
 			}
 			breached := *ms.MonthlyLimit > 0 && int64(ms.PeriodSpent)*100 >= int64(*ms.MonthlyLimit)*r.Threshold

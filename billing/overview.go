@@ -102,6 +102,12 @@ type LowBalance struct {
 
 // Overview gathers the customer's home page. Errors: not_found.
 func (s *Service) Overview(ctx context.Context, acc Account) (Overview, error) {
+	return s.OverviewAs(ctx, acc, Membership{Role: RoleOwner})
+}
+
+// OverviewAs is Overview seen by the membership m: a role that may not see everyone's usage (a
+// member) gets the chart and recent activity of their own usage; the balance is everyone's.
+func (s *Service) OverviewAs(ctx context.Context, acc Account, m Membership) (Overview, error) {
 	now := s.Now()
 	bal, err := s.Balance(ctx, acc.ID)
 	if err != nil {
@@ -113,11 +119,18 @@ func (s *Service) Overview(ctx context.Context, acc Account) (Overview, error) {
 		return Overview{}, err
 	}
 	today := utcDay(now)
-	rows, err := s.store.UsageDaily(ctx, acc.ID, today.AddDate(0, 0, -(ChartDays-1)), today)
+	var rows []DailyUsage
+	f := UsageFilter{AccountID: acc.ID, Limit: RecentEvents, Viewer: &m}
+	scopeUsage(&f)
+	if f.MemberID != "" {
+		rows, err = s.store.MemberUsageDaily(ctx, acc.ID, f.MemberID, today.AddDate(0, 0, -(ChartDays-1)), today)
+	} else {
+		rows, err = s.store.UsageDaily(ctx, acc.ID, today.AddDate(0, 0, -(ChartDays-1)), today)
+	}
 	if err != nil {
 		return Overview{}, err
 	}
-	recent, err := s.store.UsagePage(ctx, UsageFilter{AccountID: acc.ID, Limit: RecentEvents})
+	recent, err := s.store.UsagePage(ctx, f)
 	if err != nil {
 		return Overview{}, err
 	}

@@ -737,7 +737,7 @@ func (s *Service) DeleteTeam(ctx context.Context, acc Account, actor Membership,
 		if err != nil {
 			return err
 		}
-		if len(accs) == 0 || accs[0].ClosedAt != nil {
+		if len(accs) == 0 {
 			return Errorf(ENotFound, "No account %s.", acc.ID)
 		}
 		a := accs[0]

@@ -43,6 +43,8 @@ type TeamStore interface {
 	MemberRefs(ctx context.Context, accountID string) ([]MemberRef, error)
 	// MemberUsageDays sums an account's attributed usage per member and UTC day since since.
 	MemberUsageDays(ctx context.Context, accountID, memberID string, since time.Time) ([]MemberUsageDay, error)
+	// MemberUsageDaily is UsageDaily of the usage attributed to one member (from the events).
+	MemberUsageDaily(ctx context.Context, accountID, memberID string, from, to time.Time) ([]DailyUsage, error)
 	// MemberSpendOf reads a member's counter (ENotFound: no such member of the account).
 	MemberSpendOf(ctx context.Context, accountID, memberID string) (MemberSpend, error)
 	// TouchMembersActive sets last_active_at to at for the members (once per flush).

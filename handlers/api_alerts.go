@@ -25,7 +25,7 @@ type alertRuleJSON struct {
 
 func toAlertRuleJSON(r billing.AlertRule) alertRuleJSON {
 	out := alertRuleJSON{ID: r.ID, Account: r.AccountID, Kind: r.Kind, Channels: r.Channels, Enabled: r.Enabled,
-		Firing: r.Firing, FiredAt: r.FiredAt, CreatedAt: r.CreatedAt, MemberID: r.MemberID}
+		Firing: r.Firing, FiredAt: r.FiredAt, CreatedAt: r.CreatedAt, MemberID: r.Member()}
 	if out.Channels == nil {
 		out.Channels = []string{}
 	}

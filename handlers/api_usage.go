@@ -258,6 +258,13 @@ func (h *Handlers) APIListUsage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if k := apiKey(c); k.MemberID != nil { // a member's key reads as that member (their own usage)
+		m, err := h.svc.APIMembership(c.Request().Context(), *k, a)
+		if err != nil {
+			return err
+		}
+		f.Viewer = &m
+	}
 	limit := f.Limit
 	f.Limit++
 	evs, err := h.svc.UsagePage(c.Request().Context(), f)
@@ -308,6 +315,12 @@ func usageFilter(c echo.Context, accountID string) (billing.UsageFilter, error) 
 			v.Add("cursor", "is not a cursor this endpoint returned")
 		}
 		f.AfterTime, f.AfterID = &t, id
+	}
+	if m := c.QueryParam("member"); m != "" {
+		if !strings.HasPrefix(m, "mem_") || len(m) > 100 {
+			v.Add("member", "must be a member id (mem_...)")
+		}
+		f.MemberID = m
 	}
 	return f, v.Err()
 }

@@ -9,7 +9,7 @@ import (
 
 const accountCols = `id, name, external_id, status, status_reason, plan_key, overdraft_limit, balance, reserved, debt, created_at,
 	email, spend_limit, spend_limit_mode, period_start, period_spent, low_balance_threshold, last_topup, version,
-	billing_period_start, billing_period_end, member_limits, members_version, is_team, closed_at`
+	billing_period_start, billing_period_end, member_limits, is_team`
 
 func (s *Store) AccountByID(ctx context.Context, id string) (billing.Account, error) {
 	var a billing.Account

@@ -10,7 +10,7 @@ import (
 )
 
 const alertRuleCols = `id, account_id, kind, threshold, channels, enabled, firing, crossings, fired_at, resolved_at, created_at, updated_at,
-	COALESCE(member_id, '') AS member_id`
+	member_id`
 
 type alertRuleRow struct {
 	billing.AlertRule
@@ -77,7 +77,7 @@ func (t *tx) AlertRuleForUpdate(ctx context.Context, accountID, ruleID string) (
 func (t *tx) InsertAlertRules(ctx context.Context, rules []billing.AlertRule) error {
 	for _, r := range rules {
 		_, err := t.tx.ExecContext(ctx, `INSERT INTO alert_rules (id, account_id, kind, threshold, channels, enabled, created_at, updated_at, member_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''))`, r.ID, r.AccountID, r.Kind, r.Threshold, pq.Array(r.Channels), r.Enabled, r.CreatedAt, r.UpdatedAt, r.MemberID)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, r.ID, r.AccountID, r.Kind, r.Threshold, pq.Array(r.Channels), r.Enabled, r.CreatedAt, r.UpdatedAt, r.MemberID)
 		if err != nil {
 			return mapErr("insert alert rule", err)
 		}

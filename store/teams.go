@@ -258,3 +258,14 @@ func (s *Store) MemberSpendOf(ctx context.Context, accountID, memberID string) (
 		WHERE account_id = $1 AND id = $2`, accountID, memberID)
 	return m, mapErr("member spend", err)
 }
+
+func (s *Store) MemberUsageDaily(ctx context.Context, accountID, memberID string, from, to time.Time) ([]billing.DailyUsage, error) {
+	var out []billing.DailyUsage
+	err := s.db.SelectContext(ctx, &out, `SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, action, model, count(*) AS events, sum(credits) AS credits
+		FROM usage_events WHERE account_id = $1 AND member_id = $2 AND occurred_at >= $3::date AND occurred_at < $4::date + 1
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, accountID, memberID, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
+	for i := range out {
+		out[i].Day = out[i].Day.UTC()
+	}
+	return out, mapErr("member usage daily", err)
+}

@@ -95,6 +95,30 @@ func TestTeamAPI(t *testing.T) {
 		}
 	}
 
+	// In the portal, the member sees their own usage only; the owner sees everyone's.
+	if r := a.api.Do("POST", "/api/v1/usage", usage(acc, "t0", 10, 10)); r.Status != 201 {
+		t.Fatalf("unattributed usage: %d %s", r.Status, r.Raw)
+	}
+	mb := a.Client(t)
+	mb.Login("team-member@example.com", "long-enough-pw")
+	if p := mb.Get("/?account=" + acc); p.Status != 200 || p.Doc.Find(`[data-testid="recent-row"]`).Length() != 2 {
+		t.Fatalf("member's overview: %d, %d recent rows", p.Status, p.Doc.Find(`[data-testid="recent-row"]`).Length())
+	}
+	if p := mb.Get("/usage?account=" + acc); p.Doc.Find(`[data-testid="usage-row"]`).Length() != 2 {
+		t.Fatalf("member's usage page: %d rows", p.Doc.Find(`[data-testid="usage-row"]`).Length())
+	}
+	ob := a.Client(t)
+	ob.Login("team-owner@example.com", "long-enough-pw")
+	if p := ob.Get("/?account=" + acc); p.Status != 200 || p.Doc.Find(`[data-testid="recent-row"]`).Length() != 3 {
+		t.Fatalf("owner's overview: %d, %d recent rows", p.Status, p.Doc.Find(`[data-testid="recent-row"]`).Length())
+	}
+	// The usage list filters by member.
+	if r := a.api.Do("GET", base+"/usage?member="+member.ID, nil); r.Status != 200 || len(r.Body["data"].([]any)) != 2 {
+		t.Fatalf("usage by member: %d %s", r.Status, r.Raw)
+	}
+	if r := a.api.Do("GET", base+"/usage?member=bob", nil); r.Status != 400 {
+		t.Fatalf("usage by a malformed member: %d", r.Status)
+	}
 	// PATCH: raise the limit, then clear it with null; bad input is a 400 on the field.
 	r = a.api.Do("PATCH", base+"/members/"+member.ID, map[string]any{"monthly_limit": "100"})
 	if r.Status != 200 || r.Str("monthly_limit") != "100" || r.Str("spent_this_period") != "22.5" {

@@ -577,7 +577,7 @@ func TestMemberSpendAlert(t *testing.T) {
 	}
 	in.MemberID = m.ID
 	r, err := e.svc.CreateAlertRule(tm.ctx, tm.acc.ID, in, tm.op())
-	if err != nil || r.MemberID != m.ID {
+	if err != nil || r.Member() != m.ID {
 		t.Fatalf("member rule: %+v %v", r, err)
 	}
 	fired := func() int {
@@ -702,5 +702,53 @@ func TestBillingInTeamAccount(t *testing.T) {
 	}
 	if o, err := e.svc.BillingOverview(tm.ctx, mu.ID); err != nil || o.Account.ID == tm.acc.ID {
 		t.Fatalf("member's own billing: %v %v", o.Account.ID, err)
+	}
+}
+
+// TestMemberCounterWithReservationsInBatches: with group commit, a member's debits and
+// reservations share batches; the counter stays equal to their attributed usage and within
+// the limit.
+func TestMemberCounterWithReservationsInBatches(t *testing.T) {
+	e := newTeamEnv(t)
+	startGC(t, e, 1, 2*time.Millisecond)
+	tm := newTeam(t, e, "enterprise")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "100000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := 60 * est.Quote.Credits
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 120; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if i%3 == 0 {
+				_, _, err := e.svc.ReserveAction(tm.ctx, billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ,
+					Attributes: imageA, TTL: time.Hour, IdempotencyKey: key(), Member: m.ID})
+				if err != nil && code(err) != billing.EMemberLimit && code(err) != billing.ENotEntitled {
+					t.Error(err)
+				}
+				return
+			}
+			if _, err := tm.use(m.ID, nil); err != nil && code(err) != billing.EMemberLimit {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	var counter, used billing.Credits
+	if err := e.db.Get(&counter, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Get(&used, `SELECT COALESCE(sum(credits), 0) FROM usage_events WHERE member_id = $1`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if counter != used || used > limit || used == 0 {
+		t.Fatalf("counter %v, attributed usage %v, limit %v", counter, used, limit)
 	}
 }
