@@ -1,9 +1,6 @@
 package billing
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // Read-only helpers for the team pages (owned by the pages' side; no rule lives here).
 
@@ -43,30 +40,4 @@ func LimitPercent(spent Credits, limit *Credits) int {
 	}
 	p := int64(spent) * 100 / int64(*limit)
 	return int(min(max(p, 0), 100))
-}
-
-// OverviewAs is the overview as the membership m may see it: owners and admins see the whole
-// account's; a member sees the balance, and only their own usage (chart, recent events) and
-// their own spend against their own monthly limit. Errors: as Overview, Team, TeamUsage.
-func (s *Service) OverviewAs(ctx context.Context, acc Account, m Membership) (Overview, error) {
-	o, err := s.Overview(ctx, acc)
-	if err != nil || Can(m.Role, ActViewAllUsage) {
-		return o, err
-	}
-	t, err := s.Team(ctx, acc, m)
-	if err != nil {
-		return Overview{}, err
-	}
-	days, err := s.TeamUsage(ctx, acc, m, ChartDays)
-	if err != nil {
-		return Overview{}, err
-	}
-	l, err := s.UsageListing(ctx, UsageFilter{AccountID: acc.ID, Limit: RecentEvents, Viewer: &m}, false)
-	if err != nil {
-		return Overview{}, err
-	}
-	o.Recent, o.MostUsed = l.Events, nil
-	o.Chart = MemberUsageChart(days, t.Members, o.Now, ChartDays)
-	o.SpentThisPeriod, o.SpendLimit, o.SpendLimitMode = t.Actor.SpentThisPeriod, t.Actor.MonthlyLimit, SpendHard
-	return o, nil
 }

@@ -304,7 +304,7 @@ func OverviewPage(v Overview) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				} else {
-					templ_7745c5c3_Err = components.UsageChartBy(v.O.Chart, "usage-chart", overviewChartBy(ctx)).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = components.UsageChart(v.O.Chart, "usage-chart").Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -1329,14 +1329,6 @@ func actionName(names map[string]string, key string) string {
 func roleMay(ctx context.Context, act billing.TeamAction) bool {
 	r := views.Req(ctx).Role
 	return r == "" || billing.Can(r, act)
-}
-
-// overviewChartBy: a member's overview charts only their own usage, as one member series.
-func overviewChartBy(ctx context.Context) string {
-	if r := views.Req(ctx).Role; r != "" && !billing.Can(r, billing.ActViewAllUsage) {
-		return "member"
-	}
-	return "action"
 }
 
 func withAccount(accountQ, path string) string {
