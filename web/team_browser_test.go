@@ -118,6 +118,7 @@ func TestBrowserTeamInviteAcceptSpend(t *testing.T) {
 	click(m, `[data-testid="invitation-signup-form"] button[type="submit"]`)
 	m.WaitVisible(`[data-testid="team-page"]`)
 	m.CheckA11y("member's team page")
+	m.Screenshot("team-member-view-390")
 	if role := m.Text(`[data-testid="team-role"]`); role != "Member" {
 		t.Fatalf("the new member's role reads %q", role)
 	}
