@@ -51,7 +51,17 @@ func TestBrowserTeamInviteAcceptSpend(t *testing.T) {
 		t.Fatalf("after Escape the switcher is open=%v, focus on %q", open, focused(b))
 	}
 
+	// A click outside closes it too.
+	b.Run(chromedp.KeyEvent(kb.Enter))
+	b.WaitVisible(`[data-testid="create-team-link"]`)
+	click(b, `main h1`)
+	eval(b, `document.querySelector('[data-testid="account-switcher"]').open`, &open)
+	if open {
+		t.Fatal("a click outside leaves the switcher open")
+	}
+
 	// Create a team: an empty name first.
+	b.Run(chromedp.Focus(`[data-testid="account-switcher-toggle"]`, chromedp.ByQuery))
 	b.Run(chromedp.KeyEvent(kb.Enter))
 	click(b, `[data-testid="create-team-link"]`)
 	b.WaitVisible(`[data-testid="new-team-form"]`)

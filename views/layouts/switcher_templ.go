@@ -73,7 +73,7 @@ func AccountSwitcher(a *billing.Account) templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<details class=\"relative mt-1\" data-testid=\"account-switcher\"><summary class=\"flex cursor-pointer list-none items-center justify-between gap-2 rounded-md border border-slate-200 px-2 py-1.5 text-slate-700 hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500\" data-testid=\"account-switcher-toggle\"><span class=\"min-w-0\"><span class=\"sr-only\">Current account: </span> <span class=\"block truncate font-medium\" data-testid=\"current-account\" title=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<details class=\"relative mt-1\" data-menu data-testid=\"account-switcher\"><summary class=\"flex cursor-pointer list-none items-center justify-between gap-2 rounded-md border border-slate-200 px-2 py-1.5 text-slate-700 hover:bg-slate-50 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500\" data-testid=\"account-switcher-toggle\"><span class=\"min-w-0\"><span class=\"sr-only\">Current account: </span> <span class=\"block truncate font-medium\" data-testid=\"current-account\" title=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
