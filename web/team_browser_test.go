@@ -69,6 +69,7 @@ func TestBrowserTeamInviteAcceptSpend(t *testing.T) {
 	click(b, `[data-testid="create-team"]`)
 	b.WaitVisible(`[data-testid="error-name"]`)
 	b.CheckA11y("new team, error")
+	b.Screenshot("team-new-error-1280")
 	if id := focused(b); id != "f-name" {
 		t.Fatalf("after an empty team name the focus is on %q", id)
 	}
@@ -176,4 +177,10 @@ func TestBrowserTeamInviteAcceptSpend(t *testing.T) {
 	b.Run(chromedp.EmulateViewport(390, 844))
 	b.CheckA11y("team page, phone")
 	b.Screenshot("team-owner-390")
+	// On a phone the switcher sits in the menu.
+	click(b, `[data-menu-toggle="side-nav"]`)
+	click(b, `[data-testid="account-switcher-toggle"]`)
+	b.WaitVisible(`[data-testid="create-team-link"]`)
+	b.CheckA11y("switcher on a phone")
+	b.Screenshot("team-switcher-open-390")
 }
