@@ -720,8 +720,8 @@ func (s *Service) RemoveMember(ctx context.Context, acc Account, actor Membershi
 	return nil
 }
 
-// DeleteTeam deletes a team account (owner only): only when it holds no credits, no holds and
-// no debt, since its members would lose them. Its ledger stays; its memberships go, its
+// DeleteTeam deletes a team account (owner only): only when it holds no credits, no holds, no
+// debt and no live subscription, since its members would lose them (or keep paying). Its ledger stays; its memberships go, its
 // pending invitations and keys are revoked. Personal accounts cannot be deleted this way.
 // Errors: not_found (role), invalid_request.
 func (s *Service) DeleteTeam(ctx context.Context, acc Account, actor Membership, op Op) error {
@@ -730,6 +730,11 @@ func (s *Service) DeleteTeam(ctx context.Context, acc Account, actor Membership,
 	}
 	if !acc.IsTeam {
 		return Errorf(EInvalid, "A personal account cannot be deleted; only team accounts can.")
+	}
+	if sub, err := s.store.CurrentSubscription(ctx, acc.ID); err == nil && sub.Live() {
+		return Errorf(EInvalid, "This team has a live subscription: cancel it on the billing page before deleting the team.")
+	} else if err != nil && ErrorCode(err) != ENotFound {
+		return err
 	}
 	now := s.Now()
 	err := s.store.InTx(ctx, func(tx Tx) error {

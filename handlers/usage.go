@@ -154,7 +154,7 @@ func (h *Handlers) UsageEvent(c echo.Context) error {
 const csvPageSize = 1000
 
 var csvHeader = []string{"occurred_at", "event_id", "action", "model", "attributes", "quantities", "credits",
-	"price_version", "idempotency_key", "batch", "reservation_id", "api_key_id", "warnings", "metadata"}
+	"price_version", "idempotency_key", "batch", "reservation_id", "api_key_id", "warnings", "metadata", "member_id"}
 
 // UsageCSV: GET /usage.csv — exactly the rows the filters select, streamed page by page (one
 // page in memory), escaped by encoding/csv. A failure after the first byte aborts the
@@ -228,7 +228,7 @@ func csvRow(e *billing.UsageEvent) []string {
 	}
 	return []string{e.OccurredAt.UTC().Format(time.RFC3339Nano), e.ID, e.Action, cell(e.Model), cell(pairs(e.Attributes)),
 		quantities(e.Quantities), e.Credits.String(), strconv.Itoa(e.PriceVersion), cell(e.IdempotencyKey),
-		strconv.FormatBool(e.Batch), hold, e.APIKeyID, strings.Join(e.Warnings, ";"), cell(meta)}
+		strconv.FormatBool(e.Batch), hold, e.APIKeyID, strings.Join(e.Warnings, ";"), cell(meta), e.MemberID}
 }
 
 // cell keeps a text value that a spreadsheet would run as a formula (=, +, -, @) inert by

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +107,9 @@ func TestTeamAPI(t *testing.T) {
 	}
 	if p := mb.Get("/usage?account=" + acc); p.Doc.Find(`[data-testid="usage-row"]`).Length() != 2 {
 		t.Fatalf("member's usage page: %d rows", p.Doc.Find(`[data-testid="usage-row"]`).Length())
+	}
+	if p := mb.Get("/usage.csv?account=" + acc); p.Status != 200 || strings.Count(p.Body, "\n") != 3 || strings.Count(p.Body, ","+member.ID+"\n") != 2 {
+		t.Fatalf("member's CSV: %d %q", p.Status, p.Body)
 	}
 	ob := a.Client(t)
 	ob.Login("team-owner@example.com", "long-enough-pw")

@@ -752,3 +752,42 @@ func TestMemberCounterWithReservationsInBatches(t *testing.T) {
 		t.Fatalf("counter %v, attributed usage %v, limit %v", counter, used, limit)
 	}
 }
+
+// TestUnlimitedMembersStayLockFree: on an account whose members have no limit, debits
+// attributed to a member are decided lock-free like any; once a member has a limit, only
+// that account's member debits take the lock, unattributed ones stay lock-free.
+func TestUnlimitedMembersStayLockFree(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "1000")
+	if _, err := tm.use(m.ID, nil); err != nil { // warms the ledger cache
+		t.Fatal(err)
+	}
+	st := e.svc.LedgerStats()
+	count := func(member string, n int) (lockFree, locked int64) {
+		lf, lk := st.LockFree.Load(), st.Locked.Load()
+		for i := 0; i < n; i++ {
+			if _, err := tm.use(member, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return st.LockFree.Load() - lf, st.Locked.Load() - lk
+	}
+	if lf, lk := count(m.ID, 20); lf != 20 || lk != 0 {
+		t.Fatalf("unlimited member: %d lock-free, %d locked", lf, lk)
+	}
+	limit := billing.MustCredits("1000")
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.use("", nil); err != nil { // re-reads the account after the change
+		t.Fatal(err)
+	}
+	if lf, lk := count("", 20); lf != 20 || lk != 0 {
+		t.Fatalf("unattributed on an account with member limits: %d lock-free, %d locked", lf, lk)
+	}
+	if lf, lk := count(m.ID, 20); lf != 0 || lk != 20 {
+		t.Fatalf("limited member: %d lock-free, %d locked", lf, lk)
+	}
+}
