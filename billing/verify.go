@@ -59,6 +59,17 @@ type VerifyFacts struct {
 	RollupMismatches []string
 	// Orphans are ledger rows naming an account, grant, debit or hold that does not exist.
 	Orphans []Orphan
+	// MemberCounters lists limited members whose spend counter disagrees with the usage
+	// attributed to them since the counter's period start (the counter the limit is checked on).
+	MemberCounters []MemberCounterFact
+}
+
+// MemberCounterFact is a member whose counter is not their attributed usage.
+type MemberCounterFact struct {
+	AccountID string  `db:"account_id"`
+	MemberID  string  `db:"member_id"`
+	Counter   Credits `db:"counter"`
+	Usage     Credits `db:"usage"`
 }
 
 // Orphan is a row with a dangling reference.
@@ -150,6 +161,9 @@ func CheckInvariants(f VerifyFacts) []Violation {
 	}
 	for _, acc := range f.RollupMismatches {
 		add(acc, 4, "daily usage rollups disagree with the usage events")
+	}
+	for _, m := range f.MemberCounters {
+		add(m.AccountID, 4, "member %s: spend counter %s != attributed usage %s this period", m.MemberID, m.Counter, m.Usage)
 	}
 	return out
 }

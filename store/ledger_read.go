@@ -131,6 +131,13 @@ func (s *Store) VerifyFacts(ctx context.Context, now time.Time) (billing.VerifyF
 		WHERE a.id IS NULL OR (d.hold_id IS NOT NULL AND h.id IS NULL)`); err != nil {
 		return f, mapErr("verify references", err)
 	}
+	if err := t.SelectContext(ctx, &f.MemberCounters, `SELECT * FROM (SELECT m.account_id, m.id AS member_id, m.period_spent AS counter,
+			COALESCE((SELECT sum(e.credits) FROM usage_events e WHERE e.account_id = m.account_id AND e.member_id = m.id
+				AND e.created_at >= m.period_start), 0) AS usage
+		FROM memberships m WHERE m.monthly_limit IS NOT NULL AND m.period_start IS NOT NULL) x
+		WHERE counter <> usage`); err != nil {
+		return f, mapErr("verify member counters", err)
+	}
 	for _, d := range dups {
 		f.DuplicateKeys = append(f.DuplicateKeys, billing.AccountKey{AccountID: d.AccountID, Key: d.Key})
 	}

@@ -650,6 +650,17 @@ func TestMemberReservations(t *testing.T) {
 	if days, err := e.svc.TeamUsage(tm.ctx, tm.acc, billing.Membership{ID: "mem_other", Role: billing.RoleMember}, 30); err != nil || len(days) != 0 {
 		t.Fatalf("another member's team usage: %+v %v", days, err)
 	}
+	// verify checks the counter against the attributed usage.
+	if _, err := e.db.Exec(`UPDATE memberships SET period_spent = period_spent + 1 WHERE id = $1`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := e.svc.Verify(tm.ctx)
+	if err != nil || len(vs) != 1 || !strings.Contains(vs[0].String(), m.ID) {
+		t.Fatalf("verify of a broken counter: %v %v", vs, err)
+	}
+	if _, err := e.db.Exec(`UPDATE memberships SET period_spent = period_spent - 1 WHERE id = $1`, m.ID); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestCreateAndDeleteTeam: names are checked; an empty team is deleted by its owner: members
