@@ -223,7 +223,8 @@ func (h *Handlers) teamConfirm(c echo.Context, acc billing.Account, m billing.Me
 	if cf.Kind == "remove" {
 		found := false
 		for _, mem := range v.T.Members {
-			if mem.ID == cf.MemberID {
+			// An admin is not even asked about removing an owner (billing refuses it anyway).
+			if mem.ID == cf.MemberID && (mem.Role != billing.RoleOwner || billing.Can(m.Role, billing.ActManageOwners)) {
 				cf.Name, found = billing.MemberLabel(mem), true
 			}
 		}

@@ -327,6 +327,16 @@ func TestTeamRoleGating(t *testing.T) {
 	if ownerRow.Find(`[data-testid="member-form"]`).Length() != 0 || ap.Doc.Find(`option[value="owner"]`).Length() != 0 {
 		t.Fatal("an admin is offered to change an owner or make one")
 	}
+	for _, path := range []string{"/team/members/" + ownerID, "/team/members/" + ownerID + "/remove"} {
+		for _, confirm := range []string{"", "yes"} {
+			if p := adm.Submit("/team", path, url.Values{"role": {"member"}, "confirm": {confirm}}); p.Status != http.StatusNotFound {
+				t.Errorf("admin POST %s (confirm=%q) on the owner: %d, want 404", path, confirm, p.Status)
+			}
+		}
+	}
+	if op := owner.Get("/team"); op.Doc.Find(`[data-testid="member-form"] option[value="owner"]`).Length() != 2 {
+		t.Error("the owner is not offered to make the other members owners")
+	}
 	if p := adm.Submit("/team", "/team/delete", url.Values{"confirm": {"yes"}}); p.Status != http.StatusNotFound {
 		t.Errorf("admin deletes the team: %d", p.Status)
 	}
