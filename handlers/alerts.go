@@ -11,7 +11,7 @@ import (
 
 // Alerts: GET /limits/alerts — the account's alert rules with their channels and state.
 func (h *Handlers) Alerts(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func alertForm(c echo.Context) billing.AlertRuleInput {
 
 // CreateAlert: POST /limits/alerts — adds a rule; a bad field re-renders the form (422).
 func (h *Handlers) CreateAlert(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (h *Handlers) CreateAlert(c echo.Context) error {
 
 // UpdateAlert: POST /limits/alerts/:id — changes a rule's threshold, channels or enabled.
 func (h *Handlers) UpdateAlert(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (h *Handlers) UpdateAlert(c echo.Context) error {
 
 // DeleteAlert: POST /limits/alerts/:id/delete.
 func (h *Handlers) DeleteAlert(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}

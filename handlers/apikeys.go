@@ -12,7 +12,7 @@ import (
 
 // APIKeys: GET /api-keys — the account's keys; the create form on plans with api_access.
 func (h *Handlers) APIKeys(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageKeys)
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (h *Handlers) APIKeys(c echo.Context) error {
 // CreateAPIKey: POST /api-keys — creates a key and shows its secret this once. A bad name
 // re-renders the form (422); a plan without api_access or a member's role is refused (403).
 func (h *Handlers) CreateAPIKey(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageKeys)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (h *Handlers) CreateAPIKey(c echo.Context) error {
 // RevokeAPIKey: POST /api-keys/:id/revoke — revokes one of this account's keys; any other id
 // is a 404.
 func (h *Handlers) RevokeAPIKey(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageKeys)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,9 @@ func (h *Handlers) billingView(c echo.Context) (pages.BillingView, error) {
 
 // ShowBilling is the billing page: packs, plans, auto-recharge, grants, payments.
 func (h *Handlers) ShowBilling(c echo.Context) error {
+	if _, err := h.authorizeBilling(c); err != nil {
+		return err
+	}
 	v, err := h.billingView(c)
 	if err != nil {
 		return err
@@ -55,6 +58,9 @@ func (h *Handlers) ShowBilling(c echo.Context) error {
 
 // StartCheckout sends the customer to Checkout (or the portal, for a plan change).
 func (h *Handlers) StartCheckout(c echo.Context) error {
+	if _, err := h.authorizeBilling(c); err != nil {
+		return err
+	}
 	start, err := h.svc.StartCheckoutFrom(c.Request().Context(), currentUser(c).ID, c.FormValue("kind"), c.FormValue("key"), c.FormValue("currency"), c.RealIP())
 	if err != nil {
 		return h.billingError(c, err)
@@ -64,6 +70,9 @@ func (h *Handlers) StartCheckout(c echo.Context) error {
 
 // Portal opens the Stripe customer portal.
 func (h *Handlers) Portal(c echo.Context) error {
+	if _, err := h.authorizeBilling(c); err != nil {
+		return err
+	}
 	url, err := h.svc.PortalURL(c.Request().Context(), currentUser(c).ID)
 	if err != nil {
 		return h.billingError(c, err)
@@ -73,6 +82,9 @@ func (h *Handlers) Portal(c echo.Context) error {
 
 // SaveAutoRecharge stores the settings or re-renders the page with errors beside the fields.
 func (h *Handlers) SaveAutoRecharge(c echo.Context) error {
+	if _, err := h.authorizeBilling(c); err != nil {
+		return err
+	}
 	form := billing.AutoRechargeForm{Enabled: c.FormValue("enabled") == "on", Threshold: c.FormValue("threshold"),
 		PackKey: c.FormValue("pack"), CapCount: c.FormValue("cap_count"), CapAmount: c.FormValue("cap_amount")}
 	_, err := h.svc.SaveAutoRecharge(c.Request().Context(), currentUser(c).ID, form)
@@ -107,6 +119,10 @@ func (h *Handlers) billingError(c echo.Context, err error) error {
 
 // Receipt redirects to Stripe's receipt, or shows the test-mode receipt.
 func (h *Handlers) Receipt(c echo.Context) error {
+	acc, err := h.authorizeBilling(c)
+	if err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	p, err := h.svc.PaymentForUser(ctx, currentUser(c).ID, c.Param("id"))
 	if err != nil {
@@ -119,28 +135,17 @@ func (h *Handlers) Receipt(c echo.Context) error {
 	if url != "" {
 		return c.Redirect(http.StatusSeeOther, url)
 	}
-	acc, _, err := h.svc.AccountForUser(ctx, currentUser(c).ID, "")
-	if err != nil {
-		return err
-	}
-	if err := h.shellAccount(c, &acc); err != nil {
-		return err
-	}
 	return render(c, http.StatusOK, pages.TestReceiptPage(pages.ReceiptView{Payment: p, Account: acc}))
 }
 
 // ShowRecharge is where a notification about an auto-recharge needing the customer leads.
 func (h *Handlers) ShowRecharge(c echo.Context) error {
+	if _, err := h.authorizeBilling(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	r, err := h.svc.RechargeForUser(ctx, currentUser(c).ID, c.Param("id"))
 	if err != nil {
-		return err
-	}
-	acc, _, err := h.svc.AccountForUser(ctx, currentUser(c).ID, "")
-	if err != nil {
-		return err
-	}
-	if err := h.shellAccount(c, &acc); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, pages.RechargePage(pages.RechargeView{Recharge: r, TestMode: h.svc.PaymentsTestMode()}))
@@ -148,6 +153,9 @@ func (h *Handlers) ShowRecharge(c echo.Context) error {
 
 // FinishRecharge completes an SCA-blocked recharge: in test mode at once, with Stripe on session.
 func (h *Handlers) FinishRecharge(c echo.Context) error {
+	if _, err := h.authorizeBilling(c); err != nil {
+		return err
+	}
 	ctx, uid, id := c.Request().Context(), currentUser(c).ID, c.Param("id")
 	if h.svc.PaymentsTestMode() {
 		if err := h.svc.CompleteTestRecharge(ctx, uid, id); err != nil {
@@ -164,6 +172,9 @@ func (h *Handlers) FinishRecharge(c echo.Context) error {
 
 // TestSubscription renews or cancels the subscription in test mode only.
 func (h *Handlers) TestSubscription(c echo.Context) error {
+	if _, err := h.authorizeBilling(c); err != nil {
+		return err
+	}
 	ctx, uid := c.Request().Context(), currentUser(c).ID
 	var err error
 	notice := "renewed"
@@ -179,4 +190,16 @@ func (h *Handlers) TestSubscription(c echo.Context) error {
 		return h.billingError(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/billing?notice="+notice+"#plans")
+}
+
+// authorizeBilling refuses (404) the billing pages and forms to a role that may not buy in the
+// current account, and points the billing methods at that account (billing.InAccount, which
+// checks the role again).
+func (h *Handlers) authorizeBilling(c echo.Context) (billing.Account, error) {
+	acc, _, _, err := h.customerAccountFor(c, billing.ActBuy)
+	if err != nil {
+		return billing.Account{}, err
+	}
+	c.SetRequest(c.Request().WithContext(billing.InAccount(c.Request().Context(), acc.ID)))
+	return acc, nil
 }

@@ -35,7 +35,7 @@ func (h *Handlers) Limits(c echo.Context) error {
 // SaveSpendLimit: POST /limits/spend-limit — set or change the limit; the "clear" button
 // removes it. Errors re-render the form as typed (422); a member's role is refused (403).
 func (h *Handlers) SaveSpendLimit(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (h *Handlers) SaveSpendLimit(c echo.Context) error {
 // PauseUsage: POST /limits/pause — paused=yes pauses, paused=no resumes; the first post shows
 // a confirmation, the second (confirm=yes) makes the change.
 func (h *Handlers) PauseUsage(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/views/components"
 	"creditline/views/pages"
 	"github.com/labstack/echo/v4"
 )
@@ -46,6 +47,11 @@ func usageForm(c echo.Context, accountID, accountQ string) (billing.UsageFilter,
 		v.Add("to", "Must be on or after the start date.")
 		f.From, f.To = nil, nil
 	}
+	if fv.Member = strings.TrimSpace(c.QueryParam("member")); fv.Member != "" && (len(fv.Member) > maxIDLen || !strings.HasPrefix(fv.Member, "mem_")) {
+		v.Add("member", "Choose a member from the list.")
+		fv.Member = ""
+	}
+	f.MemberID = fv.Member
 	if cur := c.QueryParam("cursor"); cur != "" {
 		t, id, ok := parseUsageCursor(cur)
 		if !ok {
@@ -76,7 +82,27 @@ func (h *Handlers) Usage(c echo.Context) error {
 	if len(fv.Errors) > 0 {
 		status = formStatus
 	}
-	return render(c, status, pages.UsagePage(usageView(acc, fv, l)))
+	v := usageView(acc, fv, l)
+	if v.Members, err = h.usageMembers(c, acc, m); err != nil {
+		return err
+	}
+	return render(c, status, pages.UsagePage(v))
+}
+
+// usageMembers are the member filter's choices: offered to owners and admins of a team account.
+func (h *Handlers) usageMembers(c echo.Context, acc billing.Account, m billing.Membership) ([]components.Option, error) {
+	if !acc.IsTeam || !billing.Can(m.Role, billing.ActViewAllUsage) {
+		return nil, nil
+	}
+	t, err := h.svc.Team(c.Request().Context(), acc, m)
+	if err != nil {
+		return nil, err
+	}
+	opts := []components.Option{{Value: "", Label: "All members"}}
+	for _, mem := range t.Members {
+		opts = append(opts, components.Option{Value: mem.ID, Label: billing.MemberLabel(mem)})
+	}
+	return opts, nil
 }
 
 // UsageMore: GET /usage/more — the next page of rows and a new "load more" (htmx).
@@ -179,6 +205,9 @@ func csvName(accountID string, fv pages.UsageFilters) string {
 	name := "creditline-usage-" + accountID + "-" + from + "-to-" + to
 	if fv.Action != "" {
 		name += "-" + fv.Action
+	}
+	if fv.Member != "" {
+		name += "-" + fv.Member
 	}
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {

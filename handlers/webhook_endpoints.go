@@ -12,7 +12,7 @@ import (
 
 // Webhooks: GET /limits/webhooks — the account's endpoints and the add form.
 func (h *Handlers) Webhooks(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (h *Handlers) Webhooks(c echo.Context) error {
 // CreateWebhookEndpoint: POST /limits/webhooks — adds an endpoint and shows its secret this
 // once; a bad URL or event re-renders the form with the error beside the field (422).
 func (h *Handlers) CreateWebhookEndpoint(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (h *Handlers) CreateWebhookEndpoint(c echo.Context) error {
 
 // DeleteWebhookEndpoint: POST /limits/webhooks/:id/delete.
 func (h *Handlers) DeleteWebhookEndpoint(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (h *Handlers) DeleteWebhookEndpoint(c echo.Context) error {
 
 // SendWebhookTest: POST /limits/webhooks/:id/test — queues a webhook.test event.
 func (h *Handlers) SendWebhookTest(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (h *Handlers) SendWebhookTest(c echo.Context) error {
 
 // WebhookDeliveries: GET /limits/webhooks/:id — one endpoint's delivery log.
 func (h *Handlers) WebhookDeliveries(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (h *Handlers) WebhookDeliveries(c echo.Context) error {
 
 // ResendWebhookDelivery: POST /limits/webhooks/deliveries/:id/resend — "Send again".
 func (h *Handlers) ResendWebhookDelivery(c echo.Context) error {
-	acc, m, q, err := h.customerAccount(c)
+	acc, m, q, err := h.customerAccountFor(c, billing.ActManageLimits)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,13 @@
     });
   });
 
+  // A click outside an open menu (<details data-menu>, the account switcher) closes it.
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (d) {
+      if (!d.contains(e.target)) d.open = false;
+    });
+  });
+
   // After "load more", move focus to the first new row so the keyboard continues there.
   document.addEventListener("htmx:load", function (e) {
     var el = e.target;

@@ -22,6 +22,10 @@ type Request struct {
 	Asset func(string) string
 	// TestMode says payments run without Stripe keys.
 	TestMode bool
+	// Accounts are the signed-in user's memberships (the account switcher); Role is theirs in
+	// Account. Both are empty on pages that resolve no account.
+	Accounts []billing.Membership
+	Role     string
 }
 
 type ctxKey struct{}

@@ -38,6 +38,8 @@ func TestBrowserAlertsPage(t *testing.T) {
 			b.Screenshot("alerts-error-" + size.name)
 			b.Fill(`#alert-threshold`, "42")
 			b.Click(`[data-testid="add-alert"]`)
+			// The error's flash is already there: wait for the page the save redirects to.
+			waitURL(t, b, func(u string) bool { return strings.Contains(u, "done=") })
 			b.WaitVisible(`[data-testid="flash"]`)
 			if txt := b.Text(`[data-testid="alert-rules"]`); !strings.Contains(txt, "below 42 credits") {
 				t.Fatalf("the new rule is not listed: %q", txt)

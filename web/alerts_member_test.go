@@ -11,8 +11,8 @@ import (
 	"creditline/web/webtest"
 )
 
-// TestMemberCannotChangeAlerts: a member sees the account's alert rules but adding, editing
-// or deleting one is refused (404, billing decides) and changes nothing.
+// TestMemberCannotChangeAlerts: alerts are managed by owners and admins: a member gets a 404
+// for the page and for adding, editing or deleting a rule (billing.Authorize), and nothing changes.
 func TestMemberCannotChangeAlerts(t *testing.T) {
 	env := webtest.Start(t)
 	ctx := context.Background()
@@ -29,8 +29,8 @@ func TestMemberCannotChangeAlerts(t *testing.T) {
 		t.Fatal(before, err)
 	}
 	q := "?account=" + acc.ID
-	if p := bob.Get("/limits/alerts" + q); p.Status != http.StatusOK {
-		t.Fatalf("member's alerts page: %d", p.Status)
+	if p := bob.Get("/limits/alerts" + q); p.Status != http.StatusNotFound {
+		t.Fatalf("member's alerts page: %d, want 404", p.Status)
 	}
 	r := before[0]
 	for action, v := range map[string]url.Values{
@@ -39,7 +39,7 @@ func TestMemberCannotChangeAlerts(t *testing.T) {
 		"/limits/alerts/" + r.ID + "/delete": {},
 	} {
 		v.Set("account", acc.ID)
-		if p := bob.Submit("/limits/alerts"+q, action, v); p.Status != http.StatusNotFound {
+		if p := bob.Submit("/limits"+q, action, v); p.Status != http.StatusNotFound {
 			t.Errorf("member posts %s: %d, want 404", action, p.Status)
 		}
 	}

@@ -272,8 +272,8 @@ func TestPauseThroughThePageAndTheAPI(t *testing.T) {
 	}
 }
 
-// TestMemberCannotChangeLimits: a plain member sees the page read-only and is refused (404)
-// when posting; nothing changes and nothing is audited.
+// TestMemberCannotChangeLimits: a plain member sees the page read-only and gets a 404 when
+// posting (billing.Authorize); nothing changes and nothing is audited.
 func TestMemberCannotChangeLimits(t *testing.T) {
 	env := webtest.Start(t)
 	ctx := context.Background()

@@ -68,6 +68,9 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	b.POST("/logout", h.Logout)
 	b.GET("/alerts/unsubscribe", h.ShowAlertUnsubscribe)
 	b.POST("/alerts/unsubscribe", h.AlertUnsubscribe)
+	b.GET("/invitations/:token", h.ShowInvitation)
+	b.POST("/invitations/:token/accept", h.AcceptInvitation)
+	b.POST("/invitations/:token/signup", h.SignUpFromInvitation)
 
 	// Customer pages: a signed-in user.
 	u := b.Group("", h.RequireUser)
@@ -114,6 +117,17 @@ func routes(e *echo.Echo, h *handlers.Handlers, m *Metrics) {
 	u.POST("/limits/alerts", h.CreateAlert)
 	u.POST("/limits/alerts/:id", h.UpdateAlert)
 	u.POST("/limits/alerts/:id/delete", h.DeleteAlert)
+	u.POST("/accounts/switch", h.SwitchAccount)
+	u.GET("/teams/new", h.ShowNewTeam)
+	u.POST("/teams", h.CreateTeam)
+	u.GET("/team", h.Team)
+	u.POST("/team/invitations", h.Invite)
+	u.POST("/team/invitations/:id/revoke", h.RevokeInvitation)
+	u.POST("/team/invitations/:id/resend", h.ResendInvitation)
+	u.POST("/team/members/:id", h.UpdateMember)
+	u.POST("/team/members/:id/remove", h.RemoveMember)
+	u.POST("/team/leave", h.LeaveTeam)
+	u.POST("/team/delete", h.DeleteTeam)
 
 	// Admin console: platform admins only.
 	a := b.Group("/admin", h.RequireAdmin)

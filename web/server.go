@@ -245,6 +245,7 @@ func logURI(r *http.Request) string {
 
 func redactURI(uri string) string {
 	path, query, hasQuery := strings.Cut(uri, "?")
+	path = redactPath(path)
 	if !hasQuery {
 		return path
 	}
@@ -256,13 +257,31 @@ func redactURI(uri string) string {
 		}
 		if secretParam(name) {
 			parts[i] = url.QueryEscape(name) + "=REDACTED"
-		} else if dec, err := url.QueryUnescape(value); err == nil && strings.Contains(dec, "?") {
+		} else if dec, err := url.QueryUnescape(value); err == nil && (strings.Contains(dec, "?") || redactPath(dec) != dec) {
 			if red := redactURI(dec); red != dec {
 				parts[i] = url.QueryEscape(name) + "=" + url.QueryEscape(red)
 			}
 		}
 	}
 	return path + "?" + strings.Join(parts, "&")
+}
+
+// secretPaths are path prefixes whose next segment is a secret (an invitation link's token).
+var secretPaths = []string{"/invitations/"}
+
+// redactPath replaces the secret segment of such a path with "REDACTED", keeping what follows
+// (/invitations/<token>/accept logs as /invitations/REDACTED/accept).
+func redactPath(path string) string {
+	for _, p := range secretPaths {
+		if rest, ok := strings.CutPrefix(path, p); ok && rest != "" {
+			_, tail, _ := strings.Cut(rest, "/")
+			if tail != "" || strings.HasSuffix(rest, "/") {
+				tail = "/" + tail
+			}
+			return p + "REDACTED" + tail
+		}
+	}
+	return path
 }
 
 // secretParam: a query parameter whose value must not reach a log.
