@@ -24,9 +24,9 @@ func eval(b *browsertest.Browser, js string, res any) {
 }
 
 // waitJS waits until a JavaScript expression is truthy.
+// 30 s: under the whole suite's load on two cores a swap has been seen to take over 15 s.
 func waitJS(b *browsertest.Browser, js string) {
-	var ok bool
-	b.Run(chromedp.Poll(js, &ok, chromedp.WithPollingTimeout(15*time.Second)))
+	b.WaitTrue(js, 30*time.Second)
 }
 
 func signIn(b *browsertest.Browser, email, password string) {
@@ -85,6 +85,9 @@ func TestBrowserDashboard(t *testing.T) {
 				chromedp.Evaluate(`document.querySelector('#est-action').dispatchEvent(new Event('change', {bubbles: true}))`, nil))
 			b.WaitVisible(`#est-images`)
 			waitJS(b, `document.querySelector('[data-testid="estimate-credits"]') !== null`)
+			// Typed only once htmx has processed the swapped-in field (its triggers bound):
+			// typed before, no request goes out, which no person typing could hit.
+			waitJS(b, `(() => { const e = document.querySelector('#est-images'); const d = e && e['htmx-internal-data']; return !!(d && d.initHash) })()`)
 			b.Fill(`#est-images`, "3")
 			want = estimateOf(t, env, acc.ID, "image.generate", "sdxl", "images", "3")
 			waitJS(b, `document.querySelector('[data-testid="estimate-credits"]').textContent.trim() === `+strconv.Quote(want))

@@ -100,6 +100,19 @@ func (b *Browser) Run(actions ...chromedp.Action) {
 	}
 }
 
+// WaitTrue polls a JavaScript expression until it is truthy, failing the test with the
+// expression (and a screenshot) after timeout.
+func (b *Browser) WaitTrue(js string, timeout time.Duration) {
+	b.t.Helper()
+	var ok bool
+	if err := chromedp.Run(b.Ctx, chromedp.Poll(js, &ok, chromedp.WithPollingTimeout(timeout))); err != nil {
+		var url string
+		_ = chromedp.Run(b.Ctx, chromedp.Location(&url))
+		b.Screenshot("failure-" + sanitize(b.t.Name()))
+		b.t.Fatalf("browser at %s: waiting %s for %s: %v", url, timeout, js, err)
+	}
+}
+
 // Open navigates to a path of the server and checks the page with axe-core (CheckA11y).
 func (b *Browser) Open(path string) {
 	b.t.Helper()
