@@ -3,6 +3,7 @@ package billing
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -205,5 +206,63 @@ func BenchmarkLedgerCacheBytesPerAccount(b *testing.B) {
 		}
 		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "bytes/account")
 		runtime.KeepAlive(s)
+	}
+}
+
+// A change announced for an account not cached leaves no tombstone in the cache (which would
+// evict a live entry) but still keeps a read that began before it from being recorded; a
+// local change (version unknown) never removes the tombstone a notification laid; an evicted
+// tombstone keeps guarding.
+func TestLedgerCacheChangeGuards(t *testing.T) {
+	s := &Service{}
+	s.ledger.max = 2
+	_ = s.ApplyCacheEvent(t.Context(), CacheEvent{Kind: EventsLive})
+	old := Account{ID: "acc_1", Version: 3, Status: StatusActive}
+
+	// Not cached when announced at version 4: nothing in the cache, the stale read refused.
+	s.ForgetAccount("acc_1", 4)
+	if n := s.ledger.len(); n != 0 {
+		t.Fatalf("%d entries after a change of an account not cached", n)
+	}
+	if s.ledger.load([]Account{old}, nil, nil, true, s.ledger.epochNow()) != 0 {
+		t.Fatal("a state older than the announced change was recorded")
+	}
+	v4 := old
+	v4.Version = 4
+	if s.ledger.load([]Account{v4}, nil, nil, true, s.ledger.epochNow()) != 1 || len(s.ledger.absent) != 0 {
+		t.Fatalf("the announced state was not recorded, or its change not dropped: %v", s.ledger.absent)
+	}
+	if s.ledger.load([]Account{old}, nil, nil, true, s.ledger.epochNow()) != 0 {
+		t.Fatal("the recorded entry does not guard against the older state")
+	}
+
+	// Cached: the notification's tombstone at 5, then the local forget of the same change.
+	s.ForgetAccount("acc_1", 5)
+	s.forgetAccount("acc_1")
+	s.ledger.load([]Account{v4}, nil, nil, true, s.ledger.epochNow())
+	if _, ok := s.ledger.routingAccount("acc_1"); ok {
+		t.Fatal("a local forget removed the tombstone: the older state routes")
+	}
+
+	// The tombstone evicted by other accounts: its change is still kept.
+	for i := 2; i < 6; i++ { // the hand clears its second chance, then evicts it
+		s.ledger.load([]Account{{ID: "acc_" + strconv.Itoa(i), Version: 1}}, nil, nil, true, s.ledger.epochNow())
+	}
+	if _, ok := s.ledger.entries().peek("acc_1"); ok {
+		t.Fatal("the tombstone was not evicted")
+	}
+	if s.ledger.load([]Account{v4}, nil, nil, true, s.ledger.epochNow()) != 0 {
+		t.Fatal("after its tombstone was evicted, a state older than the change was recorded")
+	}
+
+	// Overflow: emptied, and the epoch moves on.
+	ep := s.ledger.epochNow()
+	s.ledger.mu.Lock()
+	for i := range maxAbsentChanges + 1 {
+		s.ledger.noteAbsent("acc_x"+strconv.Itoa(i), 1)
+	}
+	s.ledger.mu.Unlock()
+	if s.ledger.epochNow() == ep || len(s.ledger.absent) > maxAbsentChanges {
+		t.Fatalf("overflow: epoch %d -> %d, %d kept", ep, s.ledger.epochNow(), len(s.ledger.absent))
 	}
 }

@@ -43,6 +43,28 @@ type ledgerCache struct {
 	// settings change since the epoch began is announced, so an entry of this epoch routes
 	// without an age limit. Without a listener entries route for accountCacheTTL at most.
 	live bool
+	// absent holds the announced versions of changed accounts that were not cached when the
+	// change was announced (a tombstone in m would evict a live entry for nothing): a read of
+	// such an account in flight then must not record an older state either. Bounded: when
+	// full it is emptied and the epoch moves on, so nothing read before routes.
+	absent map[string]int64
+}
+
+// maxAbsentChanges bounds ledgerCache.absent.
+const maxAbsentChanges = 1 << 16
+
+// stale says whether a state of id at version is older than a change announced for it while
+// it was not cached. Once a state as new is recorded, the entry guards it and the change is
+// dropped from absent (record). The caller holds c.mu for writing.
+func (c *ledgerCache) stale(id string, version int64) bool {
+	v, ok := c.absent[id]
+	return ok && version < v
+}
+
+// record puts e under id; the caller checked it is not stale.
+func (c *ledgerCache) record(m *clockMap[ledgerEntry], id string, e ledgerEntry) {
+	m.put(id, e)
+	delete(c.absent, id)
 }
 
 type ledgerEntry struct {
@@ -92,6 +114,11 @@ func (c *ledgerCache) entries() *clockMap[ledgerEntry] {
 			c.max = DefaultLedgerCacheAccounts
 		}
 		c.m = newClockMap[ledgerEntry](c.max)
+		c.m.onEvict = func(id string, e *ledgerEntry) {
+			if e.tomb { // its change still guards reads in flight
+				c.noteAbsent(id, e.acc.Version)
+			}
+		}
 	}
 	return c.m
 }
@@ -172,13 +199,16 @@ func (c *ledgerCache) put(b *book, lockFree bool, epoch uint64) {
 		if old, ok := m.peek(id); ok && old.acc.Version > acc.Version {
 			continue // a later batch already recorded a newer state
 		}
+		if c.stale(id, acc.Version) {
+			continue
+		}
 		e := ledgerEntry{epoch: epoch, at: cacheClock(), acc: acc, rules: cachedRules(st.rules)}
 		for _, g := range st.grants {
 			if g.Remaining > 0 {
 				e.grants = append(e.grants, cachedGrant(*g))
 			}
 		}
-		m.put(id, e)
+		c.record(m, id, e)
 	}
 }
 
@@ -202,20 +232,40 @@ func (c *ledgerCache) routingAccount(id string) (Account, bool) {
 	return e.acc, true
 }
 
-// forget replaces an account's entry with a tombstone at version, the version its announced
-// change produced (0: unknown, the entry is only removed).
+// forget replaces a cached account's entry with a tombstone at version, the version its
+// announced change produced, or notes the version of an account not cached (absent). With
+// version 0 (a local change, announced later) it only removes a live entry: a tombstone laid
+// by the notification already stays.
 func (c *ledgerCache) forget(id string, version int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.entries()
-	if version <= 0 {
-		m.remove(id)
-		return
+	old, ok := m.peek(id)
+	switch {
+	case version <= 0:
+		if ok && !old.tomb {
+			m.remove(id)
+		}
+	case ok && old.acc.Version > version:
+		// a state read after that change is recorded already
+	case ok:
+		m.put(id, ledgerEntry{epoch: c.epoch, at: cacheClock(), acc: Account{ID: id, Version: version}, tomb: true})
+	default:
+		c.noteAbsent(id, version)
 	}
-	if old, ok := m.peek(id); ok && old.acc.Version > version {
-		return // a state read after that change is recorded already
+}
+
+// noteAbsent records a change of an account not cached (or whose tombstone is evicted). The
+// caller holds c.mu for writing.
+func (c *ledgerCache) noteAbsent(id string, version int64) {
+	if len(c.absent) >= maxAbsentChanges {
+		c.absent = nil
+		c.epoch++ // a read in flight of a change forgotten here never routes
 	}
-	m.put(id, ledgerEntry{epoch: c.epoch, at: cacheClock(), acc: Account{ID: id, Version: version}, tomb: true})
+	if c.absent == nil {
+		c.absent = make(map[string]int64)
+	}
+	c.absent[id] = max(c.absent[id], version)
 }
 
 // setLive records whether the change listener is subscribed.
@@ -277,10 +327,12 @@ func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, ev
 			continue
 		case ok && old.tomb && old.acc.Version > a.Version:
 			continue // read before the change the tombstone stands for
+		case c.stale(a.ID, a.Version):
+			continue
 		case !ok && !evict && m.full():
 			continue
 		}
-		m.put(a.ID, ledgerEntry{epoch: epoch, at: cacheClock(), acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
+		c.record(m, a.ID, ledgerEntry{epoch: epoch, at: cacheClock(), acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
 		n++
 	}
 	return n

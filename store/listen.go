@@ -21,8 +21,10 @@ const (
 
 // Listen subscribes a dedicated connection to the change notifications and calls apply for
 // each committed change, from one goroutine, until ctx ends. It returns once subscribed (every
-// change committed after that is seen), or with ctx's error. The connection is re-established
-// when lost; since changes made meanwhile were not announced, apply then gets EventsLost.
+// change committed after that is seen), or with ctx's error. Once subscribed, apply gets
+// EventsLost (what was cached before went unannounced) then EventsLive, before any change.
+// The connection is re-established when lost: apply gets EventsLost when it is lost, and
+// EventsLost then EventsLive once subscribed again (changes made meanwhile went unannounced).
 func Listen(ctx context.Context, dsn string, apply func(billing.CacheEvent)) error {
 	lost := make(chan struct{}, 1)
 	l := pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, _ error) {
@@ -53,6 +55,9 @@ func Listen(ctx context.Context, dsn string, apply func(billing.CacheEvent)) err
 		l.Close()
 		return ctx.Err()
 	}
+	// Here, before the loop: a loss noticed meanwhile waits in lost, so it is applied after.
+	apply(billing.CacheEvent{Kind: billing.EventsLost})
+	apply(billing.CacheEvent{Kind: billing.EventsLive})
 	go func() {
 		defer l.Close()
 		ping := time.NewTicker(30 * time.Second) // a dead connection is noticed by a ping
@@ -66,11 +71,15 @@ func Listen(ctx context.Context, dsn string, apply func(billing.CacheEvent)) err
 			case <-ping.C:
 				go l.Ping() //nolint:errcheck // a failure shows as a disconnection
 			case n := <-l.Notify:
-				if c, ok := parseChange(n); ok {
-					apply(c)
-					if c.Kind == billing.EventsLost && n == nil { // subscribed again
-						apply(billing.CacheEvent{Kind: billing.EventsLive})
+				if n == nil { // subscribed again, after the loss it signalled first
+					select {
+					case <-lost: // not seen yet: applied now, in its order
+					default:
 					}
+					apply(billing.CacheEvent{Kind: billing.EventsLost})
+					apply(billing.CacheEvent{Kind: billing.EventsLive})
+				} else if c, ok := parseChange(n); ok {
+					apply(c)
 				}
 			}
 		}

@@ -44,6 +44,11 @@ func TestListenAnnouncesSettingsChanges(t *testing.T) {
 		}
 		return billing.CacheEvent{}
 	}
+	for _, want := range []string{billing.EventsLost, billing.EventsLive} { // on subscribing
+		if ev := next("subscribing"); ev.Kind != want {
+			t.Fatalf("on subscribing: %+v, want %s", ev, want)
+		}
+	}
 	exec(`INSERT INTO accounts (id, name) VALUES ('acc_listen', 'L')`)
 	exec(`UPDATE accounts SET balance = balance + 1, period_spent = period_spent + 1 WHERE id = 'acc_listen'`) // a ledger write
 	exec(`UPDATE accounts SET status = 'active', plan_key = plan_key WHERE id = 'acc_listen'`)                 // nothing changes

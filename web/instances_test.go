@@ -21,13 +21,6 @@ func listen(t *testing.T, env *webtest.Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Then, as serve does: drop what went unannounced before the subscription, and route
-	// from the ledger cache without an age limit from now on.
-	for _, k := range []string{billing.EventsLost, billing.EventsLive} {
-		if err := env.Svc.ApplyCacheEvent(ctx, billing.CacheEvent{Kind: k}); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // TestChangesReachEveryInstance: two servers share one database, both with warm caches (each

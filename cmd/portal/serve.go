@@ -211,11 +211,15 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 // a database not reachable yet is subscribed to in the background (until then, and while the
 // connection is lost, snapshots live at most their TTL).
 func (a *app) listenForChanges(ctx context.Context) {
+	subscribed := false // apply runs on one goroutine at a time (store.Listen)
 	apply := func(ev billing.CacheEvent) {
 		if err := a.svc.ApplyCacheEvent(ctx, ev); err != nil {
 			a.log.Warn("cache event not applied", "kind", ev.Kind, "err", err)
 		}
-		if ev.Kind == billing.EventsLost {
+		switch {
+		case ev.Kind == billing.EventsLive:
+			subscribed = true
+		case ev.Kind == billing.EventsLost && subscribed: // the first one comes with subscribing
 			a.log.Warn("change notifications were interrupted: caches dropped")
 		}
 	}
@@ -227,14 +231,8 @@ func (a *app) listenForChanges(ctx context.Context) {
 			a.log.Warn("not listening for changes made by other instances", "err", err)
 			break
 		}
-		// Anything committed between the first loads and the subscription was not announced
-		// to this instance: start from what the database holds now.
-		if err := a.svc.ApplyCacheEvent(ctx, billing.CacheEvent{Kind: billing.EventsLost}); err != nil {
-			a.log.Warn("caches not refreshed after subscribing", "err", err)
-		}
-		// Only once refreshed: routing may then trust the ledger cache's copies of accounts
-		// without an age limit, since every change from now on is announced.
-		_ = a.svc.ApplyCacheEvent(ctx, billing.CacheEvent{Kind: billing.EventsLive})
+		// Listen applied EventsLost then EventsLive on subscribing: anything committed between
+		// the first loads and the subscription went unannounced, so caches start over.
 	case <-time.After(10 * time.Second):
 		a.log.Warn("still subscribing to change notifications")
 	}
