@@ -360,3 +360,47 @@ feed:
 	_, err := s.db.ExecContext(ctx, `VACUUM (ANALYZE) accounts, grants, ledger_entries, alert_rules`)
 	return ids, mapErr("vacuum", err)
 }
+
+// bulkMembersSQL gives each account of $1 one member: a new user and a membership of role
+// member, with monthly limit $4 (NULL: none); ids are numbered from $3 within run $2.
+const bulkMembersSQL = `
+WITH n AS MATERIALIZED (
+	SELECT a, $2 || '_' || ($3::bigint + ord) AS sfx FROM unnest($1::text[]) WITH ORDINALITY AS x(a, ord)
+),
+u AS (
+	INSERT INTO users (id, email, name, password_hash, created_at)
+	SELECT 'usr_' || sfx, 'member-' || sfx || '@bench.invalid', 'Bench member ' || sfx, '!', now() FROM n
+)
+INSERT INTO memberships (id, account_id, user_id, role, monthly_limit, created_at)
+SELECT 'mem_' || sfx, a, 'usr_' || sfx, 'member', $4, now() FROM n`
+
+// SeedBulkMembers gives each of accountIDs one member (a new user who cannot sign in, role
+// member), for load tests, and returns the member ids in the accounts' order. A limit (> 0)
+// is each member's monthly limit, and marks the accounts as having limited members.
+func (s *Store) SeedBulkMembers(ctx context.Context, accountIDs []string, limit billing.Credits) ([]string, error) {
+	if len(accountIDs) > 100_000_000 || limit < 0 {
+		return nil, billing.FieldError("accounts", "Give from 1 to 100000000 accounts and a limit of 0 or more.")
+	}
+	run := strings.TrimPrefix(billing.NewID("run"), "run_")[:10]
+	var lim *int64
+	if limit > 0 {
+		l := int64(limit)
+		lim = &l
+	}
+	for from := 0; from < len(accountIDs); from += BulkAccountsChunk {
+		part := accountIDs[from:min(from+BulkAccountsChunk, len(accountIDs))]
+		if _, err := s.db.ExecContext(ctx, bulkMembersSQL, textArray(part), run, from, lim); err != nil {
+			return nil, mapErr("bulk members", err)
+		}
+		if lim != nil {
+			if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET member_limits = true WHERE id = ANY($1)`, textArray(part)); err != nil {
+				return nil, mapErr("bulk member limits", err)
+			}
+		}
+	}
+	ids := make([]string, len(accountIDs))
+	for i := range ids {
+		ids[i] = fmt.Sprintf("mem_%s_%d", run, i+1)
+	}
+	return ids, nil
+}

@@ -18,6 +18,7 @@ type loadgen struct {
 	base     string
 	key      string
 	accounts []string
+	members  map[string]string // account -> its member (-members), nil without
 	seq      atomic.Int64
 }
 
@@ -27,6 +28,10 @@ func (l *loadgen) client(n int) *http.Client {
 
 func (l *loadgen) event(acc string) []byte {
 	// small-open chat: 1 credit flat (0.8 on the benchmark plan); its own idempotency key.
+	if m := l.members[acc]; m != "" {
+		return []byte(fmt.Sprintf(`{"account":%q,"member":%q,"action":"chat.completion","attributes":{"model":"small-open"},"idempotency_key":"bench-%d"}`,
+			acc, m, l.seq.Add(1)))
+	}
 	return []byte(fmt.Sprintf(`{"account":%q,"action":"chat.completion","attributes":{"model":"small-open"},"idempotency_key":"bench-%d"}`,
 		acc, l.seq.Add(1)))
 }

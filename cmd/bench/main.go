@@ -31,6 +31,8 @@ type options struct {
 	only      string
 	timeline  bool
 	warmup    time.Duration
+	members   bool   // every account has a member, and every event is attributed to it
+	memberLim string // with members: each member's monthly limit in credits ("" none)
 }
 
 func main() {
@@ -45,6 +47,8 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run: baseline,ceiling,spread,hot,batch,rate")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "load sent before each scenario's measurement starts (not counted)")
 	flag.BoolVar(&o.timeline, "timeline", false, "with -rate: print sends, drops and the worst latency per 250 ms")
+	flag.BoolVar(&o.members, "members", false, "give every account a member and attribute every event to it (\"member\": \"mem_...\")")
+	flag.StringVar(&o.memberLim, "member-limit", "", "with -members: each member's monthly limit in credits (their debits are then decided under the account's lock)")
 	flag.Parse()
 	for _, f := range strings.Split(*accounts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -88,7 +92,7 @@ func run(ctx context.Context, o options) error {
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/portal").CombinedOutput(); err != nil {
 		return fmt.Errorf("build portal: %v\n%s", err, out)
 	}
-	fix, err := setup(ctx, db.url, slices.Max(o.accounts))
+	fix, err := setup(ctx, db.url, slices.Max(o.accounts), o)
 	if err != nil {
 		return err
 	}
@@ -171,7 +175,7 @@ func (o options) serverRun(ctx context.Context, db *benchDB, bin string, fix *fi
 	defer srv.stop()
 	row := scaleRow{accounts: n, rssStart: srv.rss()}
 	var results []result
-	lg := &loadgen{warmup: o.warmup, base: srv.base, key: fix.key, accounts: fix.accounts[:n]}
+	lg := &loadgen{warmup: o.warmup, base: srv.base, key: fix.key, accounts: fix.accounts[:n], members: fix.members}
 	measure := func(f func() result) result {
 		db.checkpoint(ctx)
 		before := make(chan gcCounters, 1) // the batcher's counters once the warm-up is over

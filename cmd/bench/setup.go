@@ -70,11 +70,12 @@ func (d *benchDB) drop() {
 type fixture struct {
 	key      string
 	accounts []string
+	members  map[string]string // -members: each account's member
 }
 
 // setup migrates, publishes the seed price book, and funds the accounts on a plan whose
 // rate limit does not get in the way of the measurement.
-func setup(ctx context.Context, dbURL string, n int) (*fixture, error) {
+func setup(ctx context.Context, dbURL string, n int, o options) (*fixture, error) {
 	db, err := store.Open(ctx, dbURL)
 	if err != nil {
 		return nil, err
@@ -119,6 +120,23 @@ func setup(ctx context.Context, dbURL string, n int) (*fixture, error) {
 		return nil, err
 	}
 	fmt.Printf("set-up: %d accounts bulk-loaded in %.1f s\n", n, time.Since(start).Seconds())
+	if o.members {
+		var limit billing.Credits
+		if o.memberLim != "" {
+			if limit, err = billing.ParseCredits(o.memberLim); err != nil || limit <= 0 {
+				return nil, fmt.Errorf("-member-limit %q: want a positive number of credits", o.memberLim)
+			}
+		}
+		ids, err := st.SeedBulkMembers(ctx, f.accounts, limit)
+		if err != nil {
+			return nil, err
+		}
+		f.members = make(map[string]string, len(ids))
+		for i, id := range ids {
+			f.members[f.accounts[i]] = id
+		}
+		fmt.Printf("set-up: every account has a member (monthly limit: %s); every event names it\n", map[bool]string{true: o.memberLim, false: "none"}[o.memberLim != ""])
+	}
 	return f, nil
 }
 
