@@ -61,6 +61,13 @@ func (b *book) readMembers(ctx context.Context, tx Tx, byAcct map[string][]strin
 		for i := range ms {
 			// A counter already in the book may carry this batch's charges: it stays.
 			if m := ms[i]; b.members[m.MemberID] == nil {
+				// Holds this book closed (expired while loading it, or being committed) are
+				// still active in the database: their amounts stop counting now.
+				for _, h := range b.w.holdChanges {
+					if h.AccountID == m.AccountID && h.MemberID == m.MemberID && h.Status != HoldActive {
+						m.Held = max(m.Held-h.Amount, 0)
+					}
+				}
 				b.members[m.MemberID] = &m
 			}
 		}
@@ -89,16 +96,27 @@ func (b *book) memberSpend(st *acctState, memberID string) (*MemberSpend, error)
 	return ms, nil
 }
 
-// enforceMember refuses a charge that would take the member past their limit.
+// enforceMember refuses a charge or a reservation that would take the member past their
+// limit: what they spent this period plus what their active holds reserve (as the account's
+// reserved counts against its available credits) plus amount.
 func (b *book) enforceMember(st *acctState, ms *MemberSpend, amount Credits) error {
-	if ms.PeriodSpent+amount <= *ms.MonthlyLimit {
+	if addTotal(addTotal(ms.PeriodSpent, ms.Held), amount) <= *ms.MonthlyLimit {
 		return nil
 	}
 	_, end := SpendPeriod(st.acc, b.now)
-	return &Error{Code: EMemberLimit,
-		Message: fmt.Sprintf("This would pass this member's monthly limit of %s credits (%s spent).", *ms.MonthlyLimit, ms.PeriodSpent),
+	msg := fmt.Sprintf("This would pass this member's monthly limit of %s credits (%s spent).", *ms.MonthlyLimit, ms.PeriodSpent)
+	if ms.Held > 0 {
+		msg = fmt.Sprintf("This would pass this member's monthly limit of %s credits (%s spent, %s reserved).", *ms.MonthlyLimit, ms.PeriodSpent, ms.Held)
+	}
+	return &Error{Code: EMemberLimit, Message: msg,
 		Details: map[string]any{"member": ms.MemberID, "limit": ms.MonthlyLimit.String(), "spent": ms.PeriodSpent.String(),
-			"required": amount.String(), "resets_at": end.Format(time.RFC3339)}}
+			"reserved": ms.Held.String(), "required": amount.String(), "resets_at": end.Format(time.RFC3339)}}
+}
+
+// memberRoom is what the member may still charge or reserve this period (0 when at or past
+// their limit).
+func memberRoom(ms *MemberSpend) Credits {
+	return max(*ms.MonthlyLimit-addTotal(ms.PeriodSpent, ms.Held), 0)
 }
 
 // memberCharge counts a charge in the member's counter (nil: not a limited member).

@@ -29,6 +29,9 @@ type MemberSpend struct {
 	MonthlyLimit *Credits   `db:"monthly_limit"`
 	PeriodStart  *time.Time `db:"period_start"`
 	PeriodSpent  Credits    `db:"period_spent"`
+	// Held is what the member's active holds on the account reserve: read with the counter
+	// under the account's lock, never stored. It counts against the limit like spend does.
+	Held Credits `db:"held"`
 }
 
 // TeamStore reads teams outside transactions.

@@ -178,8 +178,9 @@ func (t *tx) SyncMembers(ctx context.Context, accountID string) error {
 
 func (t *tx) MemberSpends(ctx context.Context, accountID string, memberIDs []string) ([]billing.MemberSpend, error) {
 	var out []billing.MemberSpend
-	err := t.tx.SelectContext(ctx, &out, `SELECT account_id, id, monthly_limit, period_start, period_spent FROM memberships
-		WHERE account_id = $1 AND id = ANY($2::text[]) AND monthly_limit IS NOT NULL`, accountID, textArray(memberIDs))
+	err := t.tx.SelectContext(ctx, &out, `SELECT m.account_id, m.id, m.monthly_limit, m.period_start, m.period_spent,
+		COALESCE((SELECT sum(h.amount) FROM holds h WHERE h.account_id = m.account_id AND h.member_id = m.id AND h.status = 'active'), 0) AS held
+		FROM memberships m WHERE m.account_id = $1 AND m.id = ANY($2::text[]) AND m.monthly_limit IS NOT NULL`, accountID, textArray(memberIDs))
 	return out, mapErr("member spends", err)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -800,5 +801,116 @@ func TestUnlimitedMembersStayLockFree(t *testing.T) {
 	}
 	if lf, lk := count(m.ID, 20); lf != 0 || lk != 20 {
 		t.Fatalf("limited member: %d lock-free, %d locked", lf, lk)
+	}
+}
+
+// TestMemberHoldsCountAgainstLimit: a member's active holds count against their limit like
+// the account's reserved counts against available, for reservations and for debits; a
+// refused reservation tells the member and the owners once; commits never take the counter
+// past the limit, and a commit above its hold is capped at what the limit still allows.
+func TestMemberHoldsCountAgainstLimit(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "enterprise")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "10000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := est.Quote.Credits
+	limit := 2 * cost
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	reserve := func() (billing.HoldResult, error) {
+		res, _, err := e.svc.ReserveAction(tm.ctx, billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ,
+			Attributes: imageA, TTL: time.Hour, IdempotencyKey: key(), Member: m.ID})
+		return res, err
+	}
+	var holds []string
+	for i := 0; i < 6; i++ {
+		res, err := reserve()
+		switch {
+		case err == nil:
+			holds = append(holds, res.Hold.ID)
+		case code(err) != billing.EMemberLimit:
+			t.Fatalf("reservation %d: %v", i, err)
+		}
+	}
+	if len(holds) != 2 {
+		t.Fatalf("%d of 6 reservations of %v accepted against a limit of %v, want 2", len(holds), cost, limit)
+	}
+	if _, err := tm.use(m.ID, nil); code(err) != billing.EMemberLimit {
+		t.Fatalf("a debit while the member's holds fill their limit: %v", err)
+	}
+	var notices int
+	if err := e.db.Get(&notices, `SELECT count(*) FROM notifications WHERE account_id = $1 AND kind = $2`, tm.acc.ID, billing.NoticeMemberLimit); err != nil || notices != 1 {
+		t.Fatalf("%d member limit notices after refused reservations (%v), want 1", notices, err)
+	}
+	// Released: its amount stops counting.
+	if _, err := e.svc.ReleaseHold(tm.ctx, holds[1], tm.acc.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// A commit of four images on a hold of one: the part above the hold is capped at the room
+	// left by the counter (0) and the other holds (none): 2 images' worth.
+	big := map[string]billing.Quantity{"images": billing.Count(4)}
+	out, err := e.svc.CommitAction(tm.ctx, billing.CommitActionInput{HoldID: holds[0], Quantities: big, IdempotencyKey: key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Event.Credits != limit || !slices.Contains(out.Warnings, billing.WarnCapped) {
+		t.Fatalf("commit above the hold charged %v (warnings %v), want %v capped", out.Event.Credits, out.Warnings, limit)
+	}
+	if _, err := reserve(); code(err) != billing.EMemberLimit {
+		t.Fatalf("a reservation at the limit: %v", err)
+	}
+	var spent int64
+	if err := e.db.Get(&spent, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil || billing.Credits(spent) != limit {
+		t.Fatalf("counter %v, want %v (%v)", billing.Credits(spent), limit, err)
+	}
+}
+
+// TestMemberCommitsStayUnderLimit: however many reservations are tried, their commits never
+// put the member's counter past the limit (the reviewer's case: limit 8, cost 4).
+func TestMemberCommitsStayUnderLimit(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "enterprise")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "10000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := 2 * est.Quote.Credits
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	holds := make(chan string, 12)
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, _, err := e.svc.ReserveAction(tm.ctx, billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ,
+				Attributes: imageA, TTL: time.Hour, IdempotencyKey: key(), Member: m.ID})
+			if err == nil {
+				holds <- res.Hold.ID
+			} else if code(err) != billing.EMemberLimit {
+				t.Errorf("reserve: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(holds)
+	n := 0
+	for h := range holds {
+		n++
+		if _, err := e.svc.CommitAction(tm.ctx, billing.CommitActionInput{HoldID: h, Quantities: imageQ, IdempotencyKey: key()}); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+	}
+	var spent int64
+	if err := e.db.Get(&spent, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil || billing.Credits(spent) > limit || n != 2 {
+		t.Fatalf("%d holds committed, counter %v, limit %v (%v)", n, billing.Credits(spent), limit, err)
 	}
 }
