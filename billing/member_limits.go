@@ -68,11 +68,60 @@ func (b *book) readMembers(ctx context.Context, tx Tx, byAcct map[string][]strin
 						m.Held = max(m.Held-h.Amount, 0)
 					}
 				}
+				if err := b.syncMemberPeriod(ctx, tx, &m); err != nil {
+					return err
+				}
 				b.members[m.MemberID] = &m
 			}
 		}
 	}
 	return nil
+}
+
+// syncMemberPeriod moves a limited member's counter to the spend period containing now
+// (SpendPeriod of the account read under its lock). At the natural rollover (the old period
+// is a period of the account's current calendar and the new one starts at its end or later)
+// the counter starts again at 0. When the period moved otherwise (a subscription started,
+// ended or changed its period, so that the new period overlaps the old one or starts before
+// it), the counter is recounted from the member's usage since the new start. A period
+// before the counter's own (an instance whose clock is behind) never moves it backwards: the
+// counter stays as it is. A counter changed here is written with the batch.
+func (b *book) syncMemberPeriod(ctx context.Context, tx Tx, ms *MemberSpend) error {
+	st := b.accounts[ms.AccountID]
+	if st == nil || ms.MonthlyLimit == nil {
+		return nil
+	}
+	start, _ := SpendPeriod(st.acc, b.now)
+	if ms.PeriodStart != nil && ms.PeriodStart.Equal(start) {
+		return nil
+	}
+	if ms.PeriodStart != nil {
+		os, oe := SpendPeriod(st.acc, *ms.PeriodStart)
+		switch {
+		case os.Equal(*ms.PeriodStart) && !start.Before(oe):
+			ms.PeriodStart, ms.PeriodSpent = &start, 0
+			b.markMember(st, ms)
+			return nil
+		case os.Equal(*ms.PeriodStart) && start.Before(*ms.PeriodStart):
+			return nil
+		}
+	}
+	spent, err := tx.MemberUsageSince(ctx, ms.AccountID, ms.MemberID, start)
+	if err != nil {
+		return err
+	}
+	ms.PeriodStart, ms.PeriodSpent = &start, spent
+	b.markMember(st, ms)
+	return nil
+}
+
+// markMember has the batch write the member's counter.
+func (b *book) markMember(st *acctState, ms *MemberSpend) {
+	st.dirty = true
+	if b.memberDirty == nil {
+		b.memberDirty = map[string]bool{}
+	}
+	b.memberDirty[ms.MemberID] = true
 }
 
 // memberSpend is the counter of a limited member of st's account, nil when the debit is not
@@ -89,11 +138,7 @@ func (b *book) memberSpend(st *acctState, memberID string) (*MemberSpend, error)
 	if ms == nil || ms.AccountID != st.acc.ID || ms.MonthlyLimit == nil {
 		return nil, nil
 	}
-	start, _ := SpendPeriod(st.acc, b.now)
-	if ms.PeriodStart == nil || !ms.PeriodStart.Equal(start) {
-		ms.PeriodStart, ms.PeriodSpent = &start, 0
-	}
-	return ms, nil
+	return ms, nil // its period was brought up to date when it was read (syncMemberPeriod)
 }
 
 // enforceMember refuses a charge or a reservation that would take the member past their
@@ -125,11 +170,7 @@ func (b *book) memberCharge(st *acctState, ms *MemberSpend, amount Credits) {
 		return
 	}
 	ms.PeriodSpent = addTotal(ms.PeriodSpent, amount)
-	st.dirty = true
-	if b.memberDirty == nil {
-		b.memberDirty = map[string]bool{}
-	}
-	b.memberDirty[ms.MemberID] = true
+	b.markMember(st, ms)
 }
 
 // writeMembers writes the counters the batch changed, then tells whoever must know about

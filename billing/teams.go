@@ -625,7 +625,15 @@ func (s *Service) UpdateMember(ctx context.Context, acc Account, actor Membershi
 		case ch.MonthlyLimit != nil:
 			limit = ch.MonthlyLimit
 		}
-		start, _ := SpendPeriod(acc, now)
+		// The period is the locked account's: the caller's copy may predate a change of it.
+		locked, _, err := tx.LockAccounts(ctx, []string{acc.ID})
+		if err != nil {
+			return err
+		}
+		if len(locked) == 0 {
+			return Errorf(ENotFound, "No account %s.", acc.ID)
+		}
+		start, _ := SpendPeriod(locked[0], now)
 		var spent Credits
 		if limit != nil {
 			if spent, err = tx.MemberUsageSince(ctx, acc.ID, m.ID, start); err != nil {

@@ -914,3 +914,79 @@ func TestMemberCommitsStayUnderLimit(t *testing.T) {
 		t.Fatalf("%d holds committed, counter %v, limit %v (%v)", n, billing.Credits(spent), limit, err)
 	}
 }
+
+// TestMemberPeriodMoveRecounts: a spend period that moves (a subscription starts, ends or
+// changes its period) recounts a member's counter from their usage in the new period instead
+// of zeroing it; the natural rollover starts it again at 0; UpdateMember takes the period
+// from the account it locks, not from the caller's copy.
+func TestMemberPeriodMoveRecounts(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "enterprise")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "10000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := est.Quote.Credits
+	limit := 3 * cost
+	stale := tm.acc // the caller's copy, from before the period moves
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := tm.use(m.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := e.svc.Now()
+	// A subscription's monthly period that began before the calendar month's.
+	start := time.Date(now.Year(), now.Month()-1, now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 2)
+	if now.Day() > 26 {
+		start = time.Date(now.Year(), now.Month(), 20, 0, 0, 0, 0, time.UTC)
+	}
+	end := start.AddDate(0, 1, 0)
+	if _, err := e.db.Exec(`UPDATE accounts SET billing_period_start = $2, billing_period_end = $3 WHERE id = $1`, tm.acc.ID, start, end); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.ForgetAccount(tm.acc.ID, 0)
+	for i := 0; i < 3; i++ {
+		if _, err := tm.use(m.ID, nil); code(err) != billing.EMemberLimit {
+			t.Fatalf("use %d in the moved period: %v", i, err)
+		}
+	}
+	counter := func() (billing.Credits, time.Time) {
+		t.Helper()
+		var r struct {
+			Spent billing.Credits `db:"period_spent"`
+			Start time.Time       `db:"period_start"`
+		}
+		if err := e.db.Get(&r, `SELECT period_spent, period_start FROM memberships WHERE id = $1`, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		return r.Spent, r.Start
+	}
+	if spent, at := counter(); spent != limit || !at.Equal(start) {
+		t.Fatalf("counter %v since %v after the period moved, want %v since %v", spent, at, limit, start)
+	}
+	// UpdateMember with a copy of the account from before the move recounts the locked one's.
+	higher := 4 * cost
+	if _, err := e.svc.UpdateMember(tm.ctx, stale, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &higher}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if spent, at := counter(); spent != limit || !at.Equal(start) {
+		t.Fatalf("counter %v since %v after UpdateMember with a stale account, want %v since %v", spent, at, limit, start)
+	}
+	// The natural rollover: the next period starts where this one ends, at 0.
+	e.clock.Advance(end.Sub(now) + time.Hour)
+	if _, err := tm.use(m.ID, nil); err != nil {
+		t.Fatalf("use in the next period: %v", err)
+	}
+	next, _ := billing.SpendPeriod(billing.Account{BillingPeriodStart: &start, BillingPeriodEnd: &end}, e.svc.Now())
+	if spent, at := counter(); spent != cost || !at.Equal(next) {
+		t.Fatalf("counter %v since %v after the rollover, want %v since %v", spent, at, cost, next)
+	}
+	if vs, err := e.svc.Verify(tm.ctx); err != nil || len(vs) != 0 {
+		t.Fatalf("verify: %v %v", vs, err)
+	}
+}
