@@ -592,7 +592,9 @@ func (s *Service) UpdateMember(ctx context.Context, acc Account, actor Membershi
 	}
 	now := s.Now()
 	var out Member
+	var revoked []string
 	err := s.store.InTx(ctx, func(tx Tx) error {
+		revoked = nil
 		if err := tx.TouchAccount(ctx, acc.ID); err != nil {
 			return err
 		}
@@ -643,6 +645,13 @@ func (s *Service) UpdateMember(ctx context.Context, acc Account, actor Membershi
 		if err := tx.UpdateMembership(ctx, acc.ID, m.ID, role, limit, &start, spent); err != nil {
 			return err
 		}
+		// The member's account keys act with the powers of an admin (account settings, alert
+		// rules, webhooks, the ledger): a member who may no longer manage keys loses them.
+		if Can(m.Role, ActManageKeys) && !Can(role, ActManageKeys) {
+			if revoked, err = tx.RevokeMemberKeys(ctx, acc.ID, m.ID, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.SyncMembers(ctx, acc.ID); err != nil {
 			return err
 		}
@@ -652,10 +661,17 @@ func (s *Service) UpdateMember(ctx context.Context, acc Account, actor Membershi
 			return err
 		}
 		out = m
-		return s.audit(ctx, tx, op, AuditMemberUpdate, acc.ID, "", before, memberSnapshot(m))
+		after := memberSnapshot(m)
+		if len(revoked) > 0 {
+			after["revoked_keys"] = revoked
+		}
+		return s.audit(ctx, tx, op, AuditMemberUpdate, acc.ID, "", before, after)
 	})
 	if err != nil {
 		return Member{}, err
+	}
+	for _, id := range revoked {
+		s.forgetKey(id)
 	}
 	s.forgetMembers(acc.ID)
 	s.forgetAccount(acc.ID)

@@ -990,3 +990,50 @@ func TestMemberPeriodMoveRecounts(t *testing.T) {
 		t.Fatalf("verify: %v %v", vs, err)
 	}
 }
+
+// TestDemotionRevokesKeys: an admin's account keys act with an admin's powers, so demoting
+// them to member revokes those keys in the same transaction, audited, and the keys are refused
+// at once; an admin made owner keeps theirs. A key always records the membership that made it.
+func TestDemotionRevokesKeys(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	_, admin := tm.join(t, billing.RoleAdmin, nil)
+	_, other := tm.join(t, billing.RoleAdmin, nil)
+	k, secret, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, admin, "admin key", billing.Op{Actor: billing.UserActor(admin.UserID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kept, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, other, "other key", billing.Op{Actor: billing.UserActor(other.UserID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	member, owner := billing.RoleMember, billing.RoleOwner
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, admin.ID, billing.MemberChange{Role: &member}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, secret); code(err) != billing.EUnauthenticated {
+		t.Fatalf("a demoted admin's key: %v", err)
+	}
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, other.ID, billing.MemberChange{Role: &owner}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, kept); err != nil {
+		t.Fatalf("an admin made owner lost their key: %v", err)
+	}
+	found := false
+	for _, a := range e.auditOf(tm.acc.ID) {
+		if a.Action == billing.AuditMemberUpdate && strings.Contains(string(a.After), k.ID) && strings.Contains(string(a.After), "revoked_keys") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the demotion's audit entry does not name the revoked key %s", k.ID)
+	}
+	// A key needs a real membership: a role alone records no creator.
+	if _, _, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, billing.Membership{AccountID: tm.acc.ID, Role: billing.RoleOwner}, "x", tm.op()); code(err) != billing.ENotFound {
+		t.Fatalf("a key without a membership: %v", err)
+	}
+}
