@@ -598,7 +598,18 @@ func (s *Service) UpdateMember(ctx context.Context, acc Account, actor Membershi
 		if err := tx.TouchAccount(ctx, acc.ID); err != nil {
 			return err
 		}
-		m, err := tx.TeamMember(ctx, acc.ID, memberID)
+		// The period is the locked account's: the caller's copy may predate a change of it.
+		locked, _, err := tx.LockAccounts(ctx, []string{acc.ID})
+		if err != nil {
+			return err
+		}
+		if len(locked) == 0 {
+			return Errorf(ENotFound, "No account %s.", acc.ID)
+		}
+		start, _ := SpendPeriod(locked[0], now)
+		// One sum, of this period only, under the lock: the answer's spend and, with a limit,
+		// the recounted counter.
+		m, err := tx.TeamMember(ctx, acc.ID, memberID, start)
 		if err != nil {
 			return err
 		}
@@ -627,20 +638,9 @@ func (s *Service) UpdateMember(ctx context.Context, acc Account, actor Membershi
 		case ch.MonthlyLimit != nil:
 			limit = ch.MonthlyLimit
 		}
-		// The period is the locked account's: the caller's copy may predate a change of it.
-		locked, _, err := tx.LockAccounts(ctx, []string{acc.ID})
-		if err != nil {
-			return err
-		}
-		if len(locked) == 0 {
-			return Errorf(ENotFound, "No account %s.", acc.ID)
-		}
-		start, _ := SpendPeriod(locked[0], now)
 		var spent Credits
 		if limit != nil {
-			if spent, err = tx.MemberUsageSince(ctx, acc.ID, m.ID, start); err != nil {
-				return err
-			}
+			spent = m.SpentThisPeriod
 		}
 		if err := tx.UpdateMembership(ctx, acc.ID, m.ID, role, limit, &start, spent); err != nil {
 			return err
@@ -657,9 +657,6 @@ func (s *Service) UpdateMember(ctx context.Context, acc Account, actor Membershi
 		}
 		before := memberSnapshot(m)
 		m.Role, m.MonthlyLimit = role, limit
-		if m.SpentThisPeriod, err = tx.MemberUsageSince(ctx, acc.ID, m.ID, start); err != nil {
-			return err
-		}
 		out = m
 		after := memberSnapshot(m)
 		if len(revoked) > 0 {
@@ -701,7 +698,7 @@ func (s *Service) RemoveMember(ctx context.Context, acc Account, actor Membershi
 		if err := tx.TouchAccount(ctx, acc.ID); err != nil {
 			return err
 		}
-		m, err := tx.TeamMember(ctx, acc.ID, memberID)
+		m, err := tx.TeamMember(ctx, acc.ID, memberID, time.Time{}) // no sum: not shown
 		if err != nil {
 			return err
 		}

@@ -56,8 +56,10 @@ type TeamStore interface {
 
 // TeamTx changes teams inside a transaction. The caller locks the account first (TouchAccount).
 type TeamTx interface {
-	// TeamMember reads one member of the account; ENotFound when the id is not one.
-	TeamMember(ctx context.Context, accountID, memberID string) (Member, error)
+	// TeamMember reads one member of the account with their usage charged since since (by
+	// created_at, as the counters count it); a zero since skips the sum (SpentThisPeriod 0).
+	// ENotFound when the id is not one.
+	TeamMember(ctx context.Context, accountID, memberID string, since time.Time) (Member, error)
 	// CountOwners counts the account's owners.
 	CountOwners(ctx context.Context, accountID string) (int, error)
 	// SeatsUsed counts members plus pending invitations not expired at now.
