@@ -1037,3 +1037,58 @@ func TestDemotionRevokesKeys(t *testing.T) {
 		t.Fatalf("a key without a membership: %v", err)
 	}
 }
+
+// TestReplayNamingAGoneMember: replaying a recorded usage event or reservation answers the
+// original outcome even when the member it names was removed since, or their limit lowered
+// below their spend; a new request naming the removed member is still a 400 on field member.
+func TestReplayNamingAGoneMember(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "enterprise")
+	mu, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "10000")
+	limit := billing.MustCredits("1000")
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	use := billing.UsageInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ, Attributes: imageA, IdempotencyKey: key(),
+		Member: m.ID, RequestHash: "h1"}
+	r1, err := e.svc.ChargeUsage(tm.ctx, use)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ, Attributes: imageA, TTL: time.Hour,
+		IdempotencyKey: key(), Member: "email:" + mu.Email, RequestHash: "h2"}
+	h1, _, err := e.svc.ReserveAction(tm.ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The limit lowered below the member's spend: the replay is the original.
+	low := billing.MustCredits("0")
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &low}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := e.svc.ChargeUsage(tm.ctx, use); err != nil || !r2.Replayed || r2.Event.ID != r1.Event.ID {
+		t.Fatalf("replay after the limit was lowered: %+v %v", r2, err)
+	}
+	// The member removed: still the original.
+	if err := e.svc.RemoveMember(tm.ctx, tm.acc, tm.om, m.ID, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := e.svc.ChargeUsage(tm.ctx, use); err != nil || !r2.Replayed || r2.Event.ID != r1.Event.ID {
+		t.Fatalf("usage replay naming a removed member: %+v %v", r2, err)
+	}
+	if h2, _, err := e.svc.ReserveAction(tm.ctx, res); err != nil || !h2.Replayed || h2.Hold.ID != h1.Hold.ID {
+		t.Fatalf("reservation replay naming a removed member: %+v %v", h2, err)
+	}
+	// A new request naming them is refused; a reused key with another body is a conflict.
+	fresh := use
+	fresh.IdempotencyKey = key()
+	if _, err := e.svc.ChargeUsage(tm.ctx, fresh); code(err) != billing.EInvalid {
+		t.Fatalf("new usage naming a removed member: %v", err)
+	}
+	other := use
+	other.RequestHash = "h3"
+	if _, err := e.svc.ChargeUsage(tm.ctx, other); code(err) != billing.EIdempotencyConflict {
+		t.Fatalf("a reused key with another body: %v", err)
+	}
+}
