@@ -48,7 +48,7 @@ type TeamStore interface {
 	MemberUsageDays(ctx context.Context, accountID, memberID string, since time.Time) ([]MemberUsageDay, error)
 	// MemberUsageDaily is UsageDaily of the usage attributed to one member (from the events).
 	MemberUsageDaily(ctx context.Context, accountID, memberID string, from, to time.Time) ([]DailyUsage, error)
-	// MemberSpendOf reads a member's counter (ENotFound: no such member of the account).
+	// MemberSpendOf reads a member's counter and held amount (ENotFound: no such member of the account).
 	MemberSpendOf(ctx context.Context, accountID, memberID string) (MemberSpend, error)
 	// TouchMembersActive sets last_active_at to at for the members (once per flush).
 	TouchMembersActive(ctx context.Context, memberIDs []string, at time.Time) error

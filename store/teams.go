@@ -275,8 +275,10 @@ func nullText(s string) *string {
 
 func (s *Store) MemberSpendOf(ctx context.Context, accountID, memberID string) (billing.MemberSpend, error) {
 	var m billing.MemberSpend
-	err := s.db.GetContext(ctx, &m, `SELECT account_id, id, monthly_limit, period_start, period_spent FROM memberships
-		WHERE account_id = $1 AND id = $2`, accountID, memberID)
+	err := s.db.GetContext(ctx, &m, `SELECT m.account_id, m.id, m.monthly_limit, m.period_start, m.period_spent,
+		COALESCE((SELECT sum(h.amount) FROM holds h WHERE h.account_id = m.account_id AND h.member_id = m.id AND h.member_id <> ''
+			AND h.status = 'active'), 0) AS held
+		FROM memberships m WHERE m.account_id = $1 AND m.id = $2`, accountID, memberID)
 	return m, mapErr("member spend", err)
 }
 

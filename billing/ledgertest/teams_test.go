@@ -843,6 +843,13 @@ func TestMemberHoldsCountAgainstLimit(t *testing.T) {
 	if _, err := tm.use(m.ID, nil); code(err) != billing.EMemberLimit {
 		t.Fatalf("a debit while the member's holds fill their limit: %v", err)
 	}
+	k, _, err := e.svc.CreateAccountKey(tm.ctx, tm.acc.ID, "operator key", tm.op())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est, err := e.svc.EstimateForMember(tm.ctx, k, tm.acc.ID, m.ID, "image.generate", imageQ, imageA, false); err != nil || est.Allowed || est.Reason != billing.EMemberLimit {
+		t.Fatalf("an estimate while the member's holds fill their limit: %+v %v", est, err)
+	}
 	var notices int
 	if err := e.db.Get(&notices, `SELECT count(*) FROM notifications WHERE account_id = $1 AND kind = $2`, tm.acc.ID, billing.NoticeMemberLimit); err != nil || notices != 1 {
 		t.Fatalf("%d member limit notices after refused reservations (%v), want 1", notices, err)
@@ -979,6 +986,13 @@ func TestMemberPeriodMoveRecounts(t *testing.T) {
 	}
 	// The natural rollover: the next period starts where this one ends, at 0.
 	e.clock.Advance(end.Sub(now) + time.Hour)
+	k, _, err := e.svc.CreateAccountKey(tm.ctx, tm.acc.ID, "operator key", tm.op())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est, err := e.svc.EstimateForMember(tm.ctx, k, tm.acc.ID, m.ID, "image.generate", imageQ, imageA, false); err != nil || !est.Allowed {
+		t.Fatalf("an estimate in the next period: %+v %v", est, err)
+	}
 	if _, err := tm.use(m.ID, nil); err != nil {
 		t.Fatalf("use in the next period: %v", err)
 	}
