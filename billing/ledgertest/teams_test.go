@@ -877,48 +877,73 @@ func TestMemberHoldsCountAgainstLimit(t *testing.T) {
 	}
 }
 
-// TestMemberCommitsStayUnderLimit: however many reservations are tried, their commits never
-// put the member's counter past the limit (the reviewer's case: limit 8, cost 4).
+// TestMemberCommitsStayUnderLimit: many concurrent reservations and debits by one member
+// (group commit off and on): exactly what fits the limit is accepted, and committing every
+// accepted hold never puts the counter past it (the reviewer's case: limit 8, cost 4, six
+// reservations accepted and a counter at 24).
 func TestMemberCommitsStayUnderLimit(t *testing.T) {
-	e := newTeamEnv(t)
-	tm := newTeam(t, e, "enterprise")
-	_, m := tm.join(t, billing.RoleMember, nil)
-	e.grant(tm.acc.ID, "10000")
-	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	limit := 2 * est.Quote.Credits
-	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	holds := make(chan string, 12)
-	for i := 0; i < 12; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, _, err := e.svc.ReserveAction(tm.ctx, billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ,
-				Attributes: imageA, TTL: time.Hour, IdempotencyKey: key(), Member: m.ID})
-			if err == nil {
-				holds <- res.Hold.ID
-			} else if code(err) != billing.EMemberLimit {
-				t.Errorf("reserve: %v", err)
+	for _, gc := range []bool{false, true} {
+		t.Run(fmt.Sprintf("group_commit=%v", gc), func(t *testing.T) {
+			e := newTeamEnv(t)
+			if gc {
+				startGC(t, e, 2, time.Millisecond)
 			}
-		}()
-	}
-	wg.Wait()
-	close(holds)
-	n := 0
-	for h := range holds {
-		n++
-		if _, err := e.svc.CommitAction(tm.ctx, billing.CommitActionInput{HoldID: h, Quantities: imageQ, IdempotencyKey: key()}); err != nil {
-			t.Fatalf("commit: %v", err)
-		}
-	}
-	var spent int64
-	if err := e.db.Get(&spent, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil || billing.Credits(spent) > limit || n != 2 {
-		t.Fatalf("%d holds committed, counter %v, limit %v (%v)", n, billing.Credits(spent), limit, err)
+			tm := newTeam(t, e, "enterprise")
+			_, m := tm.join(t, billing.RoleMember, nil)
+			e.grant(tm.acc.ID, "10000")
+			est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cost := est.Quote.Credits
+			limit := 10*cost + cost/2
+			if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			holds := make(chan string, 40)
+			var mu sync.Mutex
+			debits := 0
+			for i := 0; i < 80; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					if i%2 == 0 {
+						res, _, err := e.svc.ReserveAction(tm.ctx, billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ,
+							Attributes: imageA, TTL: time.Hour, IdempotencyKey: key(), Member: m.ID})
+						if err == nil {
+							holds <- res.Hold.ID
+						} else if code(err) != billing.EMemberLimit && code(err) != billing.ENotEntitled {
+							t.Errorf("reserve: %v", err)
+						}
+						return
+					}
+					if _, err := tm.use(m.ID, nil); err == nil {
+						mu.Lock()
+						debits++
+						mu.Unlock()
+					} else if code(err) != billing.EMemberLimit {
+						t.Errorf("use: %v", err)
+					}
+				}(i)
+			}
+			wg.Wait()
+			close(holds)
+			n := 0
+			for h := range holds {
+				n++
+				if _, err := e.svc.CommitAction(tm.ctx, billing.CommitActionInput{HoldID: h, Quantities: imageQ, IdempotencyKey: key()}); err != nil {
+					t.Fatalf("commit: %v", err)
+				}
+			}
+			var spent int64
+			if err := e.db.Get(&spent, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil {
+				t.Fatal(err)
+			}
+			if n+debits != 10 || billing.Credits(spent) != 10*cost {
+				t.Fatalf("%d holds and %d debits accepted, counter %v, want 10 and %v", n, debits, billing.Credits(spent), 10*cost)
+			}
+		})
 	}
 }
 
