@@ -155,7 +155,7 @@ func (b *book) enforceMember(st *acctState, ms *MemberSpend, amount Credits) err
 	}
 	return &Error{Code: EMemberLimit, Message: msg,
 		Details: map[string]any{"member": ms.MemberID, "limit": ms.MonthlyLimit.String(), "spent": ms.PeriodSpent.String(),
-			"reserved": ms.Held.String(), "required": amount.String(), "resets_at": end.Format(time.RFC3339)}}
+			"required": amount.String(), "resets_at": end.Format(time.RFC3339)}}
 }
 
 // memberRoom is what the member may still charge or reserve this period (0 when at or past
