@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/migrations"
 )
 
 // team is a team account on the Pro plan (5 seats) with its owner, on a seeded catalog.
@@ -1070,6 +1071,29 @@ func TestDemotionRevokesKeys(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("the demotion's audit entry does not name the revoked key %s", k.ID)
+	}
+	// Keys of members demoted before the fix: migration 0027 revokes them, audited.
+	_, late := tm.join(t, billing.RoleAdmin, nil)
+	lk, lateSecret, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, late, "late key", billing.Op{Actor: billing.UserActor(late.UserID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(`UPDATE memberships SET role = 'member' WHERE id = $1`, late.ID); err != nil {
+		t.Fatal(err)
+	}
+	sql, err := migrations.FS.ReadFile("0027_member_indexes.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(string(sql)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, lateSecret); code(err) != billing.EUnauthenticated {
+		t.Fatalf("a key of a member demoted before the fix, after migration 0027: %v", err)
+	}
+	var audited int
+	if err := e.db.Get(&audited, `SELECT count(*) FROM audit_log WHERE action = 'api_key.revoke' AND account_id = $1 AND after->>'id' = $2`, tm.acc.ID, lk.ID); err != nil || audited != 1 {
+		t.Fatalf("%d audit entries for the migration's revocation (%v)", audited, err)
 	}
 	// A key needs a real membership: a role alone records no creator.
 	if _, _, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, billing.Membership{AccountID: tm.acc.ID, Role: billing.RoleOwner}, "x", tm.op()); code(err) != billing.ENotFound {
