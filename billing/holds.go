@@ -169,7 +169,8 @@ type CommitInput struct {
 }
 
 // CommitHold releases the hold and charges the actual cost. A cost above the hold is charged up
-// to the hold plus what is available (and the overdraft limit); the debit then says Capped.
+// to the hold plus what is available (and the overdraft limit), and, for a hold of a member
+// with a limit, up to the hold plus what remains of that limit; the debit then says Capped.
 // Errors: invalid_request (hold no longer active), not_found, idempotency_conflict.
 func (s *Service) CommitHold(ctx context.Context, in CommitInput) (DebitOutcome, error) {
 	if in.HoldID == "" {

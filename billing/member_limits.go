@@ -22,6 +22,13 @@ const EMemberLimit = value.EMemberLimit
 // the decision checks and adds to them in order, and flush writes them in the same transaction
 // as the debits. Every writer of a counter holds the account's lock (UpdateMember too, which
 // recounts it from usage when a limit is set), so concurrent debits never pass a limit.
+//
+// A member's active holds count against their limit as the account's reserved counts against
+// its available credits: a debit or a reservation needs spent + held + amount <= limit, where
+// held is summed from the member's active holds when the counter is read under the lock
+// (holds_member_active_idx) and kept in step by the batch. Committing a hold moves its charge
+// from held to spent: up to the hold's amount always (it fitted when it was reserved), above
+// it only as far as the limit still has room (CommitHold caps it, as available caps it).
 
 // loadMembers reads, under the accounts' locks, the counters of the limited members the
 // debits of ops are attributed to.
