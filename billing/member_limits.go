@@ -61,7 +61,12 @@ func (b *book) readMembers(ctx context.Context, tx Tx, byAcct map[string][]strin
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		ms, err := tx.MemberSpends(ctx, id, uniqueSorted(byAcct[id]))
+		// An account that reserves nothing has no active holds: no member's need summing.
+		held := true
+		if st := b.accounts[id]; st != nil && st.acc.Reserved == 0 {
+			held = false
+		}
+		ms, err := tx.MemberSpends(ctx, id, uniqueSorted(byAcct[id]), held)
 		if err != nil {
 			return err
 		}

@@ -86,8 +86,9 @@ type TeamTx interface {
 	// SyncMembers bumps members_version and recomputes member_limits (every instance drops its
 	// member cache of the account).
 	SyncMembers(ctx context.Context, accountID string) error
-	// MemberSpends reads the counters of the listed members that have a limit.
-	MemberSpends(ctx context.Context, accountID string, memberIDs []string) ([]MemberSpend, error)
+	// MemberSpends reads the counters of the listed members that have a limit, with what their
+	// active holds reserve when held is true (else Held is 0: the account reserves nothing).
+	MemberSpends(ctx context.Context, accountID string, memberIDs []string, held bool) ([]MemberSpend, error)
 	// SetMemberSpends writes counters (the caller holds the accounts' locks).
 	SetMemberSpends(ctx context.Context, ms []MemberSpend) error
 	// CloseTeam marks the account closed, removes its memberships and pending invitations and

@@ -198,9 +198,17 @@ const memberSpendsSQL = `SELECT m.account_id, m.id, m.monthly_limit, m.period_st
 			AND h.status = 'active'), 0) AS held
 		FROM memberships m WHERE m.account_id = $1 AND m.id = ANY($2::text[]) AND m.monthly_limit IS NOT NULL`
 
-func (t *tx) MemberSpends(ctx context.Context, accountID string, memberIDs []string) ([]billing.MemberSpend, error) {
+// memberSpendsNoHeldSQL is memberSpendsSQL for an account with no active holds.
+const memberSpendsNoHeldSQL = `SELECT account_id, id, monthly_limit, period_start, period_spent FROM memberships
+		WHERE account_id = $1 AND id = ANY($2::text[]) AND monthly_limit IS NOT NULL`
+
+func (t *tx) MemberSpends(ctx context.Context, accountID string, memberIDs []string, held bool) ([]billing.MemberSpend, error) {
 	var out []billing.MemberSpend
-	err := t.tx.SelectContext(ctx, &out, memberSpendsSQL, accountID, textArray(memberIDs))
+	q := memberSpendsSQL
+	if !held {
+		q = memberSpendsNoHeldSQL
+	}
+	err := t.tx.SelectContext(ctx, &out, q, accountID, textArray(memberIDs))
 	return out, mapErr("member spends", err)
 }
 
