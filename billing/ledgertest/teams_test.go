@@ -1155,3 +1155,36 @@ func TestReplayNamingAGoneMember(t *testing.T) {
 		t.Fatalf("a reused key with another body: %v", err)
 	}
 }
+
+// TestMemberCounterNeverMovesBackwards: an instance whose clock is still in the last period
+// (behind the one that rolled the counter over) decides against the counter as it is: it
+// neither zeroes it nor moves its period back, so the member cannot spend their limit twice.
+func TestMemberCounterNeverMovesBackwards(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "enterprise")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "10000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := est.Quote.Credits
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &cost}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	// Into the next calendar month, one hour past its start: the member spends their limit.
+	_, end := billing.SpendPeriod(tm.acc, e.svc.Now())
+	e.clock.Advance(end.Sub(e.svc.Now()) + time.Hour)
+	if _, err := tm.use(m.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	behind := billing.NewService(e.store, billing.Options{Now: func() time.Time { return e.clock.Now().Add(-2 * time.Hour) }})
+	_, err = behind.Debit(tm.ctx, billing.DebitInput{AccountID: tm.acc.ID, Amount: cost, IdempotencyKey: key(), Enforce: true, MemberID: m.ID})
+	if code(err) != billing.EMemberLimit {
+		t.Fatalf("a debit by an instance behind the rollover: %v", err)
+	}
+	var start time.Time
+	if err := e.db.Get(&start, `SELECT period_start FROM memberships WHERE id = $1`, m.ID); err != nil || !start.Equal(end) {
+		t.Fatalf("counter period %v, want %v (%v)", start, end, err)
+	}
+}
