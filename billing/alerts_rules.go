@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Audit actions of alert rules.
@@ -125,7 +126,7 @@ func (s *Service) CreateAlertRule(ctx context.Context, accountID string, in Aler
 			return err
 		}
 		if r.MemberID != nil {
-			if _, err := tx.TeamMember(ctx, accountID, *r.MemberID); ErrorCode(err) == ENotFound {
+			if _, err := tx.TeamMember(ctx, accountID, *r.MemberID, time.Time{}); ErrorCode(err) == ENotFound {
 				return FieldError("member_id", "No member %s in this account.", *r.MemberID)
 			} else if err != nil {
 				return err

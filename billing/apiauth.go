@@ -165,8 +165,15 @@ func (s *Service) EstimateForMember(ctx context.Context, key APIKey, ref, member
 	if err != nil {
 		return EstimateResult{}, err
 	}
-	b := &book{now: s.Now()}
 	st := &acctState{acc: a}
+	b := &book{now: s.Now(), accounts: map[string]*acctState{a.ID: st}}
+	if start, _ := SpendPeriod(a, b.now); ms.MonthlyLimit != nil && (ms.PeriodStart == nil || !ms.PeriodStart.Equal(start)) {
+		// The counter is of another period: bring it to this one as a debit would (read only,
+		// nothing is written), so that a new period is not refused on the last one's spend.
+		if err := s.store.InTx(ctx, func(tx Tx) error { return b.syncMemberPeriod(ctx, tx, &ms) }); err != nil {
+			return EstimateResult{}, err
+		}
+	}
 	b.members = map[string]*MemberSpend{memberID: &ms}
 	if m, _ := b.memberSpend(st, memberID); m != nil && b.enforceMember(st, m, res.Quote.Credits) != nil {
 		res.Allowed, res.Reason = false, EMemberLimit

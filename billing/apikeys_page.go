@@ -7,17 +7,16 @@ import "context"
 // members use it (SPEC section 2).
 func CanManageAccount(role string) bool { return role == RoleOwner || role == RoleAdmin }
 
-// CreateCustomerAPIKey is a customer creating a key for their own account in the portal: only
-// owners and admins, and only on a plan with api_access. (Operators issue keys through
-// CreateAccountKey whatever the plan.) The secret is returned this once; the key is audited.
-// Errors: not_found (role), feature_not_entitled, invalid_request (name), not_found.
-func (s *Service) CreateCustomerAPIKey(ctx context.Context, acc Account, role, name string, op Op) (APIKey, string, error) {
-	return s.CreateMemberAPIKey(ctx, acc, Membership{AccountID: acc.ID, Role: role}, name, op)
-}
-
-// CreateMemberAPIKey is CreateCustomerAPIKey by the membership m, which the key records: usage
-// through it is attributed to m, and removing m revokes it. Errors: as CreateCustomerAPIKey.
+// CreateMemberAPIKey is a customer creating a key for their own account in the portal, as the
+// membership m (read from the store, with its id), which the key records: usage through it is
+// attributed to m, and removing m, or demoting m below admin, revokes it. Only owners and
+// admins, and only on a plan with api_access. (Operators issue keys through CreateAccountKey
+// whatever the plan.) The secret is returned this once; the key is audited.
+// Errors: not_found (role; m not a membership of acc), feature_not_entitled, invalid_request (name).
 func (s *Service) CreateMemberAPIKey(ctx context.Context, acc Account, m Membership, name string, op Op) (APIKey, string, error) {
+	if m.ID == "" || m.AccountID != acc.ID {
+		return APIKey{}, "", Errorf(ENotFound, "Not found.") // a key always records the member who made it
+	}
 	if err := Authorize(m.Role, ActManageKeys); err != nil {
 		return APIKey{}, "", err
 	}

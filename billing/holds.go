@@ -131,6 +131,7 @@ func (s *Service) reserveOp(ctx context.Context, tx Tx, b *book, in ReserveInput
 		}
 		if ms != nil {
 			if err := b.enforceMember(st, ms, in.Amount); err != nil {
+				b.memberHits = append(b.memberHits, *ms)
 				return HoldResult{}, err, nil
 			}
 		}
@@ -143,6 +144,9 @@ func (s *Service) reserveOp(ctx context.Context, tx Tx, b *book, in ReserveInput
 		Actor: in.Actor, Reason: in.Reason, CreatedAt: b.now,
 		Action: in.Action, AttributesJSON: in.AttributesJSON, QuantitiesJSON: in.QuantitiesJSON, APIKeyID: in.APIKeyID, MemberID: in.MemberID}
 	st.acc.Reserved += h.Amount
+	if ms := b.members[in.MemberID]; in.MemberID != "" && ms != nil && ms.AccountID == st.acc.ID {
+		ms.Held = addTotal(ms.Held, h.Amount) // counts against the member's limit until closed
+	}
 	b.w.newHolds = append(b.w.newHolds, h)
 	batch[key] = &b.w.newHolds[len(b.w.newHolds)-1]
 	b.entry(st, Entry{HoldID: &h.ID, Kind: KindHold, Amount: -h.Amount, Actor: in.Actor, Reason: in.Reason})
@@ -165,7 +169,8 @@ type CommitInput struct {
 }
 
 // CommitHold releases the hold and charges the actual cost. A cost above the hold is charged up
-// to the hold plus what is available (and the overdraft limit); the debit then says Capped.
+// to the hold plus what is available (and the overdraft limit), and, for a hold of a member
+// with a limit, up to the hold plus what remains of that limit; the debit then says Capped.
 // Errors: invalid_request (hold no longer active), not_found, idempotency_conflict.
 func (s *Service) CommitHold(ctx context.Context, in CommitInput) (DebitOutcome, error) {
 	if in.HoldID == "" {
@@ -196,7 +201,12 @@ func (s *Service) CommitHold(ctx context.Context, in CommitInput) (DebitOutcome,
 			return FieldError("reservation", "This reservation is %s and can no longer be committed.", h.Status)
 		}
 		b.releaseHold(st, h, HoldCommitted, din.Actor, "released by commit")
-		var ms *MemberSpend // the work is done: the commit counts for the hold's member, never refused
+		// The work is done: the commit counts for the hold's member and is never refused. The
+		// hold's amount stops counting as held and the charge is added to the counter; the part
+		// up to the hold's amount is always charged (it fitted the limit when reserved), a part
+		// above it only as far as the member's limit still has room (what they spent plus their
+		// other holds), like the account's available caps a commit: the debit then says Capped.
+		var ms *MemberSpend
 		if h.MemberID != "" && st.acc.MemberLimits {
 			if err := b.readMembers(ctx, tx, map[string][]string{st.acc.ID: {h.MemberID}}); err != nil {
 				return err
@@ -206,6 +216,9 @@ func (s *Service) CommitHold(ctx context.Context, in CommitInput) (DebitOutcome,
 			}
 		}
 		charge := min(in.Amount, b.available(st)+st.acc.OverdraftLimit)
+		if ms != nil && ms.MonthlyLimit != nil {
+			charge = min(charge, max(h.Amount, memberRoom(ms)))
+		}
 		d := Debit{ID: NewID("deb"), AccountID: h.AccountID, IdempotencyKey: din.IdempotencyKey, RequestHash: din.RequestHash,
 			Amount: charge, Requested: in.Amount, HoldID: &h.ID, Actor: din.Actor, Reason: din.Reason, CreatedAt: b.now}
 		h.DebitID = &d.ID

@@ -22,6 +22,13 @@ const EMemberLimit = value.EMemberLimit
 // the decision checks and adds to them in order, and flush writes them in the same transaction
 // as the debits. Every writer of a counter holds the account's lock (UpdateMember too, which
 // recounts it from usage when a limit is set), so concurrent debits never pass a limit.
+//
+// A member's active holds count against their limit as the account's reserved counts against
+// its available credits: a debit or a reservation needs spent + held + amount <= limit, where
+// held is summed from the member's active holds when the counter is read under the lock
+// (holds_member_active_idx) and kept in step by the batch. Committing a hold moves its charge
+// from held to spent: up to the hold's amount always (it fitted when it was reserved), above
+// it only as far as the limit still has room (CommitHold caps it, as available caps it).
 
 // loadMembers reads, under the accounts' locks, the counters of the limited members the
 // debits of ops are attributed to.
@@ -54,18 +61,79 @@ func (b *book) readMembers(ctx context.Context, tx Tx, byAcct map[string][]strin
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		ms, err := tx.MemberSpends(ctx, id, uniqueSorted(byAcct[id]))
+		// An account that reserves nothing has no active holds: no member's need summing.
+		held := true
+		if st := b.accounts[id]; st != nil && st.acc.Reserved == 0 {
+			held = false
+		}
+		ms, err := tx.MemberSpends(ctx, id, uniqueSorted(byAcct[id]), held)
 		if err != nil {
 			return err
 		}
 		for i := range ms {
 			// A counter already in the book may carry this batch's charges: it stays.
 			if m := ms[i]; b.members[m.MemberID] == nil {
+				// Holds this book closed (expired while loading it, or being committed) are
+				// still active in the database: their amounts stop counting now.
+				for _, h := range b.w.holdChanges {
+					if h.AccountID == m.AccountID && h.MemberID == m.MemberID && h.Status != HoldActive {
+						m.Held = max(m.Held-h.Amount, 0)
+					}
+				}
+				if err := b.syncMemberPeriod(ctx, tx, &m); err != nil {
+					return err
+				}
 				b.members[m.MemberID] = &m
 			}
 		}
 	}
 	return nil
+}
+
+// syncMemberPeriod moves a limited member's counter to the spend period containing now
+// (SpendPeriod of the account read under its lock). At the natural rollover (the old period
+// is a period of the account's current calendar and the new one starts at its end or later)
+// the counter starts again at 0. When the period moved otherwise (a subscription started,
+// ended or changed its period, so that the new period overlaps the old one or starts before
+// it), the counter is recounted from the member's usage since the new start. A period
+// before the counter's own (an instance whose clock is behind) never moves it backwards: the
+// counter stays as it is. A counter changed here is written with the batch.
+func (b *book) syncMemberPeriod(ctx context.Context, tx Tx, ms *MemberSpend) error {
+	st := b.accounts[ms.AccountID]
+	if st == nil || ms.MonthlyLimit == nil {
+		return nil
+	}
+	start, _ := SpendPeriod(st.acc, b.now)
+	if ms.PeriodStart != nil && ms.PeriodStart.Equal(start) {
+		return nil
+	}
+	if ms.PeriodStart != nil {
+		os, oe := SpendPeriod(st.acc, *ms.PeriodStart)
+		switch {
+		case os.Equal(*ms.PeriodStart) && !start.Before(oe):
+			ms.PeriodStart, ms.PeriodSpent = &start, 0
+			b.markMember(st, ms)
+			return nil
+		case os.Equal(*ms.PeriodStart) && start.Before(*ms.PeriodStart):
+			return nil
+		}
+	}
+	spent, err := tx.MemberUsageSince(ctx, ms.AccountID, ms.MemberID, start)
+	if err != nil {
+		return err
+	}
+	ms.PeriodStart, ms.PeriodSpent = &start, spent
+	b.markMember(st, ms)
+	return nil
+}
+
+// markMember has the batch write the member's counter.
+func (b *book) markMember(st *acctState, ms *MemberSpend) {
+	st.dirty = true
+	if b.memberDirty == nil {
+		b.memberDirty = map[string]bool{}
+	}
+	b.memberDirty[ms.MemberID] = true
 }
 
 // memberSpend is the counter of a limited member of st's account, nil when the debit is not
@@ -82,23 +150,30 @@ func (b *book) memberSpend(st *acctState, memberID string) (*MemberSpend, error)
 	if ms == nil || ms.AccountID != st.acc.ID || ms.MonthlyLimit == nil {
 		return nil, nil
 	}
-	start, _ := SpendPeriod(st.acc, b.now)
-	if ms.PeriodStart == nil || !ms.PeriodStart.Equal(start) {
-		ms.PeriodStart, ms.PeriodSpent = &start, 0
-	}
-	return ms, nil
+	return ms, nil // its period was brought up to date when it was read (syncMemberPeriod)
 }
 
-// enforceMember refuses a charge that would take the member past their limit.
+// enforceMember refuses a charge or a reservation that would take the member past their
+// limit: what they spent this period plus what their active holds reserve (as the account's
+// reserved counts against its available credits) plus amount.
 func (b *book) enforceMember(st *acctState, ms *MemberSpend, amount Credits) error {
-	if ms.PeriodSpent+amount <= *ms.MonthlyLimit {
+	if addTotal(addTotal(ms.PeriodSpent, ms.Held), amount) <= *ms.MonthlyLimit {
 		return nil
 	}
 	_, end := SpendPeriod(st.acc, b.now)
-	return &Error{Code: EMemberLimit,
-		Message: fmt.Sprintf("This would pass this member's monthly limit of %s credits (%s spent).", *ms.MonthlyLimit, ms.PeriodSpent),
+	msg := fmt.Sprintf("This would pass this member's monthly limit of %s credits (%s spent).", *ms.MonthlyLimit, ms.PeriodSpent)
+	if ms.Held > 0 {
+		msg = fmt.Sprintf("This would pass this member's monthly limit of %s credits (%s spent, %s reserved).", *ms.MonthlyLimit, ms.PeriodSpent, ms.Held)
+	}
+	return &Error{Code: EMemberLimit, Message: msg,
 		Details: map[string]any{"member": ms.MemberID, "limit": ms.MonthlyLimit.String(), "spent": ms.PeriodSpent.String(),
 			"required": amount.String(), "resets_at": end.Format(time.RFC3339)}}
+}
+
+// memberRoom is what the member may still charge or reserve this period (0 when at or past
+// their limit).
+func memberRoom(ms *MemberSpend) Credits {
+	return max(*ms.MonthlyLimit-addTotal(ms.PeriodSpent, ms.Held), 0)
 }
 
 // memberCharge counts a charge in the member's counter (nil: not a limited member).
@@ -107,11 +182,7 @@ func (b *book) memberCharge(st *acctState, ms *MemberSpend, amount Credits) {
 		return
 	}
 	ms.PeriodSpent = addTotal(ms.PeriodSpent, amount)
-	st.dirty = true
-	if b.memberDirty == nil {
-		b.memberDirty = map[string]bool{}
-	}
-	b.memberDirty[ms.MemberID] = true
+	b.markMember(st, ms)
 }
 
 // writeMembers writes the counters the batch changed, then tells whoever must know about

@@ -39,6 +39,13 @@ func (s *Service) ReserveAction(ctx context.Context, in ReserveActionInput) (Hol
 		return HoldResult{}, Quote{}, err
 	}
 	memberID, err := s.resolveMember(ctx, acc.ID, in.Member, in.Key)
+	if err != nil && ErrorCode(err) == EInvalid {
+		// A replay of a recorded reservation answers what it answered then, even when the
+		// member it names has gone since (Reserve finds the hold by its key first).
+		if h, herr := s.holdByKey(ctx, acc.ID, in.IdempotencyKey); herr == nil {
+			memberID, err = h.MemberID, nil
+		}
+	}
 	if err != nil {
 		return HoldResult{}, Quote{}, err
 	}
@@ -148,4 +155,15 @@ func (s *Service) CommitAction(ctx context.Context, in CommitActionInput) (Usage
 func (s *Service) Reservation(ctx context.Context, id, scope string) (Hold, error) {
 	h, err := s.store.HoldByID(ctx, id)
 	return owned(h, err, scope == "" || h.AccountID == scope, "No reservation "+id+".")
+}
+
+// holdByKey reads a hold by its idempotency key (ENotFound when none).
+func (s *Service) holdByKey(ctx context.Context, accountID, key string) (Hold, error) {
+	var h Hold
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		var err error
+		h, err = tx.HoldByKey(ctx, accountID, key)
+		return err
+	})
+	return h, err
 }

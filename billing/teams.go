@@ -592,11 +592,24 @@ func (s *Service) UpdateMember(ctx context.Context, acc Account, actor Membershi
 	}
 	now := s.Now()
 	var out Member
+	var revoked []string
 	err := s.store.InTx(ctx, func(tx Tx) error {
+		revoked = nil
 		if err := tx.TouchAccount(ctx, acc.ID); err != nil {
 			return err
 		}
-		m, err := tx.TeamMember(ctx, acc.ID, memberID)
+		// The period is the locked account's: the caller's copy may predate a change of it.
+		locked, _, err := tx.LockAccounts(ctx, []string{acc.ID})
+		if err != nil {
+			return err
+		}
+		if len(locked) == 0 {
+			return Errorf(ENotFound, "No account %s.", acc.ID)
+		}
+		start, _ := SpendPeriod(locked[0], now)
+		// One sum, of this period only, under the lock: the answer's spend and, with a limit,
+		// the recounted counter.
+		m, err := tx.TeamMember(ctx, acc.ID, memberID, start)
 		if err != nil {
 			return err
 		}
@@ -625,29 +638,37 @@ func (s *Service) UpdateMember(ctx context.Context, acc Account, actor Membershi
 		case ch.MonthlyLimit != nil:
 			limit = ch.MonthlyLimit
 		}
-		start, _ := SpendPeriod(acc, now)
 		var spent Credits
 		if limit != nil {
-			if spent, err = tx.MemberUsageSince(ctx, acc.ID, m.ID, start); err != nil {
-				return err
-			}
+			spent = m.SpentThisPeriod
 		}
 		if err := tx.UpdateMembership(ctx, acc.ID, m.ID, role, limit, &start, spent); err != nil {
 			return err
+		}
+		// The member's account keys act with the powers of an admin (account settings, alert
+		// rules, webhooks, the ledger): a member who may no longer manage keys loses them.
+		if Can(m.Role, ActManageKeys) && !Can(role, ActManageKeys) {
+			if revoked, err = tx.RevokeMemberKeys(ctx, acc.ID, m.ID, now); err != nil {
+				return err
+			}
 		}
 		if err := tx.SyncMembers(ctx, acc.ID); err != nil {
 			return err
 		}
 		before := memberSnapshot(m)
 		m.Role, m.MonthlyLimit = role, limit
-		if m.SpentThisPeriod, err = tx.MemberUsageSince(ctx, acc.ID, m.ID, start); err != nil {
-			return err
-		}
 		out = m
-		return s.audit(ctx, tx, op, AuditMemberUpdate, acc.ID, "", before, memberSnapshot(m))
+		after := memberSnapshot(m)
+		if len(revoked) > 0 {
+			after["revoked_keys"] = revoked
+		}
+		return s.audit(ctx, tx, op, AuditMemberUpdate, acc.ID, "", before, after)
 	})
 	if err != nil {
 		return Member{}, err
+	}
+	for _, id := range revoked {
+		s.forgetKey(id)
 	}
 	s.forgetMembers(acc.ID)
 	s.forgetAccount(acc.ID)
@@ -677,7 +698,7 @@ func (s *Service) RemoveMember(ctx context.Context, acc Account, actor Membershi
 		if err := tx.TouchAccount(ctx, acc.ID); err != nil {
 			return err
 		}
-		m, err := tx.TeamMember(ctx, acc.ID, memberID)
+		m, err := tx.TeamMember(ctx, acc.ID, memberID, time.Time{}) // no sum: not shown
 		if err != nil {
 			return err
 		}

@@ -29,6 +29,9 @@ type MemberSpend struct {
 	MonthlyLimit *Credits   `db:"monthly_limit"`
 	PeriodStart  *time.Time `db:"period_start"`
 	PeriodSpent  Credits    `db:"period_spent"`
+	// Held is what the member's active holds on the account reserve: read with the counter
+	// under the account's lock, never stored. It counts against the limit like spend does.
+	Held Credits `db:"held"`
 }
 
 // TeamStore reads teams outside transactions.
@@ -45,7 +48,7 @@ type TeamStore interface {
 	MemberUsageDays(ctx context.Context, accountID, memberID string, since time.Time) ([]MemberUsageDay, error)
 	// MemberUsageDaily is UsageDaily of the usage attributed to one member (from the events).
 	MemberUsageDaily(ctx context.Context, accountID, memberID string, from, to time.Time) ([]DailyUsage, error)
-	// MemberSpendOf reads a member's counter (ENotFound: no such member of the account).
+	// MemberSpendOf reads a member's counter and held amount (ENotFound: no such member of the account).
 	MemberSpendOf(ctx context.Context, accountID, memberID string) (MemberSpend, error)
 	// TouchMembersActive sets last_active_at to at for the members (once per flush).
 	TouchMembersActive(ctx context.Context, memberIDs []string, at time.Time) error
@@ -53,8 +56,10 @@ type TeamStore interface {
 
 // TeamTx changes teams inside a transaction. The caller locks the account first (TouchAccount).
 type TeamTx interface {
-	// TeamMember reads one member of the account; ENotFound when the id is not one.
-	TeamMember(ctx context.Context, accountID, memberID string) (Member, error)
+	// TeamMember reads one member of the account with their usage charged since since (by
+	// created_at, as the counters count it); a zero since skips the sum (SpentThisPeriod 0).
+	// ENotFound when the id is not one.
+	TeamMember(ctx context.Context, accountID, memberID string, since time.Time) (Member, error)
 	// CountOwners counts the account's owners.
 	CountOwners(ctx context.Context, accountID string) (int, error)
 	// SeatsUsed counts members plus pending invitations not expired at now.
@@ -81,8 +86,9 @@ type TeamTx interface {
 	// SyncMembers bumps members_version and recomputes member_limits (every instance drops its
 	// member cache of the account).
 	SyncMembers(ctx context.Context, accountID string) error
-	// MemberSpends reads the counters of the listed members that have a limit.
-	MemberSpends(ctx context.Context, accountID string, memberIDs []string) ([]MemberSpend, error)
+	// MemberSpends reads the counters of the listed members that have a limit, with what their
+	// active holds reserve when held is true (else Held is 0: the account reserves nothing).
+	MemberSpends(ctx context.Context, accountID string, memberIDs []string, held bool) ([]MemberSpend, error)
 	// SetMemberSpends writes counters (the caller holds the accounts' locks).
 	SetMemberSpends(ctx context.Context, ms []MemberSpend) error
 	// CloseTeam marks the account closed, removes its memberships and pending invitations and

@@ -269,6 +269,14 @@ func (s *Service) prepareUsage(ctx context.Context, acc Account, in UsageInput) 
 		at = in.OccurredAt.UTC()
 	}
 	memberID, err := s.resolveMember(ctx, acc.ID, in.Member, in.Key)
+	if err != nil && ErrorCode(err) == EInvalid {
+		// A replay of a recorded debit answers what it answered then, even when the member it
+		// names has gone since: the debit is found by its key before any member is looked at.
+		// (Looked up only here, off the hot path.)
+		if _, derr := s.store.DebitByKey(ctx, acc.ID, in.IdempotencyKey); derr == nil {
+			memberID, err = "", nil
+		}
+	}
 	if err != nil {
 		return DebitInput{}, err
 	}

@@ -6,3 +6,10 @@ var (
 	Int64Array = int64Array
 	BoolArray  = boolArray
 )
+
+// The per-member sums read under an account's lock (their plans are checked).
+const (
+	MemberUsageSinceSQL = memberUsageSinceSQL
+	MemberSelectSQL     = memberSelect
+	MemberSpendsSQL     = memberSpendsSQL
+)

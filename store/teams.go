@@ -24,9 +24,16 @@ func (r memberRow) member() billing.Member {
 		SpentThisPeriod: r.Spent, LastActiveAt: r.LastActiveAt, CreatedAt: r.CreatedAt}
 }
 
+// memberSelect reads members with their usage since $2 by created_at (when it was charged,
+// as the spend counters count it: usage_account_member_created_idx).
 const memberSelect = `SELECT m.id, m.user_id, u.email, u.name, m.role, m.monthly_limit, m.last_active_at, m.created_at,
 	COALESCE((SELECT sum(e.credits) FROM usage_events e WHERE e.account_id = m.account_id AND e.member_id = m.id
-		AND e.created_at >= $2), 0) AS spent
+		AND e.member_id <> '' AND e.created_at >= $2), 0) AS spent
+	FROM memberships m JOIN users u ON u.id = m.user_id`
+
+// memberSelectNoSpend is memberSelect without the sum (spent 0; no $2).
+const memberSelectNoSpend = `SELECT m.id, m.user_id, u.email, u.name, m.role, m.monthly_limit, m.last_active_at, m.created_at,
+	0::bigint AS spent
 	FROM memberships m JOIN users u ON u.id = m.user_id`
 
 func (s *Store) TeamMembers(ctx context.Context, accountID string, periodStart time.Time) ([]billing.Member, error) {
@@ -41,9 +48,14 @@ func (s *Store) TeamMembers(ctx context.Context, accountID string, periodStart t
 	return out, nil
 }
 
-func (t *tx) TeamMember(ctx context.Context, accountID, memberID string) (billing.Member, error) {
+func (t *tx) TeamMember(ctx context.Context, accountID, memberID string, since time.Time) (billing.Member, error) {
 	var r memberRow
-	err := t.tx.GetContext(ctx, &r, memberSelect+` WHERE m.account_id = $1 AND m.id = $3`, accountID, time.Time{}, memberID)
+	var err error
+	if since.IsZero() {
+		err = t.tx.GetContext(ctx, &r, memberSelectNoSpend+` WHERE m.account_id = $1 AND m.id = $2`, accountID, memberID)
+	} else {
+		err = t.tx.GetContext(ctx, &r, memberSelect+` WHERE m.account_id = $1 AND m.id = $3`, accountID, since, memberID)
+	}
 	return r.member(), mapErr("team member", err)
 }
 
@@ -163,10 +175,13 @@ func (t *tx) RevokeMemberKeys(ctx context.Context, accountID, memberID string, a
 	return ids, mapErr("revoke member keys", err)
 }
 
+// memberUsageSinceSQL sums a member's usage charged since $3 (usage_account_member_created_idx).
+const memberUsageSinceSQL = `SELECT COALESCE(sum(credits), 0) FROM usage_events
+		WHERE account_id = $1 AND member_id = $2 AND member_id <> '' AND created_at >= $3`
+
 func (t *tx) MemberUsageSince(ctx context.Context, accountID, memberID string, since time.Time) (billing.Credits, error) {
 	var c billing.Credits
-	err := t.tx.GetContext(ctx, &c, `SELECT COALESCE(sum(credits), 0) FROM usage_events
-		WHERE account_id = $1 AND member_id = $2 AND created_at >= $3`, accountID, memberID, since)
+	err := t.tx.GetContext(ctx, &c, memberUsageSinceSQL, accountID, memberID, since)
 	return c, mapErr("member usage since", err)
 }
 
@@ -176,10 +191,24 @@ func (t *tx) SyncMembers(ctx context.Context, accountID string) error {
 	return affected("sync members", res, err)
 }
 
-func (t *tx) MemberSpends(ctx context.Context, accountID string, memberIDs []string) ([]billing.MemberSpend, error) {
+// memberSpendsSQL reads limited members' counters with what their active holds reserve
+// (holds_member_active_idx).
+const memberSpendsSQL = `SELECT m.account_id, m.id, m.monthly_limit, m.period_start, m.period_spent,
+		COALESCE((SELECT sum(h.amount) FROM holds h WHERE h.account_id = m.account_id AND h.member_id = m.id AND h.member_id <> ''
+			AND h.status = 'active'), 0) AS held
+		FROM memberships m WHERE m.account_id = $1 AND m.id = ANY($2::text[]) AND m.monthly_limit IS NOT NULL`
+
+// memberSpendsNoHeldSQL is memberSpendsSQL for an account with no active holds.
+const memberSpendsNoHeldSQL = `SELECT account_id, id, monthly_limit, period_start, period_spent FROM memberships
+		WHERE account_id = $1 AND id = ANY($2::text[]) AND monthly_limit IS NOT NULL`
+
+func (t *tx) MemberSpends(ctx context.Context, accountID string, memberIDs []string, held bool) ([]billing.MemberSpend, error) {
 	var out []billing.MemberSpend
-	err := t.tx.SelectContext(ctx, &out, `SELECT account_id, id, monthly_limit, period_start, period_spent FROM memberships
-		WHERE account_id = $1 AND id = ANY($2::text[]) AND monthly_limit IS NOT NULL`, accountID, textArray(memberIDs))
+	q := memberSpendsSQL
+	if !held {
+		q = memberSpendsNoHeldSQL
+	}
+	err := t.tx.SelectContext(ctx, &out, q, accountID, textArray(memberIDs))
 	return out, mapErr("member spends", err)
 }
 
@@ -254,8 +283,10 @@ func nullText(s string) *string {
 
 func (s *Store) MemberSpendOf(ctx context.Context, accountID, memberID string) (billing.MemberSpend, error) {
 	var m billing.MemberSpend
-	err := s.db.GetContext(ctx, &m, `SELECT account_id, id, monthly_limit, period_start, period_spent FROM memberships
-		WHERE account_id = $1 AND id = $2`, accountID, memberID)
+	err := s.db.GetContext(ctx, &m, `SELECT m.account_id, m.id, m.monthly_limit, m.period_start, m.period_spent,
+		COALESCE((SELECT sum(h.amount) FROM holds h WHERE h.account_id = m.account_id AND h.member_id = m.id AND h.member_id <> ''
+			AND h.status = 'active'), 0) AS held
+		FROM memberships m WHERE m.account_id = $1 AND m.id = $2`, accountID, memberID)
 	return m, mapErr("member spend", err)
 }
 

@@ -229,8 +229,16 @@ func TestAPIKeysNeedAPIAccess(t *testing.T) {
 		t.Fatalf("free plan create: %d %s", p.Status, p.Doc.Find(`[data-testid="flash"]`).Text())
 	}
 	acc := accountOf(t, env, "dash-keys@example.com")
-	if _, _, err := env.Svc.CreateCustomerAPIKey(ctx, acc, billing.RoleOwner, "x", billing.Op{}); billing.ErrorCode(err) != billing.ENotEntitled {
-		t.Fatalf("CreateCustomerAPIKey on free: %v", err)
+	u, err := env.Store.UserByEmail(ctx, "dash-keys@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, owner, err := env.Svc.AccountForUser(ctx, u.ID, acc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.Svc.CreateMemberAPIKey(ctx, acc, owner, "x", billing.Op{}); billing.ErrorCode(err) != billing.ENotEntitled {
+		t.Fatalf("CreateMemberAPIKey on free: %v", err)
 	}
 	if keys, _ := env.Svc.APIKeys(ctx, acc.ID); len(keys) != 0 {
 		t.Fatalf("free account got %d keys", len(keys))

@@ -236,3 +236,42 @@ func TestMemberChangesReachEveryInstance(t *testing.T) {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// TestDemotedAdminKeyIs401: an admin's account key manages the account (PATCH
+// /accounts/{id}); demoting the admin to member over the API revokes it, so the same key is a
+// 401 at once, and an admin made owner keeps theirs.
+func TestDemotedAdminKeyIs401(t *testing.T) {
+	a := newAPIEnv(t)
+	acc := a.account("1000", "pro")
+	base := "/api/v1/accounts/" + acc
+	adminU, admin := a.joinByInvitation(acc, "demoted-admin@example.com", billing.RoleAdmin, nil)
+	otherU, other := a.joinByInvitation(acc, "promoted-admin@example.com", billing.RoleAdmin, nil)
+	acct, err := a.Svc.AccountSnapshot(context.Background(), acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := a.Svc.CreateMemberAPIKey(context.Background(), acct, admin, "admin key", billing.Op{Actor: billing.UserActor(adminU.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kept, err := a.Svc.CreateMemberAPIKey(context.Background(), acct, other, "other key", billing.Op{Actor: billing.UserActor(otherU.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminAPI, otherAPI := a.api.WithKey(secret), a.api.WithKey(kept)
+	if r := adminAPI.Do("GET", base, nil); r.Status != 200 {
+		t.Fatalf("admin key before the demotion: %d %s", r.Status, r.Raw)
+	}
+	if r := a.api.Do("PATCH", base+"/members/"+admin.ID, map[string]any{"role": "member"}); r.Status != 200 || r.Str("role") != "member" {
+		t.Fatalf("demote: %d %s", r.Status, r.Raw)
+	}
+	if r := adminAPI.Do("PATCH", base, map[string]any{"low_balance_threshold": "1"}); r.Status != 401 {
+		t.Fatalf("demoted admin's key on PATCH /accounts/{id}: %d %s", r.Status, r.Raw)
+	}
+	if r := a.api.Do("PATCH", base+"/members/"+other.ID, map[string]any{"role": "owner"}); r.Status != 200 {
+		t.Fatalf("promote: %d %s", r.Status, r.Raw)
+	}
+	if r := otherAPI.Do("GET", base, nil); r.Status != 200 {
+		t.Fatalf("promoted admin's key: %d %s", r.Status, r.Raw)
+	}
+}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"creditline/billing"
+	"creditline/migrations"
 )
 
 // team is a team account on the Pro plan (5 seats) with its owner, on a seeded catalog.
@@ -800,5 +802,389 @@ func TestUnlimitedMembersStayLockFree(t *testing.T) {
 	}
 	if lf, lk := count(m.ID, 20); lf != 0 || lk != 20 {
 		t.Fatalf("limited member: %d lock-free, %d locked", lf, lk)
+	}
+}
+
+// TestMemberHoldsCountAgainstLimit: a member's active holds count against their limit like
+// the account's reserved counts against available, for reservations and for debits; a
+// refused reservation tells the member and the owners once; commits never take the counter
+// past the limit, and a commit above its hold is capped at what the limit still allows.
+func TestMemberHoldsCountAgainstLimit(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "enterprise")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "10000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := est.Quote.Credits
+	limit := 2 * cost
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	reserve := func() (billing.HoldResult, error) {
+		res, _, err := e.svc.ReserveAction(tm.ctx, billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ,
+			Attributes: imageA, TTL: time.Hour, IdempotencyKey: key(), Member: m.ID})
+		return res, err
+	}
+	var holds []string
+	for i := 0; i < 6; i++ {
+		res, err := reserve()
+		switch {
+		case err == nil:
+			holds = append(holds, res.Hold.ID)
+		case code(err) != billing.EMemberLimit:
+			t.Fatalf("reservation %d: %v", i, err)
+		}
+	}
+	if len(holds) != 2 {
+		t.Fatalf("%d of 6 reservations of %v accepted against a limit of %v, want 2", len(holds), cost, limit)
+	}
+	if _, err := tm.use(m.ID, nil); code(err) != billing.EMemberLimit {
+		t.Fatalf("a debit while the member's holds fill their limit: %v", err)
+	}
+	k, _, err := e.svc.CreateAccountKey(tm.ctx, tm.acc.ID, "operator key", tm.op())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est, err := e.svc.EstimateForMember(tm.ctx, k, tm.acc.ID, m.ID, "image.generate", imageQ, imageA, false); err != nil || est.Allowed || est.Reason != billing.EMemberLimit {
+		t.Fatalf("an estimate while the member's holds fill their limit: %+v %v", est, err)
+	}
+	var notices int
+	if err := e.db.Get(&notices, `SELECT count(*) FROM notifications WHERE account_id = $1 AND kind = $2`, tm.acc.ID, billing.NoticeMemberLimit); err != nil || notices != 1 {
+		t.Fatalf("%d member limit notices after refused reservations (%v), want 1", notices, err)
+	}
+	// Released: its amount stops counting.
+	if _, err := e.svc.ReleaseHold(tm.ctx, holds[1], tm.acc.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// A commit of four images on a hold of one: the part above the hold is capped at the room
+	// left by the counter (0) and the other holds (none): 2 images' worth.
+	big := map[string]billing.Quantity{"images": billing.Count(4)}
+	out, err := e.svc.CommitAction(tm.ctx, billing.CommitActionInput{HoldID: holds[0], Quantities: big, IdempotencyKey: key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Event.Credits != limit || !slices.Contains(out.Warnings, billing.WarnCapped) {
+		t.Fatalf("commit above the hold charged %v (warnings %v), want %v capped", out.Event.Credits, out.Warnings, limit)
+	}
+	if _, err := reserve(); code(err) != billing.EMemberLimit {
+		t.Fatalf("a reservation at the limit: %v", err)
+	}
+	var spent int64
+	if err := e.db.Get(&spent, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil || billing.Credits(spent) != limit {
+		t.Fatalf("counter %v, want %v (%v)", billing.Credits(spent), limit, err)
+	}
+}
+
+// TestMemberCommitsStayUnderLimit: many concurrent reservations and debits by one member
+// (group commit off and on): exactly what fits the limit is accepted, and committing every
+// accepted hold never puts the counter past it (the reviewer's case: limit 8, cost 4, six
+// reservations accepted and a counter at 24).
+func TestMemberCommitsStayUnderLimit(t *testing.T) {
+	for _, gc := range []bool{false, true} {
+		t.Run(fmt.Sprintf("group_commit=%v", gc), func(t *testing.T) {
+			e := newTeamEnv(t)
+			if gc {
+				startGC(t, e, 2, time.Millisecond)
+			}
+			tm := newTeam(t, e, "enterprise")
+			_, m := tm.join(t, billing.RoleMember, nil)
+			e.grant(tm.acc.ID, "10000")
+			est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cost := est.Quote.Credits
+			limit := 10*cost + cost/2
+			if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			holds := make(chan string, 40)
+			var mu sync.Mutex
+			debits := 0
+			for i := 0; i < 80; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					if i%2 == 0 {
+						res, _, err := e.svc.ReserveAction(tm.ctx, billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ,
+							Attributes: imageA, TTL: time.Hour, IdempotencyKey: key(), Member: m.ID})
+						if err == nil {
+							holds <- res.Hold.ID
+						} else if code(err) != billing.EMemberLimit && code(err) != billing.ENotEntitled {
+							t.Errorf("reserve: %v", err)
+						}
+						return
+					}
+					if _, err := tm.use(m.ID, nil); err == nil {
+						mu.Lock()
+						debits++
+						mu.Unlock()
+					} else if code(err) != billing.EMemberLimit {
+						t.Errorf("use: %v", err)
+					}
+				}(i)
+			}
+			wg.Wait()
+			close(holds)
+			n := 0
+			for h := range holds {
+				n++
+				if _, err := e.svc.CommitAction(tm.ctx, billing.CommitActionInput{HoldID: h, Quantities: imageQ, IdempotencyKey: key()}); err != nil {
+					t.Fatalf("commit: %v", err)
+				}
+			}
+			var spent int64
+			if err := e.db.Get(&spent, `SELECT period_spent FROM memberships WHERE id = $1`, m.ID); err != nil {
+				t.Fatal(err)
+			}
+			if n+debits != 10 || billing.Credits(spent) != 10*cost {
+				t.Fatalf("%d holds and %d debits accepted, counter %v, want 10 and %v", n, debits, billing.Credits(spent), 10*cost)
+			}
+		})
+	}
+}
+
+// TestMemberPeriodMoveRecounts: a spend period that moves (a subscription starts, ends or
+// changes its period) recounts a member's counter from their usage in the new period instead
+// of zeroing it; the natural rollover starts it again at 0; UpdateMember takes the period
+// from the account it locks, not from the caller's copy.
+func TestMemberPeriodMoveRecounts(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "enterprise")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "10000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := est.Quote.Credits
+	limit := 3 * cost
+	stale := tm.acc // the caller's copy, from before the period moves
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := tm.use(m.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := e.svc.Now()
+	// A subscription's monthly period that began before the calendar month's.
+	start := time.Date(now.Year(), now.Month()-1, now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 2)
+	if now.Day() > 26 {
+		start = time.Date(now.Year(), now.Month(), 20, 0, 0, 0, 0, time.UTC)
+	}
+	end := start.AddDate(0, 1, 0)
+	if _, err := e.db.Exec(`UPDATE accounts SET billing_period_start = $2, billing_period_end = $3 WHERE id = $1`, tm.acc.ID, start, end); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.ForgetAccount(tm.acc.ID, 0)
+	for i := 0; i < 3; i++ {
+		if _, err := tm.use(m.ID, nil); code(err) != billing.EMemberLimit {
+			t.Fatalf("use %d in the moved period: %v", i, err)
+		}
+	}
+	counter := func() (billing.Credits, time.Time) {
+		t.Helper()
+		var r struct {
+			Spent billing.Credits `db:"period_spent"`
+			Start time.Time       `db:"period_start"`
+		}
+		if err := e.db.Get(&r, `SELECT period_spent, period_start FROM memberships WHERE id = $1`, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		return r.Spent, r.Start
+	}
+	if spent, at := counter(); spent != limit || !at.Equal(start) {
+		t.Fatalf("counter %v since %v after the period moved, want %v since %v", spent, at, limit, start)
+	}
+	// UpdateMember with a copy of the account from before the move recounts the locked one's.
+	higher := 4 * cost
+	if _, err := e.svc.UpdateMember(tm.ctx, stale, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &higher}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if spent, at := counter(); spent != limit || !at.Equal(start) {
+		t.Fatalf("counter %v since %v after UpdateMember with a stale account, want %v since %v", spent, at, limit, start)
+	}
+	// The natural rollover: the next period starts where this one ends, at 0.
+	e.clock.Advance(end.Sub(now) + time.Hour)
+	k, _, err := e.svc.CreateAccountKey(tm.ctx, tm.acc.ID, "operator key", tm.op())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est, err := e.svc.EstimateForMember(tm.ctx, k, tm.acc.ID, m.ID, "image.generate", imageQ, imageA, false); err != nil || !est.Allowed {
+		t.Fatalf("an estimate in the next period: %+v %v", est, err)
+	}
+	if _, err := tm.use(m.ID, nil); err != nil {
+		t.Fatalf("use in the next period: %v", err)
+	}
+	next, _ := billing.SpendPeriod(billing.Account{BillingPeriodStart: &start, BillingPeriodEnd: &end}, e.svc.Now())
+	if spent, at := counter(); spent != cost || !at.Equal(next) {
+		t.Fatalf("counter %v since %v after the rollover, want %v since %v", spent, at, cost, next)
+	}
+	if vs, err := e.svc.Verify(tm.ctx); err != nil || len(vs) != 0 {
+		t.Fatalf("verify: %v %v", vs, err)
+	}
+}
+
+// TestDemotionRevokesKeys: an admin's account keys act with an admin's powers, so demoting
+// them to member revokes those keys in the same transaction, audited, and the keys are refused
+// at once; an admin made owner keeps theirs. A key always records the membership that made it.
+func TestDemotionRevokesKeys(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "pro")
+	_, admin := tm.join(t, billing.RoleAdmin, nil)
+	_, other := tm.join(t, billing.RoleAdmin, nil)
+	k, secret, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, admin, "admin key", billing.Op{Actor: billing.UserActor(admin.UserID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kept, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, other, "other key", billing.Op{Actor: billing.UserActor(other.UserID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	member, owner := billing.RoleMember, billing.RoleOwner
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, admin.ID, billing.MemberChange{Role: &member}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, secret); code(err) != billing.EUnauthenticated {
+		t.Fatalf("a demoted admin's key: %v", err)
+	}
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, other.ID, billing.MemberChange{Role: &owner}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, kept); err != nil {
+		t.Fatalf("an admin made owner lost their key: %v", err)
+	}
+	found := false
+	for _, a := range e.auditOf(tm.acc.ID) {
+		if a.Action == billing.AuditMemberUpdate && strings.Contains(string(a.After), k.ID) && strings.Contains(string(a.After), "revoked_keys") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the demotion's audit entry does not name the revoked key %s", k.ID)
+	}
+	// Keys of members demoted before the fix: migration 0027 revokes them, audited.
+	_, late := tm.join(t, billing.RoleAdmin, nil)
+	lk, lateSecret, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, late, "late key", billing.Op{Actor: billing.UserActor(late.UserID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(`UPDATE memberships SET role = 'member' WHERE id = $1`, late.ID); err != nil {
+		t.Fatal(err)
+	}
+	sql, err := migrations.FS.ReadFile("0027_member_indexes.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(string(sql)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthenticateKey(tm.ctx, lateSecret); code(err) != billing.EUnauthenticated {
+		t.Fatalf("a key of a member demoted before the fix, after migration 0027: %v", err)
+	}
+	var audited int
+	if err := e.db.Get(&audited, `SELECT count(*) FROM audit_log WHERE action = 'api_key.revoke' AND account_id = $1 AND after->>'id' = $2`, tm.acc.ID, lk.ID); err != nil || audited != 1 {
+		t.Fatalf("%d audit entries for the migration's revocation (%v)", audited, err)
+	}
+	// A key needs a real membership: a role alone records no creator.
+	if _, _, err := e.svc.CreateMemberAPIKey(tm.ctx, tm.acc, billing.Membership{AccountID: tm.acc.ID, Role: billing.RoleOwner}, "x", tm.op()); code(err) != billing.ENotFound {
+		t.Fatalf("a key without a membership: %v", err)
+	}
+}
+
+// TestReplayNamingAGoneMember: replaying a recorded usage event or reservation answers the
+// original outcome even when the member it names was removed since, or their limit lowered
+// below their spend; a new request naming the removed member is still a 400 on field member.
+func TestReplayNamingAGoneMember(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "enterprise")
+	mu, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "10000")
+	limit := billing.MustCredits("1000")
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &limit}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	use := billing.UsageInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ, Attributes: imageA, IdempotencyKey: key(),
+		Member: m.ID, RequestHash: "h1"}
+	r1, err := e.svc.ChargeUsage(tm.ctx, use)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := billing.ReserveActionInput{AccountID: tm.acc.ID, Action: "image.generate", Quantities: imageQ, Attributes: imageA, TTL: time.Hour,
+		IdempotencyKey: key(), Member: "email:" + mu.Email, RequestHash: "h2"}
+	h1, _, err := e.svc.ReserveAction(tm.ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The limit lowered below the member's spend: the replay is the original.
+	low := billing.MustCredits("0")
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &low}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := e.svc.ChargeUsage(tm.ctx, use); err != nil || !r2.Replayed || r2.Event.ID != r1.Event.ID {
+		t.Fatalf("replay after the limit was lowered: %+v %v", r2, err)
+	}
+	// The member removed: still the original.
+	if err := e.svc.RemoveMember(tm.ctx, tm.acc, tm.om, m.ID, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := e.svc.ChargeUsage(tm.ctx, use); err != nil || !r2.Replayed || r2.Event.ID != r1.Event.ID {
+		t.Fatalf("usage replay naming a removed member: %+v %v", r2, err)
+	}
+	if h2, _, err := e.svc.ReserveAction(tm.ctx, res); err != nil || !h2.Replayed || h2.Hold.ID != h1.Hold.ID {
+		t.Fatalf("reservation replay naming a removed member: %+v %v", h2, err)
+	}
+	// A new request naming them is refused; a reused key with another body is a conflict.
+	fresh := use
+	fresh.IdempotencyKey = key()
+	if _, err := e.svc.ChargeUsage(tm.ctx, fresh); code(err) != billing.EInvalid {
+		t.Fatalf("new usage naming a removed member: %v", err)
+	}
+	other := use
+	other.RequestHash = "h3"
+	if _, err := e.svc.ChargeUsage(tm.ctx, other); code(err) != billing.EIdempotencyConflict {
+		t.Fatalf("a reused key with another body: %v", err)
+	}
+}
+
+// TestMemberCounterNeverMovesBackwards: an instance whose clock is still in the last period
+// (behind the one that rolled the counter over) decides against the counter as it is: it
+// neither zeroes it nor moves its period back, so the member cannot spend their limit twice.
+func TestMemberCounterNeverMovesBackwards(t *testing.T) {
+	e := newTeamEnv(t)
+	tm := newTeam(t, e, "enterprise")
+	_, m := tm.join(t, billing.RoleMember, nil)
+	e.grant(tm.acc.ID, "10000")
+	est, err := e.svc.Estimate(tm.ctx, tm.acc.ID, "image.generate", imageQ, imageA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := est.Quote.Credits
+	if _, err := e.svc.UpdateMember(tm.ctx, tm.acc, tm.om, m.ID, billing.MemberChange{MonthlyLimit: &cost}, tm.op()); err != nil {
+		t.Fatal(err)
+	}
+	// Into the next calendar month, one hour past its start: the member spends their limit.
+	_, end := billing.SpendPeriod(tm.acc, e.svc.Now())
+	e.clock.Advance(end.Sub(e.svc.Now()) + time.Hour)
+	if _, err := tm.use(m.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	behind := billing.NewService(e.store, billing.Options{Now: func() time.Time { return e.clock.Now().Add(-2 * time.Hour) }})
+	_, err = behind.Debit(tm.ctx, billing.DebitInput{AccountID: tm.acc.ID, Amount: cost, IdempotencyKey: key(), Enforce: true, MemberID: m.ID})
+	if code(err) != billing.EMemberLimit {
+		t.Fatalf("a debit by an instance behind the rollover: %v", err)
+	}
+	var start time.Time
+	if err := e.db.Get(&start, `SELECT period_start FROM memberships WHERE id = $1`, m.ID); err != nil || !start.Equal(end) {
+		t.Fatalf("counter period %v, want %v (%v)", start, end, err)
 	}
 }
