@@ -4,8 +4,8 @@ import "context"
 
 // CanManageAccount says whether a member with this role may change how the account works: its
 // keys, spend limit and pause, alert rules and webhooks. Owners and admins manage the account;
-// members use it (SPEC section 2).
-func CanManageAccount(role string) bool { return role == RoleOwner || role == RoleAdmin }
+// members use it (SPEC section 2). The role matrix (Can) is the one rule.
+func CanManageAccount(role string) bool { return Can(role, ActManageLimits) }
 
 // CreateMemberAPIKey is a customer creating a key for their own account in the portal, as the
 // membership m (read from the store, with its id), which the key records: usage through it is

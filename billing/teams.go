@@ -123,7 +123,7 @@ const (
 	invitationTokenMaxLen = 100
 )
 
-func validRole(r string) bool { return r == RoleOwner || r == RoleAdmin || r == RoleMember }
+func validRole(r string) bool { return Can(r, ActUseCredits) } // every role uses credits
 
 func hashInvitationToken(token string) string { return hex.EncodeToString(HashToken(token)) }
 

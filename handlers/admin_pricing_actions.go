@@ -79,12 +79,7 @@ func (h *Handlers) AdminAddPriceAction(c echo.Context) error {
 		_, err = h.svc.SetDraftAction(c.Request().Context(), id, a, true)
 	}
 	if err == nil {
-		target := draftPath(id) + "#action-" + key
-		if isHTMX(c) {
-			c.Response().Header().Set("HX-Redirect", target)
-			return c.NoContent(http.StatusOK)
-		}
-		return c.Redirect(http.StatusSeeOther, target)
+		return hxRedirect(c, draftPath(id)+"#action-"+key)
 	}
 	if billing.ErrorCode(err) == billing.EInvalid {
 		fields, msg := fieldErrors(err)

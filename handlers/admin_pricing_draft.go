@@ -197,10 +197,5 @@ func (h *Handlers) AdminPublishPriceDraft(c echo.Context) error {
 			return pages.PublishForm(v.Publish())
 		})
 	}
-	target := "/admin/pricing?published=" + strconv.Itoa(pub.Version())
-	if isHTMX(c) {
-		c.Response().Header().Set("HX-Redirect", target)
-		return c.NoContent(http.StatusOK)
-	}
-	return c.Redirect(http.StatusSeeOther, target)
+	return hxRedirect(c, "/admin/pricing?published="+strconv.Itoa(pub.Version()))
 }

@@ -96,9 +96,9 @@ func (h *Handlers) CreateTeam(c echo.Context) error {
 // hxRedirect sends the browser to target after a form: htmx follows HX-Redirect with a full
 // page load; a plain form gets a 303.
 func hxRedirect(c echo.Context, target string) error {
-	if c.Request().Header.Get("HX-Request") == "true" {
+	if isHTMX(c) {
 		c.Response().Header().Set("HX-Redirect", target)
-		return c.NoContent(http.StatusNoContent)
+		return c.NoContent(http.StatusOK)
 	}
 	return c.Redirect(http.StatusSeeOther, target)
 }

@@ -191,11 +191,12 @@ func (t *tx) SyncMembers(ctx context.Context, accountID string) error {
 	return affected("sync members", res, err)
 }
 
-// memberSpendsSQL reads limited members' counters with what their active holds reserve
-// (holds_member_active_idx).
-const memberSpendsSQL = `SELECT m.account_id, m.id, m.monthly_limit, m.period_start, m.period_spent,
-		COALESCE((SELECT sum(h.amount) FROM holds h WHERE h.account_id = m.account_id AND h.member_id = m.id AND h.member_id <> ''
-			AND h.status = 'active'), 0) AS held
+// memberHeldSQL is what the active holds of membership m reserve (holds_member_active_idx).
+const memberHeldSQL = `COALESCE((SELECT sum(h.amount) FROM holds h WHERE h.account_id = m.account_id AND h.member_id = m.id
+	AND h.member_id <> '' AND h.status = 'active'), 0) AS held`
+
+// memberSpendsSQL reads limited members' counters with what their active holds reserve.
+const memberSpendsSQL = `SELECT m.account_id, m.id, m.monthly_limit, m.period_start, m.period_spent, ` + memberHeldSQL + `
 		FROM memberships m WHERE m.account_id = $1 AND m.id = ANY($2::text[]) AND m.monthly_limit IS NOT NULL`
 
 // memberSpendsNoHeldSQL is memberSpendsSQL for an account with no active holds.
@@ -283,9 +284,7 @@ func nullText(s string) *string {
 
 func (s *Store) MemberSpendOf(ctx context.Context, accountID, memberID string) (billing.MemberSpend, error) {
 	var m billing.MemberSpend
-	err := s.db.GetContext(ctx, &m, `SELECT m.account_id, m.id, m.monthly_limit, m.period_start, m.period_spent,
-		COALESCE((SELECT sum(h.amount) FROM holds h WHERE h.account_id = m.account_id AND h.member_id = m.id AND h.member_id <> ''
-			AND h.status = 'active'), 0) AS held
+	err := s.db.GetContext(ctx, &m, `SELECT m.account_id, m.id, m.monthly_limit, m.period_start, m.period_spent, `+memberHeldSQL+`
 		FROM memberships m WHERE m.account_id = $1 AND m.id = $2`, accountID, memberID)
 	return m, mapErr("member spend", err)
 }
