@@ -93,8 +93,8 @@ func JSONDepth(raw []byte) int {
 // document passes: the caller's decoder reports syntax errors. The common clean body costs
 // one scan: only bodies with a control escape or invalid UTF-8 are walked.
 func CheckJSONText(raw []byte) error {
-	if utf8.Valid(raw) && !suspectEscape(raw) {
-		return nil // JSON strings cannot hold raw controls; only escapes can produce them
+	if utf8.Valid(raw) && !suspectEscape(raw) && !rawControl(raw) {
+		return nil // JSON strings cannot hold raw C0 controls; only escapes and DEL or C1 can
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	w := jsonWalker{dec: dec, raw: raw}
@@ -139,6 +139,25 @@ func suspectEscape(raw []byte) bool {
 			return false
 		}
 		i += 2 + next
+	}
+	return false
+}
+
+// rawControl finds the controls JSON lets a string carry unescaped: DEL (0x7f) and the C1
+// range U+0080..U+009F (0xc2 0x80..0x9f in UTF-8).
+func rawControl(raw []byte) bool {
+	if bytes.IndexByte(raw, 0x7f) >= 0 {
+		return true
+	}
+	for i := bytes.IndexByte(raw, 0xc2); i >= 0 && i+1 < len(raw); {
+		if raw[i+1] >= 0x80 && raw[i+1] <= 0x9f {
+			return true
+		}
+		next := bytes.IndexByte(raw[i+1:], 0xc2)
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
 	}
 	return false
 }

@@ -38,6 +38,9 @@ func TestCheckJSONText(t *testing.T) {
 		`{"a":"\ud800"}`:            "a",
 		`{"a":"\uDC00x"}`:           "a",
 		"{\"a\":\"\xff\"}":          "a",
+		"{\"a\":\"x\x7f\"}":         "a",
+		"{\"a\":[\"\u0085\"]}":      "a[0]",
+		"{\"k\u009b\":1}":           "body",
 		`{"a":"\\","b":"\u0002"}`:   "b",
 		`{"` + strings.Repeat("k", 100) + `":"\u0000"}`: strings.Repeat("k", 64) + "…",
 	}

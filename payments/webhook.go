@@ -79,11 +79,15 @@ func checkEnvelope(payload []byte, ev *stripe.Event) error {
 		v.Add("id", "Required: the event id (evt_...).")
 	} else if len(ev.ID) > 255 {
 		v.Add("id", "Use at most 255 characters.")
+	} else if err := billing.CheckText("id", ev.ID); err != nil {
+		return err
 	}
 	if strings.TrimSpace(string(ev.Type)) == "" {
 		v.Add("type", "Required: the event type.")
 	} else if len(ev.Type) > 255 {
 		v.Add("type", "Use at most 255 characters.")
+	} else if err := billing.CheckText("type", string(ev.Type)); err != nil {
+		return err
 	}
 	if ev.Data == nil || len(ev.Data.Raw) == 0 || ev.Data.Raw[0] != '{' {
 		v.Add("data.object", "Required: the event's object.")
