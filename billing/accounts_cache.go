@@ -58,6 +58,9 @@ func (s *Service) AccountSnapshot(ctx context.Context, ref string) (Account, err
 	if a, found := s.ledgerRoute(ref, ca, ok); found {
 		return a, nil
 	}
+	if !s.ledgerLocked && !strings.HasPrefix(ref, "external:") {
+		return s.coldAccount(ctx, ref) // read with others, into the ledger cache
+	}
 	return c.loads.do(ctx, ref, func(ctx context.Context) (Account, error) {
 		return s.ResolveAccount(ctx, ref)
 	}, func(a Account) { s.snapshot(ref, a) })

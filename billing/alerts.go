@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -82,15 +83,13 @@ func (r AlertRule) HasChannel(ch string) bool {
 	return false
 }
 
+// CachedAlertKinds are the kinds onDebitPath accepts: the ledger cache keeps rules of these
+// only, and Store.LedgerAccounts reads no others.
+var CachedAlertKinds = []string{AlertBalanceBelow, AlertBalanceBelowPercent, AlertSpendPercent}
+
 // onDebitPath says whether the kind is a comparison of the account's figures, evaluated where
 // those figures change (every ledger write); the others fire from events and jobs.
-func (r *AlertRule) onDebitPath() bool {
-	switch r.Kind {
-	case AlertBalanceBelow, AlertBalanceBelowPercent, AlertSpendPercent:
-		return true
-	}
-	return false
-}
+func (r *AlertRule) onDebitPath() bool { return slices.Contains(CachedAlertKinds, r.Kind) }
 
 // AlertTx writes alert rules and their state inside a transaction.
 type AlertTx interface {
@@ -119,7 +118,7 @@ type AlertTx interface {
 
 // AlertStore reads alert rules outside a transaction.
 type AlertStore interface {
-	// AlertRulesOf lists the enabled rules of the accounts.
+	// AlertRulesOf lists the enabled rules of the accounts, as LedgerAccounts reads them.
 	AlertRulesOf(ctx context.Context, accountIDs []string) ([]AlertRule, error)
 	// ListAlertRules lists every rule of an account, oldest first.
 	ListAlertRules(ctx context.Context, accountID string) ([]AlertRule, error)

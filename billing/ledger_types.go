@@ -217,8 +217,8 @@ type LedgerTx interface {
 type LedgerCommitter interface {
 	CommitLedger(ctx context.Context, w LedgerWrites) error
 	// LedgerAccounts reads accounts, then their live grants (remaining > 0), then their
-	// enabled alert rules (grouped by account), without locks: for decisions that are
-	// version-checked when written.
+	// enabled alert rules (grouped by account; only the fields the ledger cache keeps, see
+	// cachedRules), without locks: for decisions that are version-checked when written.
 	LedgerAccounts(ctx context.Context, ids []string) ([]Account, []Grant, []AlertRule, error)
 }
 
@@ -241,6 +241,7 @@ type LedgerReader interface {
 	// in one snapshot and without locks.
 	RecentLedgerAccounts(ctx context.Context, entries, limit int) ([]Account, []Grant, error)
 	// LedgerAccountsAfter returns up to limit accounts with ids after afterID, in id order,
-	// with their live grants and enabled alert rules, read in one snapshot and without locks.
+	// with their live grants and enabled alert rules (as LedgerAccounts reads them), read in
+	// one snapshot and without locks.
 	LedgerAccountsAfter(ctx context.Context, afterID string, limit int) ([]Account, []Grant, []AlertRule, error)
 }

@@ -23,6 +23,7 @@ type Service struct {
 	keys         keyCache
 	gc           atomic.Pointer[GroupCommit]
 	accounts     accountCache
+	cold         coldLoader
 	apiLimits    apiLimiters // per-plan API rate limits (AuthorizeAccount)
 	// refusals counts rate-limit refusals for abuse detection.
 	refusals refusalCounts

@@ -38,12 +38,17 @@ func (t *tx) AlertRulesFor(ctx context.Context, accountIDs []string) ([]billing.
 	return alertRules(rows), nil
 }
 
+// cachedRulesSQL reads what the ledger cache keeps of the enabled rules of accounts (id,
+// account, kind, threshold, firing of the kinds in $2: billing's cachedRules).
+const cachedRulesSQL = `SELECT id, account_id, kind, threshold, true AS enabled, firing FROM alert_rules
+	WHERE account_id = ANY($1) AND enabled AND kind = ANY($2) ORDER BY account_id, id`
+
 func (s *Store) AlertRulesOf(ctx context.Context, accountIDs []string) ([]billing.AlertRule, error) {
-	var rows []alertRuleRow
-	if err := s.db.SelectContext(ctx, &rows, alertRulesForSQL, pq.Array(accountIDs)); err != nil {
+	var rules []billing.AlertRule
+	if err := s.selectHot(ctx, &rules, cachedRulesSQL, pq.Array(accountIDs), pq.Array(billing.CachedAlertKinds)); err != nil {
 		return nil, mapErr("alert rules", err)
 	}
-	return alertRules(rows), nil
+	return rules, nil
 }
 
 func (s *Store) ListAlertRules(ctx context.Context, accountID string) ([]billing.AlertRule, error) {

@@ -289,7 +289,8 @@ e AS (
 )
 INSERT INTO alert_rules (id, account_id, kind, threshold, channels, enabled, created_at, updated_at)
 SELECT 'alr_' || sfx || '_' || r.ord, 'acc_' || sfx, r.kind, r.th, string_to_array(r.ch, ','), r.en, $7, $7
-FROM n, unnest($9::text[], $10::bigint[], $11::text[], $12::boolean[]) WITH ORDINALITY AS r(kind, th, ch, en, ord)`
+FROM n, unnest($9::text[], $10::bigint[], $11::text[], $12::boolean[]) WITH ORDINALITY AS r(kind, th, ch, en, ord)
+ORDER BY n.g, r.ord` // an account's rules side by side, as CreateAccount leaves them
 
 // SeedBulkAccounts makes in.N funded accounts set-based, BulkAccountsChunk per statement, and
 // returns their ids in order; progress (may be nil) hears the running total. The rows satisfy

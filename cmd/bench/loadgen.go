@@ -20,6 +20,7 @@ type loadgen struct {
 	accounts []string
 	members  map[string]string // account -> its member (-members), nil without
 	seq      atomic.Int64
+	run      string // the idempotency keys' prefix: another run (or -reuse) must not replay them
 }
 
 func (l *loadgen) client(n int) *http.Client {
@@ -29,11 +30,11 @@ func (l *loadgen) client(n int) *http.Client {
 func (l *loadgen) event(acc string) []byte {
 	// small-open chat: 1 credit flat (0.8 on the benchmark plan); its own idempotency key.
 	if m := l.members[acc]; m != "" {
-		return []byte(fmt.Sprintf(`{"account":%q,"member":%q,"action":"chat.completion","attributes":{"model":"small-open"},"idempotency_key":"bench-%d"}`,
-			acc, m, l.seq.Add(1)))
+		return []byte(fmt.Sprintf(`{"account":%q,"member":%q,"action":"chat.completion","attributes":{"model":"small-open"},"idempotency_key":"bench-%s%d"}`,
+			acc, m, l.run, l.seq.Add(1)))
 	}
-	return []byte(fmt.Sprintf(`{"account":%q,"action":"chat.completion","attributes":{"model":"small-open"},"idempotency_key":"bench-%d"}`,
-		acc, l.seq.Add(1)))
+	return []byte(fmt.Sprintf(`{"account":%q,"action":"chat.completion","attributes":{"model":"small-open"},"idempotency_key":"bench-%s%d"}`,
+		acc, l.run, l.seq.Add(1)))
 }
 
 func (l *loadgen) post(c *http.Client, path string, body []byte) (int, error) {

@@ -39,6 +39,10 @@ type Config struct {
 	DebitWindow time.Duration
 	// LedgerCacheAccounts bounds the accounts cached for lock-free debits (LEDGER_CACHE_ACCOUNTS).
 	LedgerCacheAccounts int
+	// LedgerCacheFill reads the whole customer base into the ledger cache in the background
+	// after the start (LEDGER_CACHE_FILL=on); by default accounts are cached as traffic
+	// reaches them, read several at a time.
+	LedgerCacheFill bool
 	// Grace is how long a failed subscription payment keeps its plan (DUNNING_GRACE_DAYS).
 	Grace time.Duration
 	// Retention is how long finished jobs, sent mail and settled webhook deliveries are kept
@@ -105,6 +109,13 @@ func loadConfig(getenv func(string) string, dev bool) (Config, error) {
 			return c, fmt.Errorf("LEDGER_CACHE_ACCOUNTS %q must be a whole number from 1000 to 50000000", v)
 		}
 		c.LedgerCacheAccounts = n
+	}
+	switch v := strings.TrimSpace(getenv("LEDGER_CACHE_FILL")); v {
+	case "", "off":
+	case "on":
+		c.LedgerCacheFill = true
+	default:
+		return c, fmt.Errorf("LEDGER_CACHE_FILL %q must be on or off", v)
 	}
 	c.Grace = billing.DefaultGrace
 	if v := strings.TrimSpace(getenv("DUNNING_GRACE_DAYS")); v != "" {

@@ -23,3 +23,19 @@ func TestLedgerCacheSetting(t *testing.T) {
 		}
 	}
 }
+
+// LEDGER_CACHE_FILL: off unless set to on; anything else stops the start.
+func TestLedgerCacheFillSetting(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "off": false, " on ": true} {
+		cfg, err := loadConfig(base(map[string]string{"PAYMENTS": "test", "LEDGER_CACHE_FILL": v}), false)
+		if err != nil || cfg.LedgerCacheFill != want {
+			t.Errorf("LEDGER_CACHE_FILL=%q: %v (%v), want %v", v, cfg.LedgerCacheFill, err, want)
+		}
+	}
+	for _, v := range []string{"yes", "ON", "1", "true"} {
+		_, err := loadConfig(base(map[string]string{"PAYMENTS": "test", "LEDGER_CACHE_FILL": v}), false)
+		if err == nil || !strings.HasPrefix(err.Error(), "LEDGER_CACHE_FILL") {
+			t.Errorf("LEDGER_CACHE_FILL=%q: err %v, want one naming the setting", v, err)
+		}
+	}
+}

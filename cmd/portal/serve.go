@@ -174,11 +174,13 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	defer func() { stopGC(); waitGC() }() // after Shutdown: in-flight debits are answered first
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	go func() { // the rest of the customer base, up to LEDGER_CACHE_ACCOUNTS, while serving
-		start := time.Now()
-		n, err := a.svc.WarmLedgerCacheAll(lctx)
-		a.log.Info("ledger cache filled", "accounts", n, "ms", time.Since(start).Milliseconds(), "err", err)
-	}()
+	if a.cfg.LedgerCacheFill {
+		go func() { // the rest of the customer base, up to LEDGER_CACHE_ACCOUNTS, while serving
+			start := time.Now()
+			n, err := a.svc.WarmLedgerCacheAll(lctx)
+			a.log.Info("ledger cache filled", "accounts", n, "ms", time.Since(start).Milliseconds(), "err", err)
+		}()
+	}
 	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	worker := a.svc.NewWorker(a.log)
