@@ -152,7 +152,9 @@ func TestLedgerAccountsMatchesTheWarmUpRead(t *testing.T) {
 			}
 		}
 	}
-	slices.SortFunc(want, func(x, y billing.AlertRule) int { return cmp.Or(cmp.Compare(x.AccountID, y.AccountID), cmp.Compare(x.ID, y.ID)) })
+	slices.SortFunc(want, func(x, y billing.AlertRule) int {
+		return cmp.Or(cmp.Compare(x.AccountID, y.AccountID), cmp.Compare(x.ID, y.ID))
+	})
 	if len(want) == 0 || !reflect.DeepEqual(rules, want) {
 		t.Fatalf("rules:\n%+v\nwant\n%+v", rules, want)
 	}
