@@ -210,7 +210,7 @@ func (s *Service) splitByCache(ops []ledgerOp, res []opResult) (free, locked []i
 
 // readUncached reads the accounts of the debits at positions at (those not cached) with
 // their grants and rules, without locks, and caches them, so that the batch is decided
-// lock-free: three reads and one version-checked write instead of a transaction of seven
+// lock-free: one read and one version-checked write instead of a transaction of seven
 // round trips holding the accounts' locks. Accounts with a reservation in the batch are left
 // to the locked path. It says whether it cached any.
 func (s *Service) readUncached(ctx context.Context, ops []ledgerOp, at []int) bool {

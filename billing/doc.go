@@ -38,9 +38,10 @@
 //
 // The cache is bounded (Options.LedgerCacheAccounts) and evicts one least recently used
 // account at a time (clockMap). Decisions are per account: a batch's accounts that are not
-// cached are read without locks (Store.LedgerAccounts: the account first, then its grants and
-// rules, so that a change in between leaves the row past the version read) and decided like
-// cached ones; only accounts that cannot be read so, or that have a reservation in the
+// cached are read without locks (Store.LedgerAccounts: each account with its grants and rules,
+// in one statement; a change after it leaves the row past the version read) and decided like
+// cached ones. A request whose account misses every cache has it read beforehand, together
+// with the other misses of the moment (coldLoader), so its batch finds it cached; only accounts that cannot be read so, or that have a reservation in the
 // batch, take the locked path, beside the lock-free statement of the others (applySplit).
 //
 // Account settings (status, plan, limits) are cached per instance too (AccountSnapshot). A

@@ -65,8 +65,9 @@ func (m *Metrics) WatchGroupCommit(stats func() *billing.GroupCommitStats) {
 }
 
 // WatchLedger exports how debit batches were committed: lock-free, under locks, and the
-// lock-free attempts redone under locks.
-func (m *Metrics) WatchLedger(s *billing.LedgerStats) {
+// lock-free attempts redone under locks; the reads of accounts not cached, and how many
+// accounts the ledger cache holds (cached).
+func (m *Metrics) WatchLedger(s *billing.LedgerStats, cached func() int) {
 	m.reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_ledger_lock_free_batches_total", Help: "Debit batches committed with one statement against cached accounts."},
 			func() float64 { return float64(s.LockFree.Load()) }),
@@ -74,6 +75,10 @@ func (m *Metrics) WatchLedger(s *billing.LedgerStats) {
 			func() float64 { return float64(s.Locked.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_ledger_lock_free_fallbacks_total", Help: "Lock-free attempts redone under locks (account changed, key replayed, or more to write)."},
 			func() float64 { return float64(s.Fallbacks.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "creditline_ledger_cold_reads_total", Help: "Reads of accounts not in the ledger cache (several accounts each)."},
+			func() float64 { return float64(s.ColdReads.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "creditline_ledger_cache_accounts", Help: "Accounts in the ledger cache."},
+			func() float64 { return float64(cached()) }),
 	)
 }
 

@@ -34,10 +34,10 @@ CREATE TABLE pgc_daily (LIKE usage_daily INCLUDING ALL);
 CREATE TABLE pgc_ledger (LIKE ledger_entries INCLUDING ALL);
 -- n accounts and one grant each, cloned from the fixture's first account and grant.
 INSERT INTO pgc_accounts SELECT (jsonb_populate_record(NULL::pgc_accounts, to_jsonb(t) || jsonb_build_object(
-	'id', 'pa' || lpad(g::text, 6, '0'), 'external_id', NULL, 'balance', 1000000000000000))).*
+	'id', 'pa' || lpad(g::text, 8, '0'), 'external_id', NULL, 'balance', 1000000000000000))).*
 	FROM (SELECT * FROM accounts ORDER BY id LIMIT 1) t, generate_series(1, %[1]d) g;
 INSERT INTO pgc_grants SELECT (jsonb_populate_record(NULL::pgc_grants, to_jsonb(t) || jsonb_build_object(
-	'id', 'pg' || lpad(g::text, 6, '0'), 'account_id', 'pa' || lpad(g::text, 6, '0'), 'idempotency_key', NULL,
+	'id', 'pg' || lpad(g::text, 8, '0'), 'account_id', 'pa' || lpad(g::text, 8, '0'), 'idempotency_key', NULL,
 	'amount', 1000000000000000, 'remaining', 1000000000000000))).*
 	FROM (SELECT * FROM grants ORDER BY id LIMIT 1) t, generate_series(1, %[1]d) g;`
 
@@ -46,7 +46,7 @@ INSERT INTO pgc_grants SELECT (jsonb_populate_record(NULL::pgc_grants, to_jsonb(
 const ceilingScript = `\set b %d
 \set n %d
 WITH x AS MATERIALIZED (SELECT lpad(nextval('pgc_ids')::text, 20, '0') AS id,
-		'pa' || lpad((1 + floor(random() * :n))::int::text, 6, '0') AS acc FROM generate_series(1, :b)),
+		'pa' || lpad((1 + floor(random() * :n))::int::text, 8, '0') AS acc FROM generate_series(1, :b)),
 s AS (SELECT acc, count(*) AS c FROM x GROUP BY acc),
 l AS MATERIALIZED (SELECT s.* FROM (SELECT * FROM s ORDER BY acc) s,
 	LATERAL (SELECT 1 FROM pgc_accounts WHERE id = s.acc FOR NO KEY UPDATE OFFSET 0) k),

@@ -212,5 +212,6 @@ func (o options) serverRun(ctx context.Context, db *benchDB, bin string, fix *fi
 		})
 	}
 	row.rssEnd = srv.rss()
+	row.cached = int(readGC(srv.base).cached)
 	return results, row, nil
 }

@@ -11,7 +11,7 @@ import (
 const benchMetricsToken = "bench-metrics-token-0123456789"
 
 // gcCounters reads the batcher's counters from the server's /metrics.
-type gcCounters struct{ tx, ops, txSec, waitSec, lockFree, locked float64 }
+type gcCounters struct{ tx, ops, txSec, waitSec, lockFree, locked, cached float64 }
 
 func readGC(base string) gcCounters {
 	var c gcCounters
@@ -42,6 +42,8 @@ func readGC(base string) gcCounters {
 			c.lockFree = v
 		case "creditline_ledger_locked_batches_total":
 			c.locked = v
+		case "creditline_ledger_cache_accounts":
+			c.cached = v
 		}
 	}
 	return c

@@ -76,6 +76,7 @@ type scaleRow struct {
 	accounts         int
 	spread           result
 	rssStart, rssEnd int64
+	cached           int // accounts in the ledger cache at the end
 }
 
 // reportScale prints the spread over each account count beside the first (and each beside
@@ -87,7 +88,7 @@ func reportScale(rows []scaleRow, rs []result) {
 	}
 	fmt.Println("\nspread by number of accounts (each on a fresh server):")
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "accounts\tapi spread debits/s\tvs first\tpgbench baseline\tvs baseline\tp99 ms\tlock-free batches\tRSS after MB\t")
+	fmt.Fprintln(w, "accounts\tapi spread debits/s\tvs first\tpgbench baseline\tvs baseline\tp99 ms\tlock-free batches\tcached after\tRSS after MB\t")
 	for _, row := range rows {
 		base := perSec["pgbench baseline spread"+accountsSuffix(row.spread.name)]
 		vs := "-"
@@ -98,14 +99,15 @@ func reportScale(rows []scaleRow, rs []result) {
 		if row.spread.lockFreeShare >= 0 {
 			lf = fmt.Sprintf("%.0f%%", 100*row.spread.lockFreeShare)
 		}
-		fmt.Fprintf(w, "%s\t%.0f\t%.2fx\t%.0f\t%s\t%.2f\t%s\t%.0f\t\n", thousands(row.accounts), row.spread.perSec,
-			row.spread.perSec/max(1, rows[0].spread.perSec), base, vs, row.spread.p99, lf, float64(row.rssEnd)/(1<<20))
+		fmt.Fprintf(w, "%s\t%.0f\t%.2fx\t%.0f\t%s\t%.2f\t%s\t%s\t%.0f\t\n", thousands(row.accounts), row.spread.perSec,
+			row.spread.perSec/max(1, rows[0].spread.perSec), base, vs, row.spread.p99, lf, thousands(row.cached), float64(row.rssEnd)/(1<<20))
 	}
 	w.Flush()
-	if n := len(rows); n > 1 && rows[n-1].accounts > rows[0].accounts {
+	if n := len(rows); n > 1 && rows[n-1].cached > rows[0].cached {
 		a, b := rows[0], rows[n-1]
-		fmt.Printf("resident memory per extra account (every account cached): %.0f bytes ((%.0f MB - %.0f MB) / %d accounts)\n",
-			float64(b.rssEnd-a.rssEnd)/float64(b.accounts-a.accounts), float64(b.rssEnd)/(1<<20), float64(a.rssEnd)/(1<<20), b.accounts-a.accounts)
+		fmt.Printf("resident memory per extra cached account: %.0f bytes ((%.0f MB - %.0f MB) / (%s - %s accounts cached))\n",
+			float64(b.rssEnd-a.rssEnd)/float64(b.cached-a.cached), float64(b.rssEnd)/(1<<20), float64(a.rssEnd)/(1<<20),
+			thousands(b.cached), thousands(a.cached))
 	}
 }
 

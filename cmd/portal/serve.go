@@ -124,7 +124,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer, onListen func(url str
 	})
 	metrics := web.NewMetrics()
 	metrics.WatchGroupCommit(a.svc.GroupCommitStats)
-	metrics.WatchLedger(a.svc.LedgerStats())
+	metrics.WatchLedger(a.svc.LedgerStats(), a.svc.LedgerCacheLen)
 	e := web.New(web.Deps{Handlers: h, Logger: a.log, Metrics: metrics, MetricsToken: a.cfg.MetricsToken,
 		TrustedProxies: a.cfg.TrustedProxies, HSTS: strings.HasPrefix(a.cfg.BaseURL, "https://")})
 	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
