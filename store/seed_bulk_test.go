@@ -139,7 +139,7 @@ func TestBulkAccountsKeepTheLedgerClean(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // counted, then undone
-	var some []string // one account in 20: as traffic spreads them, not every row of a page at once
+	var some []string   // one account in 20: as traffic spreads them, not every row of a page at once
 	for i := 1; i < len(ids); i += 20 {
 		some = append(some, ids[i])
 	}
