@@ -300,11 +300,14 @@ func (c *ledgerCache) drop(ids []string) {
 	}
 }
 
-// load records accounts read without a batch (a warm-up, or a batch's uncached accounts):
-// their rows as read, so their versions are the ones in the database, and their live grants.
-// An account cached already keeps its entry unless the one read is newer. Without evict it
-// only fills free room: a warm-up never evicts what the debit path cached. It returns how
-// many it recorded. epoch is epochNow from before the rows were read.
+// load records accounts read without a batch (a warm-up, or cold reads): their rows as read,
+// so their versions are the ones in the database, and their live grants. An account cached
+// already keeps its entry unless the one read is newer, or as new and read in as late an
+// epoch: then it renews the entry's epoch and age, so that a copy that stopped routing (its
+// epoch ended, or its age passed the TTL without a listener) routes again instead of sending
+// every request for an unchanged account to the database. Without evict it only fills free
+// room: a warm-up never evicts what the debit path cached. It returns how many it recorded.
+// epoch is epochNow from before the rows were read.
 func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, evict bool, epoch uint64) int {
 	byAccount := make(map[string][]Grant, len(accs))
 	for _, g := range grants {
@@ -323,7 +326,7 @@ func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, ev
 	for _, a := range accs {
 		old, ok := m.peek(a.ID)
 		switch {
-		case ok && !old.tomb && old.acc.Version >= a.Version:
+		case ok && !old.tomb && (old.acc.Version > a.Version || old.acc.Version == a.Version && old.epoch > epoch):
 			continue
 		case ok && old.tomb && old.acc.Version > a.Version:
 			continue // read before the change the tombstone stands for

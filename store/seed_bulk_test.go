@@ -154,7 +154,9 @@ func TestBulkAccountsKeepTheLedgerClean(t *testing.T) {
 		pg_stat_get_xact_tuples_hot_updated('grants'::regclass)`).Scan(&accHot, &grantHot); err != nil {
 		t.Fatal(err)
 	}
-	if accHot != len(some) || grantHot != len(some) {
+	// (The counts may include an earlier transaction of this connection not yet reported: the
+	// debit above. Without room, 1 of the 1,251 was heap-only.)
+	if accHot < len(some) || grantHot < len(some) {
 		t.Fatalf("heap-only updates: %d of %d accounts, %d of %d grants; want all", accHot, len(some), grantHot, len(some))
 	}
 }

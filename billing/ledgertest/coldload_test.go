@@ -168,3 +168,32 @@ func TestLedgerAccountsMatchesTheWarmUpRead(t *testing.T) {
 func equalTime(a, b *time.Time) bool {
 	return (a == nil) == (b == nil) && (a == nil || a.Equal(*b))
 }
+
+// A cached copy that stopped routing (notifications were lost, so its epoch ended) is read
+// again once and then routes again: an unchanged account is not read on every request.
+func TestColdReadRenewsAnUnchangedCopy(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	acc := e.account()
+	e.grant(acc, "5")
+	fresh := billing.NewService(e.store, billing.Options{Now: e.clock.Now})
+	stats := fresh.LedgerStats()
+	snap := func() {
+		t.Helper()
+		if a, err := fresh.AccountSnapshot(ctx, acc); err != nil || a.ID != acc {
+			t.Fatalf("snapshot: %+v %v", a, err)
+		}
+	}
+	snap() // read, cached
+	snap()
+	if n := stats.ColdReads.Load(); n != 1 {
+		t.Fatalf("%d cold reads for two snapshots of one account, want 1", n)
+	}
+	fresh.ForgetAccounts() // the listener's connection was lost: no copy routes
+	snap()
+	snap()
+	snap()
+	if n := stats.ColdReads.Load(); n != 2 {
+		t.Fatalf("%d cold reads, want 2: the read after the loss renews the unchanged copy", n)
+	}
+}
