@@ -168,6 +168,7 @@ func (s *Service) forgetAccount(id string) { s.ForgetAccount(id, 0) }
 // the account before the change may finish after the notification.
 func (s *Service) ForgetAccount(id string, version int64) {
 	s.members.forget(id) // a membership change notifies as an account change
+	s.cold.forget(id)
 	c := &s.accounts
 	c.loads.forget()
 	c.mu.Lock()
@@ -192,6 +193,7 @@ func (s *Service) ForgetAccount(id string, version int64) {
 // listener's connection was lost).
 func (s *Service) ForgetAccounts() {
 	s.members.clear()
+	s.cold.forgetAll()
 	c := &s.accounts
 	c.loads.forget()
 	s.ledger.notificationsLost() // first: a routing read between the two finds nothing stale

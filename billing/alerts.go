@@ -118,8 +118,8 @@ type AlertTx interface {
 
 // AlertStore reads alert rules outside a transaction.
 type AlertStore interface {
-	// AlertRulesOf lists the enabled rules of the accounts, as LedgerAccounts reads them.
-	AlertRulesOf(ctx context.Context, accountIDs []string) ([]AlertRule, error)
+	// CachedAlertRulesOf lists the enabled rules of the accounts, as LedgerAccounts reads them.
+	CachedAlertRulesOf(ctx context.Context, accountIDs []string) ([]AlertRule, error)
 	// ListAlertRules lists every rule of an account, oldest first.
 	ListAlertRules(ctx context.Context, accountID string) ([]AlertRule, error)
 	// AlertRuleByID returns not_found when the account has no rule by that id.

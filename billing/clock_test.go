@@ -68,7 +68,7 @@ func TestSnapshotEvictionTakesTheExternalRef(t *testing.T) {
 func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	s := &Service{}
 	acc := Account{ID: "acc_1", Version: 4, Status: StatusActive}
-	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.epochNow())
+	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.mark())
 	if a, ok := s.ledger.routingAccount("acc_1"); !ok || a.Version != 4 {
 		t.Fatalf("fresh entry not used for routing: %+v %v", a, ok)
 	}
@@ -83,9 +83,9 @@ func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	// Recorded again after the loss, then an older state put back by a late batch after the
 	// account changed at version 6: the tombstone wins.
 	s.ledger.drop([]string{"acc_1"})
-	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.epochNow())
+	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.mark())
 	s.ForgetAccount("acc_1", 6)
-	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.epochNow())
+	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.mark())
 	tomb, ok := s.accounts.m.peek("acc_1")
 	if !ok || tomb.acc.Version != 6 {
 		t.Fatalf("no tombstone at version 6: %+v", tomb)
@@ -95,7 +95,7 @@ func TestRoutingUsesLedgerCacheOnlyWhileCurrent(t *testing.T) {
 	}
 	newer := acc
 	newer.Version = 7
-	s.ledger.load([]Account{newer}, nil, nil, false, s.ledger.epochNow())
+	s.ledger.load([]Account{newer}, nil, nil, false, s.ledger.mark())
 	if a, routed := s.ledgerRoute("acc_1", *tomb, true); !routed || a.Version != 7 {
 		t.Fatalf("the state read after the change does not route: %+v %v", a, routed)
 	}
@@ -114,7 +114,7 @@ func TestRoutingWithALiveListener(t *testing.T) {
 		e, _ := s.ledger.entries().peek("acc_1")
 		e.at = cacheClock() - 2*int64(accountCacheTTL)
 	}
-	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.epochNow())
+	s.ledger.load([]Account{acc}, nil, nil, false, s.ledger.mark())
 	age()
 	if _, ok := s.ledger.routingAccount("acc_1"); ok {
 		t.Fatal("without a listener an entry older than the TTL routes")
@@ -128,7 +128,7 @@ func TestRoutingWithALiveListener(t *testing.T) {
 
 	// A change announced at version 6; a batch that read version 4 before it finishes after.
 	s.ForgetAccount("acc_1", 6)
-	s.ledger.load([]Account{acc}, nil, nil, true, s.ledger.epochNow())
+	s.ledger.load([]Account{acc}, nil, nil, true, s.ledger.mark())
 	if _, ok := s.ledger.routingAccount("acc_1"); ok {
 		t.Fatal("a state older than the announced change routes")
 	}
@@ -139,19 +139,19 @@ func TestRoutingWithALiveListener(t *testing.T) {
 		t.Fatal("a tombstone counts as cached")
 	}
 	s.ledger.drop([]string{"acc_1"}) // a refused statement's drop keeps the tombstone
-	s.ledger.load([]Account{acc}, nil, nil, true, s.ledger.epochNow())
+	s.ledger.load([]Account{acc}, nil, nil, true, s.ledger.mark())
 	if _, ok := s.ledger.routingAccount("acc_1"); ok {
 		t.Fatal("a drop removed the tombstone")
 	}
 	v6 := acc
 	v6.Version = 6
-	s.ledger.load([]Account{v6}, nil, nil, true, s.ledger.epochNow())
+	s.ledger.load([]Account{v6}, nil, nil, true, s.ledger.mark())
 	if a, ok := s.ledger.routingAccount("acc_1"); !ok || a.Version != 6 {
 		t.Fatalf("the state of the announced version does not route: %+v %v", a, ok)
 	}
 
 	// A read that began before notifications were lost, recorded after the listener is back.
-	before := s.ledger.epochNow()
+	before := s.ledger.mark()
 	s.ForgetAccounts() // what EventsLost does to the caches
 	if _, ok := s.ledger.routingAccount("acc_1"); ok {
 		t.Fatal("an entry from before the loss routes")
@@ -163,7 +163,7 @@ func TestRoutingWithALiveListener(t *testing.T) {
 	if _, ok := s.ledger.routingAccount("acc_1"); ok {
 		t.Fatal("a state read before the loss routes")
 	}
-	s.ledger.load([]Account{{ID: "acc_2", Version: 1}}, nil, nil, true, s.ledger.epochNow())
+	s.ledger.load([]Account{{ID: "acc_2", Version: 1}}, nil, nil, true, s.ledger.mark())
 	e, _ := s.ledger.entries().peek("acc_2")
 	e.at = cacheClock() - 2*int64(accountCacheTTL)
 	if _, ok := s.ledger.routingAccount("acc_2"); !ok {
@@ -197,7 +197,7 @@ func BenchmarkLedgerCacheBytesPerAccount(b *testing.B) {
 		}
 		s := &Service{}
 		s.ledger.max = n
-		s.ledger.load(accs, grants, rules, false, 0)
+		s.ledger.load(accs, grants, rules, false, cacheMark{})
 		accs, grants, rules = nil, nil, nil
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -224,45 +224,45 @@ func TestLedgerCacheChangeGuards(t *testing.T) {
 	if n := s.ledger.len(); n != 0 {
 		t.Fatalf("%d entries after a change of an account not cached", n)
 	}
-	if s.ledger.load([]Account{old}, nil, nil, true, s.ledger.epochNow()) != 0 {
+	if s.ledger.load([]Account{old}, nil, nil, true, s.ledger.mark()) != 0 {
 		t.Fatal("a state older than the announced change was recorded")
 	}
 	v4 := old
 	v4.Version = 4
-	if s.ledger.load([]Account{v4}, nil, nil, true, s.ledger.epochNow()) != 1 || len(s.ledger.absent) != 0 {
+	if s.ledger.load([]Account{v4}, nil, nil, true, s.ledger.mark()) != 1 || len(s.ledger.absent) != 0 {
 		t.Fatalf("the announced state was not recorded, or its change not dropped: %v", s.ledger.absent)
 	}
-	if s.ledger.load([]Account{old}, nil, nil, true, s.ledger.epochNow()) != 0 {
+	if s.ledger.load([]Account{old}, nil, nil, true, s.ledger.mark()) != 0 {
 		t.Fatal("the recorded entry does not guard against the older state")
 	}
 
 	// Cached: the notification's tombstone at 5, then the local forget of the same change.
 	s.ForgetAccount("acc_1", 5)
 	s.forgetAccount("acc_1")
-	s.ledger.load([]Account{v4}, nil, nil, true, s.ledger.epochNow())
+	s.ledger.load([]Account{v4}, nil, nil, true, s.ledger.mark())
 	if _, ok := s.ledger.routingAccount("acc_1"); ok {
 		t.Fatal("a local forget removed the tombstone: the older state routes")
 	}
 
 	// The tombstone evicted by other accounts: its change is still kept.
 	for i := 2; i < 6; i++ { // the hand clears its second chance, then evicts it
-		s.ledger.load([]Account{{ID: "acc_" + strconv.Itoa(i), Version: 1}}, nil, nil, true, s.ledger.epochNow())
+		s.ledger.load([]Account{{ID: "acc_" + strconv.Itoa(i), Version: 1}}, nil, nil, true, s.ledger.mark())
 	}
 	if _, ok := s.ledger.entries().peek("acc_1"); ok {
 		t.Fatal("the tombstone was not evicted")
 	}
-	if s.ledger.load([]Account{v4}, nil, nil, true, s.ledger.epochNow()) != 0 {
+	if s.ledger.load([]Account{v4}, nil, nil, true, s.ledger.mark()) != 0 {
 		t.Fatal("after its tombstone was evicted, a state older than the change was recorded")
 	}
 
 	// Overflow: emptied, and the epoch moves on.
-	ep := s.ledger.epochNow()
+	ep := s.ledger.mark()
 	s.ledger.mu.Lock()
 	for i := range maxAbsentChanges + 1 {
 		s.ledger.noteAbsent("acc_x"+strconv.Itoa(i), 1)
 	}
 	s.ledger.mu.Unlock()
-	if s.ledger.epochNow() == ep || len(s.ledger.absent) > maxAbsentChanges {
-		t.Fatalf("overflow: epoch %d -> %d, %d kept", ep, s.ledger.epochNow(), len(s.ledger.absent))
+	if s.ledger.mark() == ep || len(s.ledger.absent) > maxAbsentChanges {
+		t.Fatalf("overflow: epoch %d -> %d, %d kept", ep, s.ledger.mark(), len(s.ledger.absent))
 	}
 }

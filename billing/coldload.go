@@ -18,19 +18,22 @@ import (
 type coldLoader struct {
 	mu      sync.Mutex
 	running int                  // reads in flight
-	pending map[string]*coldCall // misses waiting for the next read
-	calls   map[string]*coldCall // every miss waiting, by id, pending or being read
+	queue   []*coldCall          // misses waiting for the next read, oldest first
+	calls   map[string]*coldCall // the call a new miss of an id joins: waiting, or being read
 }
 
 type coldCall struct {
-	done chan struct{}
-	acc  Account
-	err  error
+	id      string
+	done    chan struct{}
+	waiters int  // callers still waiting (under coldLoader.mu)
+	read    bool // taken into a read
+	acc     Account
+	err     error
 }
 
-// coldReads is how many cold reads run at once: one read gathers the misses of its
-// predecessor's round trip, and a second overlaps the Go work of one with the database work
-// of the other.
+// coldReads is how many cold reads run at once. One at a time gathers the most misses per
+// statement (measured over 1,000,000 accounts: 4–5 accounts a read, against 4 with two at
+// once, and the spread no slower).
 const coldReads = 1
 
 // coldBatch bounds the ids of one read; more wait for the next.
@@ -44,13 +47,15 @@ func (s *Service) coldAccount(ctx context.Context, id string) (Account, error) {
 	c, ok := l.calls[id]
 	if !ok {
 		if l.calls == nil {
-			l.calls, l.pending = map[string]*coldCall{}, map[string]*coldCall{}
+			l.calls = map[string]*coldCall{}
 		}
-		c = &coldCall{done: make(chan struct{})}
-		l.calls[id], l.pending[id] = c, c
+		c = &coldCall{id: id, done: make(chan struct{})}
+		l.calls[id] = c
+		l.queue = append(l.queue, c)
 	}
-	var batch map[string]*coldCall
-	if l.running < coldReads && len(l.pending) > 0 {
+	c.waiters++
+	var batch []*coldCall
+	if l.running < coldReads && len(l.queue) > 0 {
 		l.running++
 		batch = l.take()
 	}
@@ -62,59 +67,82 @@ func (s *Service) coldAccount(ctx context.Context, id string) (Account, error) {
 	case <-c.done:
 		return c.acc, c.err
 	case <-ctx.Done():
+		l.mu.Lock()
+		if c.waiters--; c.waiters == 0 && !c.read && l.calls[id] == c {
+			delete(l.calls, id) // nobody waits for it: the next read skips it (take)
+		}
+		l.mu.Unlock()
 		return Account{}, ctx.Err()
 	}
 }
 
-// take moves up to coldBatch pending misses into a read. The caller holds l.mu.
-func (l *coldLoader) take() map[string]*coldCall {
-	if len(l.pending) <= coldBatch {
-		b := l.pending
-		l.pending = map[string]*coldCall{}
-		return b
-	}
-	b := make(map[string]*coldCall, coldBatch)
-	for id, c := range l.pending {
-		if len(b) == coldBatch {
-			break
+// take moves up to coldBatch of the oldest misses into a read, leaving out those nobody waits
+// for any more. The caller holds l.mu.
+func (l *coldLoader) take() []*coldCall {
+	var b []*coldCall
+	i := 0
+	for ; i < len(l.queue) && len(b) < coldBatch; i++ {
+		if c := l.queue[i]; c.waiters > 0 {
+			c.read = true
+			b = append(b, c)
 		}
-		b[id] = c
-		delete(l.pending, id)
 	}
+	l.queue = append(l.queue[:0], l.queue[i:]...)
 	return b
+}
+
+// forget detaches the read of id in flight, if any: a miss after a change of the account must
+// not be answered by a read that may have begun before it. Those already waiting get it.
+func (l *coldLoader) forget(id string) {
+	l.mu.Lock()
+	if c, ok := l.calls[id]; ok && c.read {
+		delete(l.calls, id)
+	}
+	l.mu.Unlock()
+}
+
+// forgetAll detaches every read in flight (notifications were lost).
+func (l *coldLoader) forgetAll() {
+	l.mu.Lock()
+	for id, c := range l.calls {
+		if c.read {
+			delete(l.calls, id)
+		}
+	}
+	l.mu.Unlock()
 }
 
 // coldRead reads batch, answers its callers, and goes on with the misses that arrived
 // meanwhile until none wait. It runs detached from any request: a caller that gives up does
 // not fail the others.
-func (s *Service) coldRead(batch map[string]*coldCall) {
+func (s *Service) coldRead(batch []*coldCall) {
 	l := &s.cold
-	for batch != nil {
+	for len(batch) > 0 {
 		s.coldReadOnce(batch)
 		l.mu.Lock()
-		for id, c := range batch {
-			if l.calls[id] == c {
-				delete(l.calls, id)
+		for _, c := range batch {
+			if l.calls[c.id] == c {
+				delete(l.calls, c.id)
 			}
 		}
 		batch = nil
-		if len(l.pending) > 0 {
+		if len(l.queue) > 0 {
 			batch = l.take()
-		} else {
+		}
+		if len(batch) == 0 {
 			l.running--
 		}
 		l.mu.Unlock()
 	}
 }
 
-func (s *Service) coldReadOnce(batch map[string]*coldCall) {
+func (s *Service) coldReadOnce(batch []*coldCall) {
 	answered := false
 	defer func() {
-		r := recover() // this goroutine is outside the request's recovery
 		if answered {
 			return
 		}
-		err := fmt.Errorf("billing: cold read panicked: %v", r)
+		err := fmt.Errorf("billing: cold read panicked: %v", recover()) // outside the request's recovery
 		for _, c := range batch {
 			select {
 			case <-c.done:
@@ -124,30 +152,30 @@ func (s *Service) coldReadOnce(batch map[string]*coldCall) {
 			}
 		}
 	}()
-	ids := make([]string, 0, len(batch))
-	for id := range batch {
-		ids = append(ids, id)
+	ids := make([]string, len(batch))
+	for i, c := range batch {
+		ids[i] = c.id
 	}
 	ids = uniqueSorted(ids)
 	ctx, cancel := context.WithTimeout(context.Background(), flightTimeout)
 	defer cancel()
-	epoch := s.ledger.epochNow()
+	mk := s.ledger.mark()
 	accs, grants, rules, err := s.store.LedgerAccounts(ctx, ids)
 	if err == nil && len(accs) > 0 {
 		s.ledgerStats.ColdReads.Add(1)
-		s.ledger.load(accs, grants, rules, true, epoch)
+		s.ledger.load(accs, grants, rules, true, mk)
 	}
 	found := make(map[string]Account, len(accs))
 	for _, a := range accs {
 		found[a.ID] = a
 	}
-	for id, c := range batch {
-		a, ok := found[id]
+	for _, c := range batch {
+		a, ok := found[c.id]
 		switch {
 		case err != nil:
 			c.err = err
 		case !ok:
-			c.err = Errorf(ENotFound, "No account %s.", id)
+			c.err = Errorf(ENotFound, "No account %s.", c.id)
 		default:
 			c.acc = a
 		}

@@ -227,13 +227,13 @@ func (s *Service) readUncached(ctx context.Context, ops []ledgerOp, at []int) bo
 	if len(ids) == 0 {
 		return false
 	}
-	epoch := s.ledger.epochNow()
+	mk := s.ledger.mark()
 	accs, grants, rules, err := s.store.LedgerAccounts(ctx, ids)
 	if err != nil || len(accs) == 0 {
 		return false // the locked path reads them again, and reports what is wrong
 	}
 	s.ledgerStats.ColdReads.Add(1)
-	return s.ledger.load(accs, grants, rules, true, epoch) > 0
+	return s.ledger.load(accs, grants, rules, true, mk) > 0
 }
 
 // applySplit commits the ops of cached accounts (free) lock-free while those of the others
@@ -357,7 +357,7 @@ func (s *Service) applyLocked(ctx context.Context, ops []ledgerOp, ids []string,
 		}
 	}
 	var locked *book
-	epoch := s.ledger.epochNow()
+	mk := s.ledger.mark()
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		b, err := loadBook(ctx, tx, s.Now(), ids)
 		if err != nil {
@@ -398,7 +398,7 @@ func (s *Service) applyLocked(ctx context.Context, ops []ledgerOp, ids []string,
 	}
 	s.ledgerStats.Locked.Add(1)
 	if !s.ledgerLocked {
-		s.ledger.put(locked, false, epoch)
+		s.ledger.put(locked, false, mk)
 	}
 	s.snapshotsFrom(locked)
 	return res, nil
@@ -468,13 +468,13 @@ func (s *Service) planLockFree(ctx context.Context, ops []ledgerOp, ids []string
 // batch: the unique index refuses it) or the outcome is unknown (the connection failed): the
 // caller then decides again under locks, which replays whatever did commit.
 func (s *Service) commitLockFree(ctx context.Context, p *lockFreePlan) bool {
-	epoch := s.ledger.epochNow()
+	mk := s.ledger.mark()
 	if err := s.store.CommitLedger(ctx, p.writes); err != nil {
 		s.ledger.drop(p.ids)
 		s.ledgerStats.Fallbacks.Add(1)
 		return false
 	}
-	s.ledger.put(p.book, true, epoch) // routing finds these accounts there (ledgerRoute): no snapshot copy
+	s.ledger.put(p.book, true, mk) // routing finds these accounts there (ledgerRoute): no snapshot copy
 	s.ledgerStats.LockFree.Add(1)
 	return true
 }

@@ -48,9 +48,26 @@ type ledgerCache struct {
 	// such an account in flight then must not record an older state either. Bounded: when
 	// full it is emptied and the epoch moves on, so nothing read before routes.
 	absent map[string]int64
+	// seq counts the changes made by this instance (forget with version 0: announced later,
+	// at a version not known yet), and local holds each changed account's last seq: a state
+	// read or committed before the change (its mark's seq is lower) is not recorded, even
+	// when it ends before the change's notification lays its tombstone. Bounded like absent.
+	seq   uint64
+	local map[string]uint64
 }
 
-// maxAbsentChanges bounds ledgerCache.absent.
+// changedSince says whether this instance changed id after mark was taken. The caller holds
+// c.mu.
+func (c *ledgerCache) changedSince(id string, m cacheMark) bool {
+	v, ok := c.local[id]
+	return ok && v > m.seq
+}
+
+// cacheMark is where the cache stood when a state was about to be read or committed: its
+// epoch, and how many local changes it had heard of (ledgerCache.seq).
+type cacheMark struct{ epoch, seq uint64 }
+
+// maxAbsentChanges bounds ledgerCache.absent (and ledgerCache.local).
 const maxAbsentChanges = 1 << 16
 
 // stale says whether a state of id at version is older than a change announced for it while
@@ -177,17 +194,17 @@ func (c *ledgerCache) len() int {
 	return c.entries().len()
 }
 
-// epochNow is the epoch to stamp on a state about to be read or committed.
-func (c *ledgerCache) epochNow() uint64 {
+// mark is the cacheMark to give a state about to be read or committed.
+func (c *ledgerCache) mark() cacheMark {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.epoch
+	return cacheMark{epoch: c.epoch, seq: c.seq}
 }
 
 // put records the state of the accounts of a committed batch: all of them were rewritten
 // (lock-free) or the changed ones (under lock), and each rewrite bumped the version. epoch
-// is epochNow from before the batch read (locked) or sent its statement (lock-free).
-func (c *ledgerCache) put(b *book, lockFree bool, epoch uint64) {
+// is mark from before the batch read (locked) or sent its statement (lock-free).
+func (c *ledgerCache) put(b *book, lockFree bool, mk cacheMark) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.entries()
@@ -199,10 +216,10 @@ func (c *ledgerCache) put(b *book, lockFree bool, epoch uint64) {
 		if old, ok := m.peek(id); ok && old.acc.Version > acc.Version {
 			continue // a later batch already recorded a newer state
 		}
-		if c.stale(id, acc.Version) {
+		if c.stale(id, acc.Version) || c.changedSince(id, mk) {
 			continue
 		}
-		e := ledgerEntry{epoch: epoch, at: cacheClock(), acc: acc, rules: cachedRules(st.rules)}
+		e := ledgerEntry{epoch: mk.epoch, at: cacheClock(), acc: acc, rules: cachedRules(st.rules)}
 		for _, g := range st.grants {
 			if g.Remaining > 0 {
 				e.grants = append(e.grants, cachedGrant(*g))
@@ -243,6 +260,7 @@ func (c *ledgerCache) forget(id string, version int64) {
 	old, ok := m.peek(id)
 	switch {
 	case version <= 0:
+		c.noteLocal(id)
 		if ok && !old.tomb {
 			m.remove(id)
 		}
@@ -266,6 +284,19 @@ func (c *ledgerCache) noteAbsent(id string, version int64) {
 		c.absent = make(map[string]int64)
 	}
 	c.absent[id] = max(c.absent[id], version)
+}
+
+// noteLocal records a change of id by this instance. The caller holds c.mu for writing.
+func (c *ledgerCache) noteLocal(id string) {
+	if len(c.local) >= maxAbsentChanges {
+		c.local = nil
+		c.epoch++ // a read in flight of a change forgotten here never routes
+	}
+	if c.local == nil {
+		c.local = make(map[string]uint64)
+	}
+	c.seq++
+	c.local[id] = c.seq
 }
 
 // setLive records whether the change listener is subscribed.
@@ -307,8 +338,8 @@ func (c *ledgerCache) drop(ids []string) {
 // epoch ended, or its age passed the TTL without a listener) routes again instead of sending
 // every request for an unchanged account to the database. Without evict it only fills free
 // room: a warm-up never evicts what the debit path cached. It returns how many it recorded.
-// epoch is epochNow from before the rows were read.
-func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, evict bool, epoch uint64) int {
+// mk is mark from before the rows were read.
+func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, evict bool, mk cacheMark) int {
 	byAccount := make(map[string][]Grant, len(accs))
 	for _, g := range grants {
 		if g.Remaining > 0 {
@@ -326,16 +357,16 @@ func (c *ledgerCache) load(accs []Account, grants []Grant, rules []AlertRule, ev
 	for _, a := range accs {
 		old, ok := m.peek(a.ID)
 		switch {
-		case ok && !old.tomb && (old.acc.Version > a.Version || old.acc.Version == a.Version && old.epoch > epoch):
+		case ok && !old.tomb && (old.acc.Version > a.Version || old.acc.Version == a.Version && old.epoch > mk.epoch):
 			continue
 		case ok && old.tomb && old.acc.Version > a.Version:
 			continue // read before the change the tombstone stands for
-		case c.stale(a.ID, a.Version):
+		case c.stale(a.ID, a.Version) || c.changedSince(a.ID, mk):
 			continue
 		case !ok && !evict && m.full():
 			continue
 		}
-		c.record(m, a.ID, ledgerEntry{epoch: epoch, at: cacheClock(), acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
+		c.record(m, a.ID, ledgerEntry{epoch: mk.epoch, at: cacheClock(), acc: a, grants: byAccount[a.ID], rules: rulesOf[a.ID]})
 		n++
 	}
 	return n
@@ -351,7 +382,7 @@ func (s *Service) WarmLedgerCache(ctx context.Context, max int) (int, error) {
 	if s.ledgerLocked || max <= 0 {
 		return 0, nil
 	}
-	epoch := s.ledger.epochNow()
+	mk := s.ledger.mark()
 	accs, grants, err := s.store.RecentLedgerAccounts(ctx, max*5, max)
 	if err != nil {
 		return 0, err
@@ -362,11 +393,11 @@ func (s *Service) WarmLedgerCache(ctx context.Context, max int) (int, error) {
 	for i := range accs {
 		ids[i] = accs[i].ID
 	}
-	rules, err := s.store.AlertRulesOf(ctx, ids)
+	rules, err := s.store.CachedAlertRulesOf(ctx, ids)
 	if err != nil {
 		return 0, err
 	}
-	s.ledger.load(accs, grants, rules, false, epoch)
+	s.ledger.load(accs, grants, rules, false, mk)
 	s.snapshotsOf(accs)
 	return len(accs), nil
 }
@@ -386,12 +417,12 @@ func (s *Service) WarmLedgerCacheAll(ctx context.Context) (int, error) {
 	n, after := 0, ""
 	for ctx.Err() == nil && s.ledger.room() > 0 {
 		start := time.Now()
-		epoch := s.ledger.epochNow()
+		mk := s.ledger.mark()
 		accs, grants, rules, err := s.store.LedgerAccountsAfter(ctx, after, ledgerWarmPage)
 		if err != nil || len(accs) == 0 {
 			return n, err
 		}
-		n += s.ledger.load(accs, grants, rules, false, epoch)
+		n += s.ledger.load(accs, grants, rules, false, mk)
 		after = accs[len(accs)-1].ID
 		// Paced to a quarter of one connection's time: unpaced, the fill competed with the
 		// debits it serves (spread over 100,000 accounts measured 109/s beside it, 479/s

@@ -43,7 +43,7 @@ func (t *tx) AlertRulesFor(ctx context.Context, accountIDs []string) ([]billing.
 const cachedRulesSQL = `SELECT id, account_id, kind, threshold, true AS enabled, firing FROM alert_rules
 	WHERE account_id = ANY($1) AND enabled AND kind = ANY($2) ORDER BY account_id, id`
 
-func (s *Store) AlertRulesOf(ctx context.Context, accountIDs []string) ([]billing.AlertRule, error) {
+func (s *Store) CachedAlertRulesOf(ctx context.Context, accountIDs []string) ([]billing.AlertRule, error) {
 	var rules []billing.AlertRule
 	if err := s.selectHot(ctx, &rules, cachedRulesSQL, pq.Array(accountIDs), pq.Array(billing.CachedAlertKinds)); err != nil {
 		return nil, mapErr("alert rules", err)

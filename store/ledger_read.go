@@ -209,7 +209,8 @@ func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit i
 // ledgerAccountsSQL reads accounts with, in the same row, their live grants and their enabled
 // alert rules of the kinds the debit path evaluates, as JSON arrays of what the ledger cache
 // keeps of them (billing's cachedGrant and cachedRules): one statement, so one round trip and
-// one snapshot. The grants come in the order the ledger draws them (liveGrantsSQL's).
+// one snapshot. Accounts come in the order of ids; grants in the order the ledger draws them
+// (liveGrantsSQL's).
 var ledgerAccountsSQL = `SELECT a.*,
 	COALESCE((SELECT json_agg(json_build_object('i', g.id, 's', g.source, 'a', g.amount, 'r', g.remaining, 'p', g.priority,
 			'e', micros(g.effective_at), 'x', micros(g.expires_at), 'd', micros(g.expired_at), 'c', micros(g.created_at))
@@ -217,7 +218,8 @@ var ledgerAccountsSQL = `SELECT a.*,
 		FROM grants g WHERE g.account_id = a.id AND g.remaining > 0), '[]') AS cache_grants,
 	COALESCE((SELECT json_agg(json_build_object('i', r.id, 'k', r.kind, 't', r.threshold, 'f', r.firing) ORDER BY r.id)
 		FROM alert_rules r WHERE r.account_id = a.id AND r.enabled AND r.kind = ANY($2::text[])), '[]') AS cache_rules
-	FROM unnest($1::text[]) AS k(id), LATERAL (SELECT ` + accountCols + ` FROM accounts WHERE id = k.id) a`
+	FROM unnest($1::text[]) WITH ORDINALITY AS k(id, ord), LATERAL (SELECT ` + accountCols + ` FROM accounts WHERE id = k.id) a
+	ORDER BY k.ord`
 
 type ledgerAccountRow struct {
 	billing.Account

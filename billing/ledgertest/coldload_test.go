@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"creditline/billing"
+	"creditline/store"
 )
 
 // Accounts a fresh process has not seen, asked for at once (as a million-account customer
@@ -152,9 +153,11 @@ func TestLedgerAccountsMatchesTheWarmUpRead(t *testing.T) {
 			}
 		}
 	}
-	slices.SortFunc(want, func(x, y billing.AlertRule) int {
+	byID := func(x, y billing.AlertRule) int {
 		return cmp.Or(cmp.Compare(x.AccountID, y.AccountID), cmp.Compare(x.ID, y.ID))
-	})
+	}
+	slices.SortFunc(want, byID)
+	slices.SortFunc(rules, byID) // the database's collation may order ids otherwise
 	if len(want) == 0 || !reflect.DeepEqual(rules, want) {
 		t.Fatalf("rules:\n%+v\nwant\n%+v", rules, want)
 	}
@@ -195,5 +198,71 @@ func TestColdReadRenewsAnUnchangedCopy(t *testing.T) {
 	snap()
 	if n := stats.ColdReads.Load(); n != 2 {
 		t.Fatalf("%d cold reads, want 2: the read after the loss renews the unchanged copy", n)
+	}
+}
+
+// gatedStore holds every LedgerAccounts answer, once read, until gate is closed: a cold read
+// then straddles whatever the test does meanwhile.
+type gatedStore struct {
+	*store.Store
+	read chan struct{} // one send per read, once the rows are read
+	gate chan struct{}
+}
+
+func (g *gatedStore) LedgerAccounts(ctx context.Context, ids []string) ([]billing.Account, []billing.Grant, []billing.AlertRule, error) {
+	accs, grants, rules, err := g.Store.LedgerAccounts(ctx, ids)
+	g.read <- struct{}{}
+	<-g.gate
+	return accs, grants, rules, err
+}
+
+// A cold read that began before this instance changed the account (here: suspended it) is
+// not what a later request gets, and not what the ledger cache keeps: a miss after the change
+// waits for a read of its own, and the old state is not recorded, so routing sees the change
+// at once, not when its notification arrives.
+func TestColdReadStraddlingALocalChange(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, joinAfter := range []bool{false, true} {
+		acc := e.account()
+		e.grant(acc, "5")
+		g := &gatedStore{Store: e.store, read: make(chan struct{}, 8), gate: make(chan struct{})}
+		fresh := billing.NewService(g, billing.Options{Now: e.clock.Now})
+		first := make(chan billing.Account, 1)
+		go func() {
+			a, err := fresh.AccountSnapshot(ctx, acc)
+			if err != nil {
+				t.Error(err)
+			}
+			first <- a
+		}()
+		<-g.read // read as active, not answered yet
+		if err := fresh.SetAccountStatus(ctx, acc, billing.StatusSuspended, "test"); err != nil {
+			t.Fatal(err)
+		}
+		later := make(chan billing.Account, 1)
+		if joinAfter {
+			go func() {
+				a, err := fresh.AccountSnapshot(ctx, acc)
+				if err != nil {
+					t.Error(err)
+				}
+				later <- a
+			}()
+			time.Sleep(50 * time.Millisecond) // let it join the read in flight, if it would
+		}
+		close(g.gate)
+		if a := <-first; a.Status != billing.StatusActive {
+			t.Fatalf("the request made before the change: %s", a.Status)
+		}
+		if joinAfter {
+			if a := <-later; a.Status != billing.StatusSuspended {
+				t.Fatalf("a request made after the change got the read begun before it: %s", a.Status)
+			}
+		}
+		a, err := fresh.AccountSnapshot(ctx, acc)
+		if err != nil || a.Status != billing.StatusSuspended {
+			t.Fatalf("after the change, join %v: %s %v (a state read before the change was kept)", joinAfter, a.Status, err)
+		}
 	}
 }
