@@ -360,21 +360,31 @@ func closedInvitation(r InvitationRecord, now time.Time) error {
 
 var unknownInvitation = Errorf(ENotFound, "This invitation link is not valid. It may have been replaced by a newer one: use the latest mail.")
 
+// pendingInvitation locks a pending invitation of the account that actor may manage.
+// Errors: not_found (unknown, closed, or of a role actor may not give).
+func pendingInvitation(ctx context.Context, tx Tx, accountID string, actor Membership, invitationID string) (InvitationRecord, error) {
+	r, err := tx.InvitationForUpdate(ctx, accountID, invitationID, "")
+	if err != nil {
+		return r, err
+	}
+	if err := mayChangeRole(actor, "", r.Role); err != nil {
+		return r, err
+	}
+	if r.AcceptedAt != nil || r.RevokedAt != nil {
+		return r, Errorf(ENotFound, "No pending invitation %s.", invitationID)
+	}
+	return r, nil
+}
+
 // RevokeInvitation ends a pending invitation. Errors: not_found (role, unknown or closed id).
 func (s *Service) RevokeInvitation(ctx context.Context, acc Account, actor Membership, invitationID string, op Op) error {
 	if err := Authorize(actor.Role, ActManageMembers); err != nil {
 		return err
 	}
 	return s.store.InTx(ctx, func(tx Tx) error {
-		r, err := tx.InvitationForUpdate(ctx, acc.ID, invitationID, "")
+		r, err := pendingInvitation(ctx, tx, acc.ID, actor, invitationID)
 		if err != nil {
 			return err
-		}
-		if err := mayChangeRole(actor, "", r.Role); err != nil {
-			return err
-		}
-		if r.AcceptedAt != nil || r.RevokedAt != nil {
-			return Errorf(ENotFound, "No pending invitation %s.", invitationID)
 		}
 		if err := tx.CloseInvitation(ctx, r.ID, false, s.Now()); err != nil {
 			return err
@@ -400,15 +410,9 @@ func (s *Service) ResendInvitation(ctx context.Context, acc Account, actor Membe
 		if err := tx.TouchAccount(ctx, acc.ID); err != nil {
 			return err
 		}
-		r, err := tx.InvitationForUpdate(ctx, acc.ID, invitationID, "")
+		r, err := pendingInvitation(ctx, tx, acc.ID, actor, invitationID)
 		if err != nil {
 			return err
-		}
-		if err := mayChangeRole(actor, "", r.Role); err != nil {
-			return err
-		}
-		if r.AcceptedAt != nil || r.RevokedAt != nil {
-			return Errorf(ENotFound, "No pending invitation %s.", invitationID)
 		}
 		if !now.Before(r.ExpiresAt) {
 			used, err := tx.SeatsUsed(ctx, acc.ID, now)

@@ -51,3 +51,12 @@ func (s *Store) UsageEventAt(ctx context.Context, accountID string, offset int, 
 		ORDER BY `+order+` OFFSET $2 LIMIT 1`, accountID, offset)
 	return row.At, row.ID, mapErr("usage event at", err)
 }
+
+// BulkAccountIDs returns the ids of the first n accounts SeedBulkAccounts made with plan and
+// prefix, in the order it made them (cmd/bench -reuse).
+func (s *Store) BulkAccountIDs(ctx context.Context, plan, prefix string, n int) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, `SELECT id FROM accounts WHERE plan_key = $1 AND left(name, length($2) + 1) = $2 || ' '
+		ORDER BY id LIMIT $3`, plan, prefix, n)
+	return ids, mapErr("bulk account ids", err)
+}

@@ -197,7 +197,7 @@ func reuseFixture(ctx context.Context, db *sqlx.DB, svc *billing.Service, n int,
 		return nil, err
 	}
 	f := &fixture{key: key}
-	if err := db.SelectContext(ctx, &f.accounts, `SELECT id FROM accounts WHERE plan_key = 'bench' AND name LIKE 'bench %' ORDER BY id LIMIT $1`, n); err != nil {
+	if f.accounts, err = store.New(db).BulkAccountIDs(ctx, "bench", "bench", n); err != nil {
 		return nil, err
 	}
 	if len(f.accounts) < n {
