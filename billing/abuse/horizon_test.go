@@ -145,3 +145,30 @@ func TestFoldCountsEveryEventOnceUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d detector runs during the load", runs)
 }
+
+// TestFoldKeepsOnlyDrainableGrants: the fold keeps a purchased grant as fresh and not a
+// promotional one, which the drained-grant detector never looks at.
+func TestFoldKeepsOnlyDrainableGrants(t *testing.T) {
+	e := newEnv(t)
+	acc, err := e.svc.CreateAccount(e.ctx, billing.CreateAccountInput{Name: "Sources", Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	promo, err := e.svc.Grant(e.ctx, billing.GrantInput{AccountID: acc.ID, Source: "promo", Amount: 50 * billing.Credit,
+		Actor: "test", Reason: "welcome", IdempotencyKey: "promo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid, err := e.svc.Grant(e.ctx, billing.GrantInput{AccountID: acc.ID, Source: "purchase", Amount: 30 * billing.Credit,
+		PaidAmount: 300, Currency: "usd", Actor: "test", Reason: "pack", IdempotencyKey: "paid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	if _, err := e.det.Run(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.folded(t, promo.Grant.ID) || !e.folded(t, paid.Grant.ID) {
+		t.Fatalf("fresh grants: promo kept %v (want false), purchase kept %v (want true)", e.folded(t, promo.Grant.ID), e.folded(t, paid.Grant.ID))
+	}
+}
