@@ -215,7 +215,7 @@ func (a Abuse) DrainedGrants(ctx context.Context, since time.Time, minAmount bil
 			-- drained by usage that happened in the grant's hour, not by events backdated before it
 			AND (SELECT COALESCE(sum(h.credits), 0) FROM abuse_usage_hourly h WHERE h.account_id = g.account_id
 				AND h.hour >= date_trunc('hour', g.created_at) AND h.hour < g.created_at + interval '1 hour') * 10 >= g.amount * 9
-			AND g.source IN ` + drainableSources + `
+			AND g.source IN `+drainableSources+`
 			AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.grant_id = g.id)
 		ORDER BY g.created_at, g.id`, since, minAmount)
 	return out, mapErr("abuse drained grants", err)
