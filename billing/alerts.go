@@ -251,6 +251,9 @@ func (b *book) writeAlerts(ctx context.Context, tx Tx) error {
 			if !changed {
 				continue
 			}
+			if t.rule.onDebitPath() {
+				st.flips++
+			}
 			t.rule.Crossings = crossings
 			ev := AlertEvent{Type: AlertResolved, Rule: *t.rule, Crossing: crossings, At: b.now,
 				Available: avail, Spent: spent, SpendLimit: st.acc.SpendLimit, LastTopup: st.acc.LastTopup}

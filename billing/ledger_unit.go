@@ -26,6 +26,9 @@ type acctState struct {
 	grants     []*Grant    // every grant with remaining > 0, in consumption order
 	rules      []AlertRule // enabled alert rules, with their firing state
 	dirty      bool
+	// flips counts this transaction's firing changes of debit-path rules: each rewrites the
+	// account's copy of its rules (debit_rules, migration 0033), which bumps its version.
+	flips int64
 }
 
 type writes struct {

@@ -107,14 +107,14 @@ func cachedGrant(g Grant) Grant {
 		Priority: g.Priority, EffectiveAt: g.EffectiveAt, ExpiresAt: g.ExpiresAt, ExpiredAt: g.ExpiredAt, CreatedAt: g.CreatedAt}
 }
 
-// cachedRules keeps the rules a lock-free decision evaluates (alertDue: enabled, on the debit
-// path), without their channels and times: firing or resolving one goes to the locked path,
-// which reads the rules whole.
+// cachedRules keeps what a lock-free decision evaluates of the rules (alertDue: enabled, on the
+// debit path), without their ids, channels and times: firing or resolving one goes to the
+// locked path, which reads the rules whole. A cold read gets no more from the account's row.
 func cachedRules(rules []AlertRule) []AlertRule {
 	var out []AlertRule
 	for i := range rules {
 		if r := &rules[i]; r.Enabled && r.onDebitPath() {
-			out = append(out, AlertRule{ID: r.ID, AccountID: r.AccountID, Kind: r.Kind, Threshold: r.Threshold,
+			out = append(out, AlertRule{AccountID: r.AccountID, Kind: r.Kind, Threshold: r.Threshold,
 				Enabled: true, Firing: r.Firing})
 		}
 	}
@@ -213,6 +213,7 @@ func (c *ledgerCache) put(b *book, lockFree bool, mk cacheMark) {
 		if st.dirty || lockFree {
 			acc.Version++ // the trigger's bump for this batch's update of the row
 		}
+		acc.Version += st.flips // and one for each rewrite of its rules' copy
 		if old, ok := m.peek(id); ok && old.acc.Version > acc.Version {
 			continue // a later batch already recorded a newer state
 		}

@@ -59,6 +59,9 @@ type VerifyFacts struct {
 	RollupMismatches []string
 	// Orphans are ledger rows naming an account, grant, debit or hold that does not exist.
 	Orphans []Orphan
+	// StaleRuleCopies lists accounts whose row's copy of their enabled debit-path alert rules
+	// (what a cold read hands the ledger cache) is not what their rules say.
+	StaleRuleCopies []string
 	// MemberCounters lists limited members whose spend counter disagrees with the usage
 	// attributed to them since the counter's period start (the counter the limit is checked on).
 	MemberCounters []MemberCounterFact
@@ -158,6 +161,9 @@ func CheckInvariants(f VerifyFacts) []Violation {
 	}
 	for _, o := range f.Orphans {
 		add(o.AccountID, 3, "%s", o.Detail)
+	}
+	for _, acc := range f.StaleRuleCopies {
+		add(acc, 2, "the account's copy of its debit-path alert rules disagrees with its rules")
 	}
 	for _, acc := range f.RollupMismatches {
 		add(acc, 4, "daily usage rollups disagree with the usage events")

@@ -13,3 +13,10 @@ const (
 	MemberSelectSQL     = memberSelect
 	MemberSpendsSQL     = memberSpendsSQL
 )
+
+// An account's copy of its debit-path rules (rulecopy.go).
+var (
+	EncodeRuleCopy = encodeRuleCopy
+	ParseRuleCopy  = parseRuleCopy
+	RuleCopyCodes  = ruleCopyCodes
+)

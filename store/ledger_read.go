@@ -118,6 +118,20 @@ func (s *Store) VerifyFacts(ctx context.Context, now time.Time) (billing.VerifyF
 		WHERE e.n IS DISTINCT FROM r.n OR e.c IS DISTINCT FROM r.c`); err != nil {
 		return f, mapErr("verify rollups", err)
 	}
+	// Built from the rules with this package's table of kinds and letters, so it also catches
+	// migration 0033's triggers spelling them otherwise.
+	kinds, codes := make([]string, 0, len(ruleCopyCodes)), make([]string, 0, len(ruleCopyCodes))
+	for k, c := range ruleCopyCodes {
+		kinds, codes = append(kinds, k), append(codes, string(c))
+	}
+	if err := t.SelectContext(ctx, &f.StaleRuleCopies, `SELECT a.id FROM accounts a
+		LEFT JOIN (SELECT r.account_id, string_agg(k.code || r.threshold || CASE WHEN r.firing THEN '!' ELSE '' END, ','
+				ORDER BY k.code || r.threshold || CASE WHEN r.firing THEN '!' ELSE '' END COLLATE "C") AS rules
+			FROM alert_rules r JOIN unnest($1::text[], $2::text[]) AS k(kind, code) ON k.kind = r.kind
+			WHERE r.enabled GROUP BY r.account_id) r ON r.account_id = a.id
+		WHERE a.debit_rules <> COALESCE(r.rules, '') ORDER BY a.id`, pq.Array(kinds), pq.Array(codes)); err != nil {
+		return f, mapErr("verify rule copies", err)
+	}
 	// The hot tables carry no foreign keys: check every reference here instead.
 	if err := t.SelectContext(ctx, &f.Orphans, `SELECT e.account_id AS account_id, 'ledger entry ' || e.id || ' names a missing row' AS detail
 		FROM ledger_entries e
@@ -209,22 +223,22 @@ func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit i
 // ledgerAccountsSQL reads accounts with, in the same row, their live grants and their enabled
 // alert rules of the kinds the debit path evaluates, as JSON arrays of what the ledger cache
 // keeps of them (billing's cachedGrant and cachedRules): one statement, so one round trip and
-// one snapshot. Accounts come in the order of ids; grants in the order the ledger draws them
-// (liveGrantsSQL's).
+// one snapshot. The rules are the account row's own copy of them (debit_rules, rulecopy.go), so
+// the read visits no rule page. Accounts come in the order of ids; grants in the order the
+// ledger draws them (liveGrantsSQL's).
 var ledgerAccountsSQL = `SELECT a.*,
 	COALESCE((SELECT json_agg(json_build_object('i', g.id, 's', g.source, 'a', g.amount, 'r', g.remaining, 'p', g.priority,
 			'e', micros(g.effective_at), 'x', micros(g.expires_at), 'd', micros(g.expired_at), 'c', micros(g.created_at))
 		ORDER BY g.priority, g.expires_at NULLS LAST, g.created_at, g.id)
-		FROM grants g WHERE g.account_id = a.id AND g.remaining > 0), '[]') AS cache_grants,
-	COALESCE((SELECT json_agg(json_build_object('i', r.id, 'k', r.kind, 't', r.threshold, 'f', r.firing) ORDER BY r.id)
-		FROM alert_rules r WHERE r.account_id = a.id AND r.enabled AND r.kind = ANY($2::text[])), '[]') AS cache_rules
-	FROM unnest($1::text[]) WITH ORDINALITY AS k(id, ord), LATERAL (SELECT ` + accountCols + ` FROM accounts WHERE id = k.id) a
+		FROM grants g WHERE g.account_id = a.id AND g.remaining > 0), '[]') AS cache_grants
+	FROM unnest($1::text[]) WITH ORDINALITY AS k(id, ord),
+		LATERAL (SELECT ` + accountCols + `, debit_rules AS cache_rules FROM accounts WHERE id = k.id) a
 	ORDER BY k.ord`
 
 type ledgerAccountRow struct {
 	billing.Account
 	Grants []byte `db:"cache_grants"`
-	Rules  []byte `db:"cache_rules"`
+	Rules  string `db:"cache_rules"` // the account's copy of its rules (rulecopy.go)
 }
 
 // cacheGrantJSON's times are microseconds since the epoch (micros, migration 0028): parsing
@@ -241,45 +255,35 @@ type cacheGrantJSON struct {
 	CreatedAt   int64  `json:"c"`
 }
 
-type cacheRuleJSON struct {
-	ID        string `json:"i"`
-	Kind      string `json:"k"`
-	Threshold int64  `json:"t"`
-	Firing    bool   `json:"f"`
-}
-
 // LedgerAccounts reads accounts with their live grants and enabled alert rules, in one
 // statement and without locks: for decisions that are version-checked when written. Every
 // change to an account's grants or rules updates its row, so anything that commits after
 // this read leaves the account past the version read here, and the write is refused.
 func (s *Store) LedgerAccounts(ctx context.Context, ids []string) ([]billing.Account, []billing.Grant, []billing.AlertRule, error) {
 	var rows []ledgerAccountRow
-	if err := s.selectHot(ctx, &rows, ledgerAccountsSQL, textArray(ids), textArray(billing.CachedAlertKinds)); err != nil || len(rows) == 0 {
+	if err := s.selectHot(ctx, &rows, ledgerAccountsSQL, textArray(ids)); err != nil || len(rows) == 0 {
 		return nil, nil, nil, mapErr("read accounts", err)
 	}
 	accs := make([]billing.Account, len(rows))
 	var grants []billing.Grant
 	var rules []billing.AlertRule
 	var gs []cacheGrantJSON
-	var rs []cacheRuleJSON
 	for i := range rows {
 		r := &rows[i]
 		accs[i] = r.Account
-		gs, rs = gs[:0], rs[:0]
+		gs = gs[:0]
 		if err := json.Unmarshal(r.Grants, &gs); err != nil {
 			return nil, nil, nil, fmt.Errorf("read accounts: grants of %s: %w", r.ID, err)
 		}
-		if err := json.Unmarshal(r.Rules, &rs); err != nil {
-			return nil, nil, nil, fmt.Errorf("read accounts: rules of %s: %w", r.ID, err)
+		rs, err := parseRuleCopy(r.ID, r.Rules)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("read accounts: %w", err)
 		}
+		rules = append(rules, rs...)
 		for _, g := range gs {
 			grants = append(grants, billing.Grant{ID: g.ID, AccountID: r.ID, Source: g.Source, Amount: billing.Credits(g.Amount),
 				Remaining: billing.Credits(g.Remaining), Priority: g.Priority, EffectiveAt: fromMicros(g.EffectiveAt),
 				ExpiresAt: fromMicrosPtr(g.ExpiresAt), ExpiredAt: fromMicrosPtr(g.ExpiredAt), CreatedAt: fromMicros(g.CreatedAt)})
-		}
-		for _, x := range rs {
-			rules = append(rules, billing.AlertRule{ID: x.ID, AccountID: r.ID, Kind: x.Kind, Threshold: x.Threshold,
-				Enabled: true, Firing: x.Firing})
 		}
 	}
 	return accs, grants, rules, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -276,8 +277,9 @@ WITH n AS MATERIALIZED (
 	SELECT g, $1 || lpad(g::text, 8, '0') AS sfx FROM generate_series($2::bigint, $3::bigint - 1) AS g(g)
 ),
 a AS (
-	INSERT INTO accounts (id, name, external_id, plan_key, balance, created_at)
-	SELECT 'acc_' || sfx, $4 || ' ' || g, $4 || '-' || g, $5, $6, $7 FROM n
+	INSERT INTO accounts (id, name, external_id, plan_key, balance, created_at, debit_rules)
+	SELECT 'acc_' || sfx, $4 || ' ' || g, $4 || '-' || g, $5, $6, $7, $13
+	FROM n
 ),
 gr AS (
 	INSERT INTO grants (id, account_id, source, amount, remaining, priority, effective_at, actor, reason, created_at)
@@ -290,7 +292,9 @@ e AS (
 INSERT INTO alert_rules (id, account_id, kind, threshold, channels, enabled, created_at, updated_at)
 SELECT 'alr_' || sfx || '_' || r.ord, 'acc_' || sfx, r.kind, r.th, string_to_array(r.ch, ','), r.en, $7, $7
 FROM n, unnest($9::text[], $10::bigint[], $11::text[], $12::boolean[]) WITH ORDINALITY AS r(kind, th, ch, en, ord)
-ORDER BY n.g, r.ord` // an account's rules side by side, as CreateAccount leaves them
+ORDER BY n.g, r.ord` // an account's rules side by side, as CreateAccount leaves them; the
+// accounts carry their copy of them from the start (debit_rules, migration 0033), so the rules
+// trigger finds nothing to rewrite
 
 // SeedBulkAccounts makes in.N funded accounts set-based, BulkAccountsChunk per statement, and
 // returns their ids in order; progress (may be nil) hears the running total. The rows satisfy
@@ -304,6 +308,11 @@ func (s *Store) SeedBulkAccounts(ctx context.Context, in BulkAccounts, progress 
 	for i, r := range in.Rules {
 		kinds[i], ths[i], chs[i], ens[i] = r.Kind, r.Threshold, strings.Join(r.Channels, ","), r.Enabled
 	}
+	fresh := slices.Clone(in.Rules) // the statement writes them not firing
+	for i := range fresh {
+		fresh[i].Firing = false
+	}
+	copied := encodeRuleCopy(fresh)
 	workers := in.Workers
 	if workers <= 0 {
 		workers = min(runtime.NumCPU(), 8)
@@ -324,7 +333,8 @@ func (s *Store) SeedBulkAccounts(ctx context.Context, in BulkAccounts, progress 
 			for from := range chunks {
 				to := min(from+BulkAccountsChunk, in.N)
 				_, err := s.db.ExecContext(ctx, bulkAccountsSQL, run, from, to, in.Prefix, in.Plan, int64(in.Credits), in.Now,
-					billing.DefaultPriority("promo"), pq.Array(kinds), pq.Array(ths), pq.Array(chs), pq.Array(ens))
+					billing.DefaultPriority("promo"), pq.Array(kinds), pq.Array(ths), pq.Array(chs), pq.Array(ens),
+					copied)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = mapErr("bulk accounts", err)
