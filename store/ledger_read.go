@@ -226,11 +226,22 @@ func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit i
 // one snapshot. The rules are the account row's own copy of them (debit_rules, rulecopy.go), so
 // the read visits no rule page. Accounts come in the order of ids; grants in the order the
 // ledger draws them (liveGrantsSQL's).
+//
+// It also visits, and counts for nothing, the two index pages the account's first debit will
+// write to or through: its grants' entries in grants_pkey (the write updates a grant by id,
+// the read above finds them by account) and its newest entry in ledger_account_idx (where the
+// debit's ledger entry goes). Over a large customer base those pages are not in PostgreSQL's
+// buffers; read here, they are fetched beside the single writer instead of inside its
+// transaction: alternating runs over 1,000,000 accounts, 3,088-3,598 debits/s with it against
+// 2,517-3,437 without, and 3.7-4.0 ms a write transaction against 3.8-5.2.
 var ledgerAccountsSQL = `SELECT a.*,
 	COALESCE((SELECT json_agg(json_build_object('i', g.id, 's', g.source, 'a', g.amount, 'r', g.remaining, 'p', g.priority,
 			'e', micros(g.effective_at), 'x', micros(g.expires_at), 'd', micros(g.expired_at), 'c', micros(g.created_at))
 		ORDER BY g.priority, g.expires_at NULLS LAST, g.created_at, g.id)
-		FROM grants g WHERE g.account_id = a.id AND g.remaining > 0), '[]') AS cache_grants
+		FROM grants g WHERE g.account_id = a.id AND g.remaining > 0), '[]') AS cache_grants,
+	(SELECT count(*) FROM grants g WHERE g.account_id = a.id AND g.remaining > 0
+		AND EXISTS (SELECT 1 FROM grants p WHERE p.id = g.id)) +
+	(SELECT count(*) FROM (SELECT 1 FROM ledger_entries e WHERE e.account_id = a.id ORDER BY e.id DESC LIMIT 1) e) AS prefetched
 	FROM unnest($1::text[]) WITH ORDINALITY AS k(id, ord),
 		LATERAL (SELECT ` + accountCols + `, debit_rules AS cache_rules FROM accounts WHERE id = k.id) a
 	ORDER BY k.ord`
@@ -239,6 +250,9 @@ type ledgerAccountRow struct {
 	billing.Account
 	Grants []byte `db:"cache_grants"`
 	Rules  string `db:"cache_rules"` // the account's copy of its rules (rulecopy.go)
+	// Prefetched is read for its side effect: the index pages the account's next debit writes
+	// to (grants_pkey, ledger_account_idx) are then in PostgreSQL's buffers (ledgerAccountsSQL).
+	Prefetched int `db:"prefetched"`
 }
 
 // cacheGrantJSON's times are microseconds since the epoch (micros, migration 0028): parsing
