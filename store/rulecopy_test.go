@@ -103,3 +103,22 @@ func TestRuleCopyMatchesTheTrigger(t *testing.T) {
 		t.Errorf("read %+v, %v", got, err)
 	}
 }
+
+// The copy's reader never panics, and what it accepts it writes back in the canonical form,
+// which reads again as the same rules.
+func FuzzRuleCopy(f *testing.F) {
+	for _, s := range []string{"", "p20,s100,s80", "b5!,p20", "s-1", "p", ",", "b1,,b2", "x9", "b99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rules, err := store.ParseRuleCopy("acc_fuzz", s)
+		if err != nil {
+			return
+		}
+		canon := store.EncodeRuleCopy(rules)
+		again, err := store.ParseRuleCopy("acc_fuzz", canon)
+		if err != nil || len(again) != len(rules) || store.EncodeRuleCopy(again) != canon {
+			t.Fatalf("%q read as %+v, written %q, read again as %+v (%v)", s, rules, canon, again, err)
+		}
+	})
+}
