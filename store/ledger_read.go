@@ -126,7 +126,7 @@ func (s *Store) VerifyFacts(ctx context.Context, now time.Time) (billing.VerifyF
 	}
 	if err := t.SelectContext(ctx, &f.StaleRuleCopies, `SELECT a.id FROM accounts a
 		LEFT JOIN (SELECT r.account_id, string_agg(k.code || r.threshold || CASE WHEN r.firing THEN '!' ELSE '' END, ','
-				ORDER BY k.code || r.threshold || CASE WHEN r.firing THEN '!' ELSE '' END COLLATE "C") AS rules
+				ORDER BY (k.code || r.threshold || CASE WHEN r.firing THEN '!' ELSE '' END) COLLATE "C") AS rules
 			FROM alert_rules r JOIN unnest($1::text[], $2::text[]) AS k(kind, code) ON k.kind = r.kind
 			WHERE r.enabled GROUP BY r.account_id) r ON r.account_id = a.id
 		WHERE a.debit_rules <> COALESCE(r.rules, '') ORDER BY a.id`, pq.Array(kinds), pq.Array(codes)); err != nil {
