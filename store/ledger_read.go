@@ -272,10 +272,11 @@ type cacheGrantJSON struct {
 // LedgerAccounts reads accounts with their live grants and enabled alert rules, in one
 // statement and without locks: for decisions that are version-checked when written. Every
 // change to an account's grants or rules updates its row, so anything that commits after
-// this read leaves the account past the version read here, and the write is refused.
+// this read leaves the account past the version read here, and the write is refused. It runs
+// on the generic-plan session (generic.go): planned once, not on every read.
 func (s *Store) LedgerAccounts(ctx context.Context, ids []string) ([]billing.Account, []billing.Grant, []billing.AlertRule, error) {
 	var rows []ledgerAccountRow
-	if err := s.selectHot(ctx, &rows, ledgerAccountsSQL, textArray(ids)); err != nil || len(rows) == 0 {
+	if err := s.selectGeneric(ctx, &rows, ledgerAccountsSQL, textArray(ids)); err != nil || len(rows) == 0 {
 		return nil, nil, nil, mapErr("read accounts", err)
 	}
 	accs := make([]billing.Account, len(rows))

@@ -27,6 +27,8 @@ import (
 type Store struct {
 	db    *sqlx.DB
 	stmts sync.Map // query text -> *sqlx.Stmt, the hot path's prepared statements
+	// generic is the connection of the cold read's generic plan (generic.go).
+	generic genericSession
 }
 
 var _ billing.Store = (*Store)(nil)
