@@ -275,7 +275,7 @@ type cacheGrantJSON struct {
 // this read leaves the account past the version read here, and the write is refused. It runs
 // on the generic-plan session (generic.go): planned once, not on every read.
 func (s *Store) LedgerAccounts(ctx context.Context, ids []string) ([]billing.Account, []billing.Grant, []billing.AlertRule, error) {
-	var rows []ledgerAccountRow
+	rows := make([]ledgerAccountRow, 0, len(ids)) // sqlx appends: no regrowing a slice of large rows
 	if err := s.selectGeneric(ctx, &rows, ledgerAccountsSQL, textArray(ids)); err != nil || len(rows) == 0 {
 		return nil, nil, nil, mapErr("read accounts", err)
 	}
