@@ -1,6 +1,11 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strings"
+
+	"github.com/lib/pq"
+)
 
 // Internal helpers under test from package store_test (which may import pgtest).
 var (
@@ -37,6 +42,20 @@ func (s *Store) GenericSession(ctx context.Context) (pid int, generic, custom in
 	err = g.conn.QueryRowContext(ctx, `SELECT pg_backend_pid(), COALESCE(sum(generic_plans), 0), COALESCE(sum(custom_plans), 0)
 		FROM pg_prepared_statements WHERE statement = $1`, ledgerAccountsSQL).Scan(&pid, &generic, &custom)
 	return pid, generic, custom, true, err
+}
+
+// GenericPlan is the session's plan of the cold read, as EXPLAIN prints it.
+func (s *Store) GenericPlan(ctx context.Context) (string, error) {
+	g := &s.generic
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var name string
+	if err := g.conn.QueryRowContext(ctx, `SELECT name FROM pg_prepared_statements WHERE statement = $1`, ledgerAccountsSQL).Scan(&name); err != nil {
+		return "", err
+	}
+	var lines []string
+	err := g.conn.SelectContext(ctx, &lines, `EXPLAIN EXECUTE `+pq.QuoteIdentifier(name)+`('{acc_a,acc_b}')`)
+	return strings.Join(lines, "\n"), err
 }
 
 // HoldGeneric keeps the session busy until release is called.

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,15 @@ func TestColdReadPlansOnceOnItsOwnConnection(t *testing.T) {
 	}
 	if custom != 0 || generic != int64(len(ids)) {
 		t.Fatalf("the cold read was planned %d times for its arguments and ran %d times on a generic plan, want 0 and %d", custom, generic, len(ids))
+	}
+
+	// Planned on a table of a few accounts, the plan still probes accounts by id.
+	plan, err := st.GenericPlan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plan, "Seq Scan on accounts") || !strings.Contains(plan, "Index Scan") {
+		t.Fatalf("the cold read's generic plan reads all the accounts:\n%s", plan)
 	}
 
 	// Every other connection of the pool keeps the default.

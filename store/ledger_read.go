@@ -223,7 +223,9 @@ func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit i
 // ledgerAccountsSQL reads accounts with, in the same row, their live grants and their enabled
 // alert rules of the kinds the debit path evaluates, as JSON arrays of what the ledger cache
 // keeps of them (billing's cachedGrant and cachedRules): one statement, so one round trip and
-// one snapshot. The rules are the account row's own copy of them (debit_rules, rulecopy.go), so
+// one snapshot. Its plan is generic (generic.go), so OFFSET 0 keeps the account a probe by
+// id whatever the table's size when it was planned (flattened, a small table got a hash join
+// over all of it). The rules are the account row's own copy of them (debit_rules, rulecopy.go), so
 // the read visits no rule page. Accounts come in the order of ids; grants in the order the
 // ledger draws them (liveGrantsSQL's).
 //
@@ -243,7 +245,7 @@ var ledgerAccountsSQL = `SELECT a.*,
 		AND EXISTS (SELECT 1 FROM grants p WHERE p.id = g.id)) +
 	(SELECT count(*) FROM (SELECT 1 FROM ledger_entries e WHERE e.account_id = a.id ORDER BY e.id DESC LIMIT 1) e) AS prefetched
 	FROM unnest($1::text[]) WITH ORDINALITY AS k(id, ord),
-		LATERAL (SELECT ` + accountCols + `, debit_rules AS cache_rules FROM accounts WHERE id = k.id) a
+		LATERAL (SELECT ` + accountCols + `, debit_rules AS cache_rules FROM accounts WHERE id = k.id OFFSET 0) a
 	ORDER BY k.ord`
 
 type ledgerAccountRow struct {
