@@ -220,14 +220,13 @@ func (s *Store) LedgerAccountsAfter(ctx context.Context, afterID string, limit i
 	return accs, grants, rules, nil
 }
 
-// ledgerAccountsSQL reads accounts with, in the same row, their live grants and their enabled
-// alert rules of the kinds the debit path evaluates, as JSON arrays of what the ledger cache
-// keeps of them (billing's cachedGrant and cachedRules): one statement, so one round trip and
-// one snapshot. Its plan is generic (generic.go), so OFFSET 0 keeps the account a probe by
-// id whatever the table's size when it was planned (flattened, a small table got a hash join
-// over all of it). The rules are the account row's own copy of them (debit_rules, rulecopy.go), so
-// the read visits no rule page. Accounts come in the order of ids; grants in the order the
-// ledger draws them (liveGrantsSQL's).
+// ledgerAccountsSQL reads accounts with, in the same row, what the ledger cache keeps of their
+// live grants (a JSON array, billing's cachedGrant) and of their enabled alert rules of the
+// kinds the debit path evaluates (the row's own copy, debit_rules, rulecopy.go: the read
+// visits no rule page): one statement, so one round trip and one snapshot. Its plan is
+// generic (generic.go), so OFFSET 0 keeps the account a probe by id whatever the table's size
+// when it was planned (flattened, a small table got a hash join over all of it). Accounts
+// come in the order of ids; grants in the order the ledger draws them (liveGrantsSQL's).
 //
 // It also visits, and counts for nothing, the two index pages the account's first debit will
 // write to or through: its grants' entries in grants_pkey (the write updates a grant by id,
