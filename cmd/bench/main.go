@@ -144,6 +144,11 @@ func run(ctx context.Context, o options) error {
 	}
 	var scale []scaleRow
 	for i, n := range o.accounts {
+		if i > 0 {
+			if err := settleBetween(ctx, db.url); err != nil {
+				return err
+			}
+		}
 		rs, row, err := o.serverRun(ctx, db, bin, fix, n, i == 0)
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"creditline/billing"
 	"creditline/billing/abuse"
 	"creditline/billing/revenue"
+	"creditline/billing/simulate"
 	"creditline/store"
 	"creditline/store/pgcluster"
 	"github.com/jmoiron/sqlx"
@@ -175,6 +176,24 @@ func setup(ctx context.Context, dbURL string, n int, o options) (*fixture, error
 // first server of the run would count the bulk load's million grants (revenue) and fold them
 // (abuse) while the first scenario is measured.
 func settle(ctx context.Context, st *store.Store, svc *billing.Service) error {
+	return settleAs(ctx, st, svc, "set-up")
+}
+
+// settleBetween settles the ledger again before the next server starts: that server's
+// revenue and abuse jobs begin with a pass over whatever the previous one wrote (tens of
+// thousands of debits a scenario), which would otherwise land in its measurement and in no
+// other. Every server of a run then starts on a consumed ledger, as the first does.
+func settleBetween(ctx context.Context, dbURL string) error {
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st := store.New(db)
+	return settleAs(ctx, st, billing.NewService(st, billing.Options{}), "between servers")
+}
+
+func settleAs(ctx context.Context, st *store.Store, svc *billing.Service, when string) error {
 	start := time.Now()
 	if _, err := revenue.New(st.Revenue(), svc.Now).CatchUp(ctx); err != nil {
 		return fmt.Errorf("revenue catch-up: %w", err)
@@ -182,7 +201,11 @@ func settle(ctx context.Context, st *store.Store, svc *billing.Service) error {
 	if _, err := abuse.New(svc, st.Abuse(), abuse.Options{}).Run(ctx); err != nil {
 		return fmt.Errorf("abuse run: %w", err)
 	}
-	fmt.Printf("set-up: revenue and abuse caught up with the ledger in %.1f s\n", time.Since(start).Seconds())
+	// The impact simulation's price inputs: a server folds them at its start, then every minute.
+	if _, err := simulate.Fold(ctx, st, svc.Now()); err != nil {
+		return fmt.Errorf("price-input fold: %w", err)
+	}
+	fmt.Printf("%s: revenue, abuse and price inputs caught up with the ledger in %.1f s\n", when, time.Since(start).Seconds())
 	return nil
 }
 
