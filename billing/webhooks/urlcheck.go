@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"creditline/billing"
 )
@@ -84,7 +85,9 @@ func ParseURL(raw string, allowPrivate bool) (*url.URL, error) {
 		return bad("Required: the https URL that should receive events.")
 	case len(raw) > MaxURLBytes:
 		return bad("Use at most %d characters.", MaxURLBytes)
-	case strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+	case !utf8.ValidString(raw):
+		return bad("Use UTF-8 text: the URL has a byte that is not.")
+	case strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || (r >= 0x7f && r <= 0x9f) }):
 		return bad("Remove spaces and control characters.")
 	}
 	u, err := url.Parse(raw)
@@ -113,6 +116,11 @@ func ParseURL(raw string, allowPrivate bool) (*url.URL, error) {
 		}
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
+		// A zone (fe80::1%eth0) names an interface of the sending machine: it means nothing in
+		// a URL given to another system, and Go prints some zones in a form it then refuses.
+		if ip.Zone() != "" {
+			return bad("Remove the %%zone from the address.")
+		}
 		if why := BlockedIP(ip); why != "" && !allowPrivate {
 			return bad("%s is %s; use a public address.", ip, why)
 		}

@@ -1,8 +1,12 @@
 package webhooks
 
 import (
+	"errors"
 	"net/netip"
+	"strings"
 	"testing"
+
+	"creditline/billing"
 )
 
 func TestBlockedIP(t *testing.T) {
@@ -16,6 +20,33 @@ func TestBlockedIP(t *testing.T) {
 	} {
 		if got := BlockedIP(netip.MustParseAddr(s)) != ""; got != blocked {
 			t.Errorf("BlockedIP(%s) = %v, want %v", s, got, blocked)
+		}
+	}
+}
+
+// ParseURL refuses what cannot be stored and checked as typed: a byte that is not UTF-8, a C1
+// control character, an IPv6 zone (found by FuzzParseURL: "https://[1::%25\x85]" was accepted
+// and printed in a form it then refused), each with its own message beside the field.
+func TestParseURLRefusesBytesControlsAndZones(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://[1::%25\x85]":           "Use UTF-8 text",
+		"https://example.com/\xff":       "Use UTF-8 text",
+		"https://example.com/a\u0085b":   "Remove spaces and control characters.",
+		"https://example.com/a\u009fb":   "Remove spaces and control characters.",
+		"https://[2606:4700::1%25eth0]/": "Remove the %zone from the address.",
+		"https://[1::%25\u00e9]/":        "Remove the %zone from the address.",
+	} {
+		for _, lax := range []bool{false, true} {
+			_, err := ParseURL(raw, lax)
+			var e *billing.Error
+			if !errors.As(err, &e) || !strings.HasPrefix(e.Fields["url"], want) {
+				t.Errorf("ParseURL(%q, %v) = %v, want the url field to say %q", raw, lax, err, want)
+			}
+		}
+	}
+	for _, raw := range []string{"https://example.com/caf\u00e9", "https://\u00e9.com/", "https://[2606:4700::1111]:8443/x"} {
+		if _, err := ParseURL(raw, false); err != nil {
+			t.Errorf("ParseURL(%q) = %v, want it accepted", raw, err)
 		}
 	}
 }
