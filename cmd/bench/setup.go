@@ -180,9 +180,10 @@ func settle(ctx context.Context, st *store.Store, svc *billing.Service) error {
 }
 
 // settleBetween settles the ledger again before the next server starts: that server's
-// revenue and abuse jobs begin with a pass over whatever the previous one wrote (tens of
-// thousands of debits a scenario), which would otherwise land in its measurement and in no
-// other. Every server of a run then starts on a consumed ledger, as the first does.
+// revenue job begins with a pass over whatever the previous one wrote (tens of thousands of
+// debits a scenario, about a second of work), and the abuse detector's next pass, at a whole
+// minute, folds it too; both would land in the later scenarios' measurements and never in the
+// first's. Every server of a run then starts on a consumed ledger, as the first does.
 func settleBetween(ctx context.Context, dbURL string) error {
 	db, err := store.Open(ctx, dbURL)
 	if err != nil {
