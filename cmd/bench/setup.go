@@ -182,8 +182,8 @@ func settle(ctx context.Context, st *store.Store, svc *billing.Service) error {
 // settleBetween settles the ledger again before the next server starts: that server's
 // revenue job begins with a pass over whatever the previous one wrote (tens of thousands of
 // debits a scenario, about a second of work), and the abuse detector's next pass, at a whole
-// minute, folds it too; both would land in the later scenarios' measurements and never in the
-// first's. Every server of a run then starts on a consumed ledger, as the first does.
+// minute, folds it too; both would land in the later scenarios' measurements (the detector's
+// when its minute falls inside one) and never in the first's. Every server of a run then starts on a consumed ledger, as the first does.
 func settleBetween(ctx context.Context, dbURL string) error {
 	db, err := store.Open(ctx, dbURL)
 	if err != nil {
